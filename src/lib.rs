@@ -1,0 +1,38 @@
+//! # PocketGate
+//!
+//! Verify PocketID-issued JWTs against the issuer's key set and enforce group policies in front of a QuFabric
+//! (NetBird) deployment. This crate is the core: no I/O and no clock (time is a parameter, fetching belongs to
+//! adapters). The same code runs natively, in the Cloudflare Worker (feature `worker`) and in the setup page
+//! (feature `web`).
+//!
+//! The path of one token: [`token`] (caps, strict base64url, header) → [`verify`] (issuer, header checks, key
+//! by `kid` from a [`jwk::KeySet`]) → [`crypto`] (signature) → [`claims`] → [`policy`] (groups, routes).
+//! [`keycache`] decides when an adapter fetches keys; [`tokencache`] remembers verified tokens.
+//!
+//! ```
+//! use pocketgate::{alg::AlgorithmSet, policy::{Allow, GroupRule}, token::Limits, verify::{IssuerConfig, Verifier}};
+//!
+//! let users = GroupRule { allow: Allow::Groups(vec!["netbird-users".into()]), deny: vec![] };
+//! let issuer = IssuerConfig::new("https://id.example.com", vec!["netbird".into()], users);
+//! let verifier = Verifier::new(vec![issuer], Limits::default()).unwrap();
+//! // A token whose issuer is not trusted is refused before any key or signature work:
+//! let err = verifier.prepare("eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2V2aWwifQ.c2ln").unwrap_err();
+//! assert_eq!(err.code(), "issuer_not_trusted");
+//! assert_eq!(err.http_status(), 401);
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod alg;
+pub mod claims;
+pub mod crypto;
+pub mod error;
+pub mod json;
+pub mod jwk;
+pub mod keycache;
+pub mod policy;
+pub mod token;
+pub mod tokencache;
+pub mod verify;
+
+pub use error::{Error, Status};

@@ -1,0 +1,229 @@
+//! The one place where the verification steps are ordered:
+//! size caps and strict parsing → issuer selection (by the unverified `iss`, exact match) → header checks
+//! (`crit`, `cty`, `typ`, `alg` allowlist) → key selection by `kid` → signature → claims.
+//!
+//! The steps are exposed separately ([`Verifier::prepare`], [`Prepared::select_key`], [`Prepared::finish`])
+//! so that an adapter can refresh a key set on an unknown `kid` and use an asynchronous backend (WebCrypto);
+//! [`Verifier::verify`] and [`Verifier::verify_async`] run them all.
+
+use serde_json::{Map, Value};
+
+use crate::alg::{Algorithm, AlgorithmSet};
+use crate::claims::{self, ClaimRules};
+use crate::crypto::{AsyncSignatureVerifier, SignatureVerifier};
+use crate::error::{Error, Part, clip};
+use crate::json;
+use crate::jwk::{Jwk, KeySet};
+use crate::policy::{GroupRule, Identity, extract_groups};
+use crate::token::{self, Jws, Limits};
+
+/// Default clock leeway, seconds.
+pub const DEFAULT_LEEWAY: u64 = 60;
+/// Default groups claim.
+pub const DEFAULT_GROUPS_CLAIM: &str = "groups";
+
+/// One trusted issuer: what its tokens must satisfy, and who of its users may pass by default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuerConfig {
+    /// The exact `iss` (PocketID: the instance URL, lowercase, no trailing slash).
+    pub issuer: String,
+    /// Accepted audiences (the OIDC client id); at least one.
+    pub audiences: Vec<String>,
+    /// Allowed algorithms. Default: all seven (RS256/384/512, ES256/384/512, EdDSA).
+    pub algorithms: AlgorithmSet,
+    /// Clock leeway, seconds. Default [`DEFAULT_LEEWAY`] (60).
+    pub leeway: u64,
+    /// Claim holding the groups. Default [`DEFAULT_GROUPS_CLAIM`] (`groups`).
+    pub groups_claim: String,
+    /// Who may pass on routes that do not name their own rule.
+    pub groups: GroupRule,
+}
+
+impl IssuerConfig {
+    /// An issuer with the defaults above.
+    pub fn new(issuer: impl Into<String>, audiences: Vec<String>, groups: GroupRule) -> IssuerConfig {
+        IssuerConfig {
+            issuer: issuer.into(),
+            audiences,
+            algorithms: AlgorithmSet::all(),
+            leeway: DEFAULT_LEEWAY,
+            groups_claim: DEFAULT_GROUPS_CLAIM.to_owned(),
+            groups,
+        }
+    }
+}
+
+/// A successfully verified token.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verified {
+    /// Index of the issuer in the [`Verifier`]'s list.
+    pub issuer: usize,
+    /// The algorithm it was signed with.
+    pub alg: Algorithm,
+    /// The `kid` of the key that verified it, if any.
+    pub kid: Option<String>,
+    /// Thumbprint of the key that verified it.
+    pub thumbprint: [u8; 32],
+    /// `exp`, seconds.
+    pub exp: f64,
+    /// All claims.
+    pub claims: Map<String, Value>,
+}
+
+impl Verified {
+    /// The identity to forward, with groups read from `groups_claim`.
+    pub fn identity(&self, groups_claim: &str) -> Identity {
+        let s = |k: &str| self.claims.get(k).and_then(Value::as_str).map(str::to_owned);
+        Identity {
+            sub: s("sub").unwrap_or_default(),
+            email: s("email"),
+            preferred_username: s("preferred_username"),
+            groups: extract_groups(&self.claims, groups_claim).unwrap_or_default(),
+        }
+    }
+}
+
+/// The trusted issuers and the size caps: everything needed to verify, except keys, a backend and the time.
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    issuers: Vec<IssuerConfig>,
+    limits: Limits,
+}
+
+impl Verifier {
+    /// Validate and build. Errors ([`Error::Config`]) when there is no issuer, an issuer is listed twice, has no
+    /// audience or no algorithm.
+    pub fn new(issuers: Vec<IssuerConfig>, limits: Limits) -> Result<Verifier, Error> {
+        let bad = |message: String| Err(Error::Config { setting: "ISSUER".into(), message });
+        if issuers.is_empty() {
+            return bad("no trusted issuer is configured; set ISSUER".into());
+        }
+        for (i, cfg) in issuers.iter().enumerate() {
+            if issuers[..i].iter().any(|o| o.issuer == cfg.issuer) {
+                return bad(format!("issuer {:?} is listed twice; list each issuer once", cfg.issuer));
+            }
+            if cfg.audiences.is_empty() || cfg.audiences.iter().any(String::is_empty) {
+                return Err(Error::Config {
+                    setting: "AUDIENCE".into(),
+                    message: format!(
+                        "issuer {:?} needs at least one non-empty audience (the OIDC client id)",
+                        cfg.issuer
+                    ),
+                });
+            }
+            if cfg.algorithms.is_empty() {
+                return Err(Error::Config {
+                    setting: "ALGORITHMS".into(),
+                    message: format!("issuer {:?} allows no algorithm", cfg.issuer),
+                });
+            }
+        }
+        Ok(Verifier { issuers, limits })
+    }
+
+    /// The issuers, in configuration order.
+    pub fn issuers(&self) -> &[IssuerConfig] {
+        &self.issuers
+    }
+
+    /// Parse, select the issuer and check the header. No key and no signature yet.
+    pub fn prepare<'t>(&self, token: &'t str) -> Result<Prepared<'t>, Error> {
+        let jws = token::parse(token, &self.limits)?;
+        let payload = json::parse_object(&jws.payload, Part::Payload)?;
+        let issuer = match payload.get("iss") {
+            Some(Value::String(iss)) => self.issuers.iter().position(|c| &c.issuer == iss),
+            Some(_) => return Err(Error::ClaimInvalid { claim: "iss" }),
+            None => return Err(Error::ClaimMissing { claim: "iss" }),
+        }
+        .ok_or(Error::IssuerNotTrusted)?;
+        let alg = jws.header.check(self.issuers[issuer].algorithms)?;
+        Ok(Prepared { jws, payload, issuer, alg })
+    }
+
+    /// All steps with a synchronous backend. `keys(i)` gives the key set of issuer `i`.
+    pub fn verify<'k>(
+        &self,
+        token: &str,
+        keys: impl Fn(usize) -> Option<&'k KeySet>,
+        backend: &impl SignatureVerifier,
+        now: u64,
+    ) -> Result<Verified, Error> {
+        let prepared = self.prepare(token)?;
+        let set = keys(prepared.issuer).ok_or_else(no_keys)?;
+        let key = prepared.select_key(set)?;
+        backend.verify(key, prepared.alg, prepared.signing_input(), prepared.signature())?;
+        prepared.finish(self, key, now)
+    }
+
+    /// All steps with an asynchronous backend (WebCrypto).
+    pub async fn verify_async<'k>(
+        &self,
+        token: &str,
+        keys: impl Fn(usize) -> Option<&'k KeySet>,
+        backend: &impl AsyncSignatureVerifier,
+        now: u64,
+    ) -> Result<Verified, Error> {
+        let prepared = self.prepare(token)?;
+        let set = keys(prepared.issuer).ok_or_else(no_keys)?;
+        let key = prepared.select_key(set)?;
+        backend.verify_async(key, prepared.alg, prepared.signing_input(), prepared.signature()).await?;
+        prepared.finish(self, key, now)
+    }
+}
+
+fn no_keys() -> Error {
+    Error::KeysUnavailable { reason: "no key set loaded for this issuer".into() }
+}
+
+/// A token that passed parsing and header checks, waiting for its signature to be verified.
+#[derive(Clone, Debug)]
+pub struct Prepared<'t> {
+    jws: Jws<'t>,
+    payload: Map<String, Value>,
+    issuer: usize,
+    alg: Algorithm,
+}
+
+impl<'t> Prepared<'t> {
+    /// Index of the (unverified, but exactly matching) issuer.
+    pub fn issuer(&self) -> usize {
+        self.issuer
+    }
+    /// The header's algorithm, already allowed for this issuer.
+    pub fn alg(&self) -> Algorithm {
+        self.alg
+    }
+    /// The header's `kid`.
+    pub fn kid(&self) -> Option<&str> {
+        self.jws.header.kid.as_deref()
+    }
+    /// The bytes the signature covers.
+    pub fn signing_input(&self) -> &'t [u8] {
+        self.jws.signing_input
+    }
+    /// The decoded signature.
+    pub fn signature(&self) -> &[u8] {
+        &self.jws.signature
+    }
+    /// The key for this token in `keys` (by `kid`, fitting `alg`).
+    pub fn select_key<'k>(&self, keys: &'k KeySet) -> Result<&'k Jwk, Error> {
+        keys.select(self.kid(), self.alg).map_err(|e| match e {
+            Error::KeyNotFound { kid } => Error::KeyNotFound { kid: kid.map(|k| clip(&k, 64)) },
+            other => other,
+        })
+    }
+    /// After the signature verified with `key`: check the claims at `now`.
+    pub fn finish(self, verifier: &Verifier, key: &Jwk, now: u64) -> Result<Verified, Error> {
+        let cfg = &verifier.issuers[self.issuer];
+        let rules = ClaimRules { issuer: &cfg.issuer, audiences: &cfg.audiences, leeway: cfg.leeway };
+        let exp = claims::validate(&self.payload, &rules, now)?;
+        Ok(Verified {
+            issuer: self.issuer,
+            alg: self.alg,
+            kid: key.kid.clone(),
+            thumbprint: key.thumbprint,
+            exp,
+            claims: self.payload,
+        })
+    }
+}
