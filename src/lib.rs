@@ -25,14 +25,20 @@
 
 pub mod alg;
 pub mod claims;
+pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod json;
 pub mod jwk;
 pub mod keycache;
 pub mod policy;
+pub mod setup;
 pub mod token;
 pub mod tokencache;
 pub mod verify;
+#[cfg(all(target_arch = "wasm32", feature = "web"))]
+pub mod web;
+#[cfg(any(test, all(target_arch = "wasm32", feature = "worker")))]
+mod worker;
 
 pub use error::{Error, Status};

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
-use crate::alg::Algorithm;
+use crate::alg::{Algorithm, AlgorithmSet};
 use crate::error::{Error, Part, clip};
 use crate::json;
 
@@ -86,8 +86,8 @@ pub fn parse<'t>(token: &'t str, limits: &Limits) -> Result<Jws<'t>, Error> {
     if s.len() > limits.max_signature {
         return Err(Error::TokenTooLarge { part: Some(Part::Signature), len: s.len(), max: limits.max_signature });
     }
-    if h.is_empty() || s.is_empty() {
-        return Err(Error::TokenMalformed { reason: "empty header or signature segment" });
+    if h.is_empty() {
+        return Err(Error::TokenMalformed { reason: "empty header segment" });
     }
     let header = parse_header(&b64_decode(h, Part::Header)?)?;
     let payload = b64_decode(p, Part::Payload)?;
@@ -121,23 +121,32 @@ fn opt_string(map: &Map<String, Value>, name: &str, reason: &'static str) -> Res
 }
 
 impl Header {
-    /// The header checks that precede key selection, in order: `crit` (no extension is understood, so any
-    /// `crit` is refused), nested JWT (`cty: JWT`), token type (`typ` absent, `JWT` or `application/jwt`; an
-    /// OAuth access token's `at+jwt` is refused), then `alg` against `allowed`.
-    pub fn check(&self, allowed: crate::alg::AlgorithmSet) -> Result<Algorithm, Error> {
+    /// The header checks that precede key selection, in order: [`Header::check_shape`], then
+    /// [`Header::algorithm`].
+    pub fn check(&self, allowed: AlgorithmSet) -> Result<Algorithm, Error> {
+        self.check_shape()?;
+        self.algorithm(allowed)
+    }
+
+    /// `crit` (no extension is understood, so any `crit` is refused), nested JWT (`cty: JWT`), token type (`typ`
+    /// absent, `JWT` or `application/jwt`; an OAuth access token's `at+jwt` is refused).
+    pub fn check_shape(&self) -> Result<(), Error> {
         if self.has_crit {
             return Err(Error::CritUnsupported);
         }
-        if let Some(cty) = &self.cty {
-            if is_jwt_media_type(cty) {
-                return Err(Error::NestedJwt);
-            }
+        if self.cty.as_deref().is_some_and(is_jwt_media_type) {
+            return Err(Error::NestedJwt);
         }
-        if let Some(typ) = &self.typ {
-            if !is_jwt_media_type(typ) {
-                return Err(Error::TokenTypeNotAccepted { seen: format!("typ {}", clip(typ, 32)) });
+        match &self.typ {
+            Some(typ) if !is_jwt_media_type(typ) => {
+                Err(Error::TokenTypeNotAccepted { seen: format!("typ {}", clip(typ, 32)) })
             }
+            _ => Ok(()),
         }
+    }
+
+    /// The header's `alg`, if it is in `allowed`. `none`, HMAC and unknown names never are.
+    pub fn algorithm(&self, allowed: AlgorithmSet) -> Result<Algorithm, Error> {
         match Algorithm::from_name(&self.alg) {
             Some(alg) if allowed.contains(alg) => Ok(alg),
             _ => Err(Error::AlgorithmNotAllowed { alg: clip(&self.alg, 32) }),
@@ -153,7 +162,6 @@ fn is_jwt_media_type(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alg::AlgorithmSet;
 
     fn b64(s: &str) -> String {
         URL_SAFE_NO_PAD.encode(s)
@@ -182,6 +190,11 @@ mod tests {
         assert_eq!(parse("a.b.c.d.e", &l).unwrap_err().code(), "token_malformed");
         assert_eq!(parse(r#"{"payload":"x"}"#, &l).unwrap_err().code(), "token_malformed");
         assert_eq!(parse(".e30.c2ln", &l).unwrap_err().code(), "token_malformed");
+        // An empty signature parses (alg `none` must be refused by the alg check, not by accident here).
+        let none = format!("{}.e30.", b64(r#"{"alg":"none"}"#));
+        let jws = parse(&none, &l).unwrap();
+        assert!(jws.signature.is_empty());
+        assert_eq!(jws.header.check(AlgorithmSet::all()).unwrap_err().code(), "alg_not_allowed");
     }
 
     #[test]

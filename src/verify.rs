@@ -129,6 +129,8 @@ impl Verifier {
     /// Parse, select the issuer and check the header. No key and no signature yet.
     pub fn prepare<'t>(&self, token: &'t str) -> Result<Prepared<'t>, Error> {
         let jws = token::parse(token, &self.limits)?;
+        jws.header.check_shape()?;
+        jws.header.algorithm(AlgorithmSet::all())?;
         let payload = json::parse_object(&jws.payload, Part::Payload)?;
         let issuer = match payload.get("iss") {
             Some(Value::String(iss)) => self.issuers.iter().position(|c| &c.issuer == iss),
@@ -136,7 +138,7 @@ impl Verifier {
             None => return Err(Error::ClaimMissing { claim: "iss" }),
         }
         .ok_or(Error::IssuerNotTrusted)?;
-        let alg = jws.header.check(self.issuers[issuer].algorithms)?;
+        let alg = jws.header.algorithm(self.issuers[issuer].algorithms)?;
         Ok(Prepared { jws, payload, issuer, alg })
     }
 

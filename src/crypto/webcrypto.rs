@@ -1,16 +1,231 @@
 //! WebCrypto backend (wasm32): `SubtleCrypto.verify` with imported `CryptoKey`s cached per key.
+//!
+//! `crypto.subtle` is read from the global object (`globalThis`), never from `window`, so the same code runs in
+//! workerd, Node and browsers (browsers expose it only in secure contexts: https or localhost).
+//!
+//! Keys are imported once per (RFC 7638 thumbprint, algorithm) and kept in a small cache
+//! ([`WebCrypto::CACHE_CAPACITY`] entries, oldest evicted first): RSA as a JWK (`n`, `e`), EC as the raw uncompressed
+//! point, Ed25519 as the raw 32-byte key. Signature lengths are checked before WebCrypto is called.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CryptoKey, SubtleCrypto};
 
 use super::AsyncSignatureVerifier;
-use crate::alg::Algorithm;
-use crate::error::Error;
-use crate::jwk::Jwk;
+use crate::alg::{Algorithm, KeyKind};
+use crate::error::{Error, clip};
+use crate::jwk::{Jwk, KeyMaterial, rsa_bits};
+
+const KEY_CACHE_CAPACITY: usize = 64;
+
+type CacheKey = ([u8; 32], Algorithm);
+
+/// An imported key with the algorithm parameters `verify` needs for it.
+struct Imported {
+    key: CryptoKey,
+    params: Object,
+}
+
+/// Insertion-ordered, bounded map of imported keys.
+#[derive(Default)]
+struct KeyCache {
+    map: HashMap<CacheKey, Imported>,
+    order: VecDeque<CacheKey>,
+}
+
+impl KeyCache {
+    fn get(&self, k: &CacheKey) -> Option<(CryptoKey, Object)> {
+        self.map.get(k).map(|e| (e.key.clone(), e.params.clone()))
+    }
+
+    fn insert(&mut self, k: CacheKey, v: Imported) {
+        if self.map.insert(k, v).is_some() {
+            return; // a concurrent import of the same key: keep its place in the order
+        }
+        self.order.push_back(k);
+        while self.order.len() > KEY_CACHE_CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
+}
 
 /// Signature verification through the host's WebCrypto (workerd, browsers, Node).
-#[derive(Debug, Default)]
-pub struct WebCrypto;
+///
+/// Holds the `SubtleCrypto` handle (looked up on first use) and the cache of imported keys. Not `Send`: wasm32
+/// is single-threaded; keep one per isolate (e.g. in a `thread_local!` or the Worker's state).
+#[derive(Default)]
+pub struct WebCrypto {
+    subtle: RefCell<Option<SubtleCrypto>>,
+    keys: RefCell<KeyCache>,
+}
+
+impl std::fmt::Debug for WebCrypto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebCrypto").field("cached_keys", &self.cached_keys()).finish()
+    }
+}
+
+impl WebCrypto {
+    /// How many imported keys one [`WebCrypto`] keeps: 64. The oldest import is dropped first.
+    pub const CACHE_CAPACITY: usize = KEY_CACHE_CAPACITY;
+
+    /// A backend with an empty key cache. `crypto.subtle` is looked up on first use.
+    pub fn new() -> WebCrypto {
+        WebCrypto::default()
+    }
+
+    /// Number of imported keys currently cached (at most [`WebCrypto::CACHE_CAPACITY`]).
+    pub fn cached_keys(&self) -> usize {
+        self.keys.try_borrow().map(|c| c.map.len()).unwrap_or(0)
+    }
+
+    /// Whether a key with this thumbprint is cached for `alg`.
+    pub fn is_cached(&self, thumbprint: &[u8; 32], alg: Algorithm) -> bool {
+        self.keys.try_borrow().map(|c| c.map.contains_key(&(*thumbprint, alg))).unwrap_or(false)
+    }
+
+    /// Drop every cached key (e.g. after the issuer's key set changed; entries are keyed by thumbprint, so this is
+    /// only needed to free memory).
+    pub fn clear(&self) {
+        if let Ok(mut c) = self.keys.try_borrow_mut() {
+            *c = KeyCache::default();
+        }
+    }
+
+    fn subtle(&self) -> Result<SubtleCrypto, Error> {
+        if let Some(s) = self.subtle.borrow().as_ref() {
+            return Ok(s.clone());
+        }
+        let s = find_subtle().ok_or_else(|| Error::Config {
+            setting: "backend".into(),
+            message: "WebCrypto (globalThis.crypto.subtle) is not available in this runtime; browsers expose it only \
+                      in secure contexts (https or localhost). Use the RustCrypto backend instead"
+                .into(),
+        })?;
+        *self.subtle.borrow_mut() = Some(s.clone());
+        Ok(s)
+    }
+
+    async fn imported(&self, subtle: &SubtleCrypto, key: &Jwk, alg: Algorithm) -> Result<(CryptoKey, Object), Error> {
+        let cache_key = (key.thumbprint, alg);
+        if let Some(hit) = self.keys.borrow().get(&cache_key) {
+            return Ok(hit);
+        }
+        let invalid = || Error::KeyInvalid {
+            kid: key.kid.as_deref().map(|k| clip(k, 64)),
+            reason: format!("WebCrypto refused to import the key for {}", alg.name()),
+        };
+        let (format, data, import_params) = import_args(key, alg).map_err(|_| invalid())?;
+        let usages = Array::of1(&JsValue::from_str("verify"));
+        let promise =
+            subtle.import_key_with_object(format, &data, &import_params, false, &usages).map_err(|_| invalid())?;
+        let crypto_key: CryptoKey = JsFuture::from(promise).await.map_err(|_| invalid())?.unchecked_into();
+        let params = verify_params(alg).map_err(|_| invalid())?;
+        self.keys.borrow_mut().insert(cache_key, Imported { key: crypto_key.clone(), params: params.clone() });
+        Ok((crypto_key, params))
+    }
+}
 
 impl AsyncSignatureVerifier for WebCrypto {
-    async fn verify_async(&self, _key: &Jwk, _alg: Algorithm, _message: &[u8], _signature: &[u8]) -> Result<(), Error> {
-        todo!("webcrypto")
+    async fn verify_async(&self, key: &Jwk, alg: Algorithm, message: &[u8], signature: &[u8]) -> Result<(), Error> {
+        if key.kind() != alg.key_kind() {
+            return Err(Error::KeyMismatch { reason: "the key's type or curve does not match the algorithm" });
+        }
+        if signature.len() != expected_signature_len(&key.material) {
+            return Err(Error::SignatureInvalid);
+        }
+        let subtle = self.subtle()?;
+        let (crypto_key, params) = self.imported(&subtle, key, alg).await?;
+        let promise = subtle
+            .verify_with_object_and_u8_array_and_u8_array(&params, &crypto_key, signature, message)
+            .map_err(|_| Error::SignatureInvalid)?;
+        match JsFuture::from(promise).await {
+            Ok(v) if v.as_bool() == Some(true) => Ok(()),
+            _ => Err(Error::SignatureInvalid),
+        }
     }
+}
+
+/// `globalThis.crypto.subtle`, if the runtime has one.
+fn find_subtle() -> Option<SubtleCrypto> {
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).ok()?;
+    if !crypto.is_object() {
+        return None;
+    }
+    let subtle = Reflect::get(&crypto, &JsValue::from_str("subtle")).ok()?;
+    subtle.is_object().then(|| subtle.unchecked_into())
+}
+
+/// The only signature length each key admits: the modulus length for RSA (RFC 8017 §8.2.2), `r‖s` for ECDSA
+/// (RFC 7518 §3.4), 64 bytes for Ed25519.
+fn expected_signature_len(material: &KeyMaterial) -> usize {
+    match material {
+        KeyMaterial::Rsa { n, .. } => rsa_bits(n).div_ceil(8),
+        KeyMaterial::Ec { curve, .. } => 2 * curve.coordinate_len(),
+        KeyMaterial::Ed25519 { .. } => 64,
+    }
+}
+
+fn hash_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::RS256 | Algorithm::ES256 => "SHA-256",
+        Algorithm::RS384 | Algorithm::ES384 => "SHA-384",
+        Algorithm::RS512 | Algorithm::ES512 | Algorithm::EdDSA => "SHA-512",
+    }
+}
+
+/// A plain JS object from string members.
+fn object(members: &[(&str, &str)]) -> Result<Object, JsValue> {
+    let o = Object::new();
+    for (k, v) in members {
+        Reflect::set(&o, &JsValue::from_str(k), &JsValue::from_str(v))?;
+    }
+    Ok(o)
+}
+
+/// `importKey` format, key data and algorithm for `key` used with `alg` (kinds already checked to match).
+fn import_args(key: &Jwk, alg: Algorithm) -> Result<(&'static str, Object, Object), JsValue> {
+    match (&key.material, alg.key_kind()) {
+        (KeyMaterial::Rsa { n, e }, KeyKind::Rsa) => {
+            let b64 = |v: &[u8]| URL_SAFE_NO_PAD.encode(strip_leading_zeros(v));
+            let (n, e) = (b64(n), b64(e));
+            let jwk = object(&[("kty", "RSA"), ("n", &n), ("e", &e)])?;
+            Ok(("jwk", jwk, object(&[("name", "RSASSA-PKCS1-v1_5"), ("hash", hash_name(alg))])?))
+        }
+        (KeyMaterial::Ec { curve, x, y }, KeyKind::Ec(want)) if *curve == want => {
+            let mut point = Vec::with_capacity(1 + x.len() + y.len());
+            point.push(0x04);
+            point.extend_from_slice(x);
+            point.extend_from_slice(y);
+            let raw: Object = Uint8Array::from(point.as_slice()).into();
+            Ok(("raw", raw, object(&[("name", "ECDSA"), ("namedCurve", curve.name())])?))
+        }
+        (KeyMaterial::Ed25519 { x }, KeyKind::Ed25519) => {
+            let raw: Object = Uint8Array::from(x.as_slice()).into();
+            Ok(("raw", raw, object(&[("name", "Ed25519")])?))
+        }
+        _ => Err(JsValue::NULL),
+    }
+}
+
+/// The `verify` algorithm parameters for `alg` (RSA keys carry their hash from the import).
+fn verify_params(alg: Algorithm) -> Result<Object, JsValue> {
+    match alg.key_kind() {
+        KeyKind::Rsa => object(&[("name", "RSASSA-PKCS1-v1_5")]),
+        KeyKind::Ec(_) => object(&[("name", "ECDSA"), ("hash", hash_name(alg))]),
+        KeyKind::Ed25519 => object(&[("name", "Ed25519")]),
+    }
+}
+
+fn strip_leading_zeros(v: &[u8]) -> &[u8] {
+    let start = v.iter().position(|b| *b != 0).unwrap_or(v.len().saturating_sub(1));
+    &v[start..]
 }

@@ -1,1 +1,42 @@
-fn main() {}
+//! PocketGate's workflows: `cargo xtask <setup|build|test|bench>` (std only, so it compiles in seconds).
+
+mod bench;
+mod build;
+mod counts;
+mod setup;
+mod sizes;
+mod test;
+mod util;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  setup           install every tool the project needs (idempotent; cached in ~/.cache/pocketgate)
+  build           native release build, wasm core, Worker (with wrangler.toml), page (with www/); .wasm sizes
+  test            setup, fmt, clippy, native tests, wasm tests (Node 22), Worker/page builds, end-to-end suites
+  bench [--quick] criterion benches of the native core (--quick: a fast smoke run) [criterion filter]";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = util::Paths::discover().and_then(|paths| match args.first().map(String::as_str) {
+        Some("setup") => setup::setup(&paths),
+        Some("build") => setup::setup(&paths).and_then(|()| build::build(&paths)),
+        Some("test") => test::test(&paths),
+        Some("bench") => {
+            let quick = args.iter().any(|a| a == "--quick");
+            let extra: Vec<String> = args[1..].iter().filter(|a| *a != "--quick").cloned().collect();
+            bench::bench(&paths, quick, &extra)
+        }
+        Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n{USAGE}")),
+        None => Err(USAGE.to_owned()),
+    });
+    if let Err(msg) = result {
+        util::flush();
+        eprintln!("error: {msg}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,145 @@
+//! Native benchmarks of the core (criterion): `cargo xtask bench` (= `cargo bench --bench core -- --warm-up-time 1
+//! --measurement-time 3 --noplot`). Figures and the machine they came from are in BENCHMARKS.md.
+//!
+//! - `verify/<alg>/primitive`: the bare signature check with the native backend ([`Native`]) on a PocketID ID
+//!   token's signing input and signature.
+//! - `verify/<alg>/full`: the whole gate decision for `GET /api/users` with the same backend: route → strict
+//!   parsing, header checks, key by `kid`, signature, claims → group policy → identity.
+//!   `full` minus `primitive` is what parsing, claims and policy add.
+//! - `verify/RS256/full_200_groups`: the same with a token carrying 200 groups.
+//! - `cache_hit/RS256`: the same decision when the token is in the verified-token cache (no signature).
+//! - `policy_200_groups/*`: the group check alone on claims with 200 groups (the allowed group last, a deny list).
+//!
+//! Tokens come from the shared test minter (tests/support), which signs independently of the verifier.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use pocketgate::alg::Algorithm;
+use pocketgate::crypto::{Native, SignatureVerifier};
+use pocketgate::error::Error;
+use pocketgate::jwk::KeySet;
+use pocketgate::policy::{Allow, Decision, GroupRule, decide, qufabric_default_routes};
+use pocketgate::token::Limits;
+use pocketgate::tokencache::TokenCache;
+use pocketgate::verify::{IssuerConfig, Verifier};
+use serde_json::{Map, Value};
+use support::{CLIENT_ID, Issuer, NOW, SUB};
+
+const METHOD: &str = "GET";
+const PATH: &str = "/api/users";
+
+fn group_rule() -> GroupRule {
+    GroupRule { allow: Allow::Groups(vec!["netbird-users".into()]), deny: vec![] }
+}
+
+fn verifier(issuer: &Issuer) -> Verifier {
+    let cfg = IssuerConfig::new(issuer.iss.clone(), vec![CLIENT_ID.into()], group_rule());
+    Verifier::new(vec![cfg], Limits::default()).expect("valid configuration")
+}
+
+fn keys(issuer: &Issuer) -> KeySet {
+    let keys = KeySet::from_json(issuer.jwks_json().as_bytes()).expect("minter JWKS parses");
+    assert!(keys.rejected().is_empty(), "minter JWKS has a rejected key");
+    keys
+}
+
+fn assert_allowed(decision: &Decision) {
+    match decision {
+        Decision::Allow(id) => assert_eq!(id.sub, SUB),
+        other => panic!("bench setup: expected Allow, got {other:?}"),
+    }
+}
+
+fn verify(c: &mut Criterion) {
+    let routes = qufabric_default_routes(true);
+    for issuer in [Issuer::rs256(), Issuer::es256(), Issuer::eddsa()] {
+        let alg = issuer.alg.name();
+        let verifier = verifier(&issuer);
+        let keys = keys(&issuer);
+        let token = issuer.id_token(serde_json::json!({}));
+        let prepared = verifier.prepare(&token).expect("token parses");
+        let key = prepared.select_key(&keys).expect("key found");
+        let (input, sig) = (prepared.signing_input(), prepared.signature().to_vec());
+        Native.verify(key, prepared.alg(), input, &sig).expect("signature verifies");
+
+        let full = || {
+            decide(&routes, verifier.issuers(), METHOD, PATH, || {
+                verifier.verify(black_box(&token), |_| Some(&keys), &Native, NOW)
+            })
+        };
+        assert_allowed(&full());
+
+        let mut g = c.benchmark_group(format!("verify/{alg}"));
+        g.bench_function("primitive", |b| {
+            b.iter(|| Native.verify(key, prepared.alg(), black_box(input), black_box(&sig)))
+        });
+        g.bench_function("full", |b| b.iter(full));
+        if issuer.alg == Algorithm::RS256 {
+            let groups: Vec<String> = support::many_groups(199).into_iter().chain(["netbird-users".into()]).collect();
+            let big = issuer.sign_claims(&support::id_token_claims(NOW, SUB, &refs(&groups)));
+            let full_big = || {
+                decide(&routes, verifier.issuers(), METHOD, PATH, || {
+                    verifier.verify(black_box(&big), |_| Some(&keys), &Native, NOW)
+                })
+            };
+            assert_allowed(&full_big());
+            g.bench_function("full_200_groups", |b| b.iter(full_big));
+        }
+        g.finish();
+    }
+}
+
+fn cache_hit(c: &mut Criterion) {
+    let routes = qufabric_default_routes(true);
+    let issuer = Issuer::rs256();
+    let verifier = verifier(&issuer);
+    let keys = keys(&issuer);
+    let token = issuer.id_token(serde_json::json!({}));
+    let verified = verifier.verify(&token, |_| Some(&keys), &Native, NOW).expect("token verifies");
+    let mut cache = TokenCache::new(pocketgate::tokencache::DEFAULT_CAPACITY);
+    cache.insert(&token, Arc::new(verified), NOW);
+    let mut hit = || {
+        decide(&routes, verifier.issuers(), METHOD, PATH, || {
+            cache.get(black_box(&token), NOW, |v| keys.contains_thumbprint(&v.thumbprint)).ok_or(Error::TokenMissing)
+        })
+    };
+    assert_allowed(&hit());
+    c.bench_function("cache_hit/RS256", |b| b.iter(&mut hit));
+}
+
+fn policy(c: &mut Criterion) {
+    let groups: Vec<String> = support::many_groups(199).into_iter().chain(["netbird-users".into()]).collect();
+    let claims = support::id_token_claims(NOW, SUB, &refs(&groups));
+    let claims: Map<String, Value> = match claims {
+        Value::Object(m) => m,
+        _ => unreachable!("the minter's claims are an object"),
+    };
+    let rule = GroupRule {
+        allow: Allow::Groups(vec!["admins".into(), "netbird-users".into()]),
+        deny: vec!["banned".into(), "contractors".into(), "suspended".into()],
+    };
+    assert_eq!(rule.check_claims(&claims, "groups"), Ok(()));
+    let extracted = pocketgate::policy::extract_groups(&claims, "groups").expect("groups present");
+    assert_eq!(extracted.len(), 200);
+    let mut g = c.benchmark_group("policy_200_groups");
+    g.bench_function("check_claims", |b| b.iter(|| rule.check_claims(black_box(&claims), "groups")));
+    g.bench_function("extract_and_check", |b| {
+        b.iter(|| {
+            let groups = pocketgate::policy::extract_groups(black_box(&claims), "groups");
+            rule.check(groups.as_deref())
+        })
+    });
+    g.finish();
+}
+
+fn refs(groups: &[String]) -> Vec<&str> {
+    groups.iter().map(String::as_str).collect()
+}
+
+criterion_group!(benches, verify, cache_hit, policy);
+criterion_main!(benches);

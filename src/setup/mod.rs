@@ -1,0 +1,286 @@
+//! The setup page's generators and validators: pure Rust, no I/O, compiled on every target and tested natively.
+//!
+//! The page ([`crate::web`] on wasm32) sends the form as a [`SetupInput`]; [`validate::validate`] answers with
+//! [`Finding`]s (each says how to fix it), and [`generate`] turns a valid input into ready-to-paste files for
+//! PocketID ([`pocketid`]), QuFabric ([`qufabric`], embedded or standalone) and the gate ([`gate`]).
+//! Structured outputs (JSON, TOML, env files, shell words) are built with serde and quoting helpers
+//! ([`render`]), never by pasting raw input into text.
+//!
+//! [`discovery`] judges a fetched discovery document and key set ("Check issuer"); [`inspect`] decodes a token
+//! and explains the gate's verdict.
+
+use serde::{Deserialize, Serialize};
+
+pub mod discovery;
+pub mod gate;
+pub mod inspect;
+pub mod pocketid;
+pub mod qufabric;
+pub mod render;
+pub mod validate;
+
+/// How QuFabric connects to PocketID (see `qufabric.md`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Management setup: QuFabric's embedded IdP with PocketID as an upstream connector. Default (recommended).
+    #[default]
+    Embedded,
+    /// PocketID is QuFabric's primary IdP; dashboard and CLI send PocketID ID tokens.
+    Standalone,
+}
+
+/// How the gate is deployed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateMode {
+    /// The Worker proxies to `UPSTREAM`. Default.
+    #[default]
+    Proxy,
+    /// Caddy `forward_auth` / nginx `auth_request` ask the gate at `/_gate/auth`.
+    ForwardAuth,
+}
+
+/// The form, as typed. Every field defaults to empty (modes to their defaults); lists are comma-separated text,
+/// so that validation can point at empty items and duplicates.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SetupInput {
+    /// QuFabric management domain, host only (e.g. `qufabric.example.com`).
+    pub domain: String,
+    /// PocketID issuer (e.g. `https://id.example.com`).
+    pub issuer: String,
+    /// Setup mode. Default [`Mode::Embedded`].
+    pub mode: Mode,
+    /// Display name of the OIDC client and identity provider (e.g. `QuFabric`).
+    pub display_name: String,
+    /// OIDC client id.
+    pub client_id: String,
+    /// OIDC client secret (embedded mode: the confidential client's secret). Never leaves the page.
+    pub client_secret: String,
+    /// Allowed groups, comma-separated group *names*; `*` alone = any PocketID user.
+    pub groups: String,
+    /// PKCE callback ports of the CLI, comma-separated (standalone mode; the page pre-fills `53000, 54000`).
+    pub pkce_ports: String,
+    /// Gate deployment. Default [`GateMode::Proxy`].
+    pub gate_mode: GateMode,
+    /// Proxy mode: the QuFabric origin the Worker forwards to. Forward-auth mode: where the reverse proxy sends
+    /// allowed traffic. Required in both.
+    pub upstream: String,
+    /// Forward-auth mode: the gate's own URL (the Worker's origin).
+    pub gate_url: String,
+}
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// Blocks generation: the output would not work.
+    Error,
+    /// Generation proceeds, but something is probably wrong or incomplete.
+    Warning,
+}
+
+/// One validation message, tied to a form field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The [`SetupInput`] field it is about (e.g. `issuer`).
+    pub field: &'static str,
+    /// Error or warning.
+    pub level: Level,
+    /// Stable machine code (e.g. `issuer_trailing_slash`).
+    pub code: &'static str,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// The allow list after validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Groups {
+    /// `*`: any PocketID user.
+    Any,
+    /// These group names, in the order typed.
+    Names(Vec<String>),
+}
+
+/// A validated input: what the generators consume.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Management domain (host, optional port), lowercase.
+    pub domain: String,
+    /// PocketID issuer, exact.
+    pub issuer: String,
+    /// Setup mode.
+    pub mode: Mode,
+    /// Display name.
+    pub display_name: String,
+    /// Client id.
+    pub client_id: String,
+    /// Client secret, when given.
+    pub client_secret: Option<String>,
+    /// Allowed groups.
+    pub groups: Groups,
+    /// PKCE ports (standalone mode).
+    pub pkce_ports: Vec<u16>,
+    /// Gate deployment.
+    pub gate_mode: GateMode,
+    /// Upstream origin, when given.
+    pub upstream: Option<String>,
+    /// The gate's URL (forward-auth mode).
+    pub gate_url: Option<String>,
+}
+
+impl Plan {
+    /// `https://<domain>`.
+    pub fn domain_url(&self) -> String {
+        format!("https://{}", self.domain)
+    }
+}
+
+/// One generated file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Artifact {
+    /// Stable id (e.g. `pocketid_client`), used by the page and the tests.
+    pub id: &'static str,
+    /// Heading shown above it.
+    pub title: String,
+    /// Name for the download button.
+    pub filename: String,
+    /// The content.
+    pub content: String,
+}
+
+/// A group of generated files with notes for the operator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Section {
+    /// Stable id: `pocketid`, `qufabric`, `gate`.
+    pub id: &'static str,
+    /// Heading.
+    pub title: String,
+    /// Short notes and warnings, in order.
+    pub notes: Vec<String>,
+    /// The files.
+    pub artifacts: Vec<Artifact>,
+}
+
+/// What [`generate`] returns: all findings, and the sections when no finding is an error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Output {
+    /// Every finding, errors first in field order.
+    pub findings: Vec<Finding>,
+    /// The generated sections (empty when a finding is an error).
+    pub sections: Vec<Section>,
+}
+
+/// Validate `input` and, when no finding is an error, generate every section for its mode.
+pub fn generate(input: &SetupInput) -> Output {
+    let (findings, plan) = validate::validate(input);
+    let sections = match plan {
+        Some(plan) => vec![pocketid::section(&plan), qufabric::section(&plan), gate::section(&plan)],
+        None => Vec::new(),
+    };
+    Output { findings, sections }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! Canonical inputs and golden-file comparison shared by the generator tests.
+    use super::*;
+
+    /// The embedded-mode example used in the golden files.
+    pub fn embedded() -> SetupInput {
+        SetupInput {
+            domain: "qufabric.example.com".into(),
+            issuer: "https://id.example.com".into(),
+            mode: Mode::Embedded,
+            display_name: "QuFabric".into(),
+            client_id: "qufabric".into(),
+            client_secret: "s3cr3t-from-pocketid".into(),
+            groups: "netbird-users, netbird-admins".into(),
+            pkce_ports: "53000, 54000".into(),
+            gate_mode: GateMode::Proxy,
+            upstream: "https://mgmt.internal.example.com".into(),
+            gate_url: String::new(),
+        }
+    }
+
+    /// The standalone-mode example used in the golden files.
+    pub fn standalone() -> SetupInput {
+        SetupInput {
+            mode: Mode::Standalone,
+            client_secret: String::new(),
+            gate_mode: GateMode::ForwardAuth,
+            upstream: "http://127.0.0.1:8080".into(),
+            gate_url: "https://pocketgate.example.workers.dev".into(),
+            ..embedded()
+        }
+    }
+
+    /// The plan of a valid input.
+    pub fn plan(input: &SetupInput) -> Plan {
+        let (findings, plan) = validate::validate(input);
+        assert!(findings.iter().all(|f| f.level != Level::Error), "{findings:?}");
+        plan.unwrap()
+    }
+
+    /// Render an output as one text (sections, notes, artifacts) for golden comparison.
+    pub fn render_all(out: &Output) -> String {
+        let mut s = String::new();
+        for sec in &out.sections {
+            s.push_str(&format!("#### section {}: {}\n", sec.id, sec.title));
+            for n in &sec.notes {
+                s.push_str(&format!("note: {n}\n"));
+            }
+            for a in &sec.artifacts {
+                s.push_str(&format!("=== {} [{}] {}\n{}\n", a.id, a.filename, a.title, a.content));
+            }
+        }
+        s
+    }
+
+    /// Compare `actual` with `tests/fixtures/setup/<name>`; `UPDATE_GOLDEN=1` rewrites the file instead.
+    pub fn golden(name: &str, actual: &str) {
+        let path = format!("{}/tests/fixtures/setup/{name}", env!("CARGO_MANIFEST_DIR"));
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("golden file {path} missing ({e}); run with UPDATE_GOLDEN=1 and review it"));
+        assert_eq!(actual, expected, "output differs from {path}; review, then UPDATE_GOLDEN=1");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+
+    #[test]
+    fn embedded_golden() {
+        let out = generate(&embedded());
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        golden("embedded.txt", &render_all(&out));
+    }
+
+    #[test]
+    fn standalone_golden() {
+        let out = generate(&standalone());
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        golden("standalone.txt", &render_all(&out));
+    }
+
+    #[test]
+    fn errors_block_generation() {
+        let out = generate(&SetupInput { issuer: "https://id.example.com/".into(), ..embedded() });
+        assert!(out.sections.is_empty());
+        assert_eq!(out.findings[0].code, "issuer_trailing_slash");
+    }
+
+    #[test]
+    fn input_deserializes_with_defaults() {
+        let input: SetupInput = serde_json::from_str(r#"{"mode":"standalone","gate_mode":"forward_auth"}"#).unwrap();
+        assert_eq!(input.mode, Mode::Standalone);
+        assert_eq!(input.gate_mode, GateMode::ForwardAuth);
+        assert_eq!(input.domain, "");
+    }
+}

@@ -1,0 +1,410 @@
+//! QuFabric: the identity provider and group sync for embedded mode; `setup.env`, `management.json` sections
+//! and the dashboard environment for standalone mode.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::render::{docker_env_file, env_file, json_pretty, shell_quote};
+use super::{Artifact, Groups, Mode, Plan, Section};
+
+/// Scopes QuFabric asks PocketID for.
+pub const SCOPES: &str = "openid profile email groups";
+/// Placeholder for the client secret when the form has none yet.
+pub const SECRET_PLACEHOLDER: &str = "<client secret from PocketID>";
+/// Placeholder for the PocketID API key (the page never asks for it).
+pub const API_KEY_PLACEHOLDER: &str = "<PocketID API key>";
+
+/// The body of `POST /api/identity-providers`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IdentityProvider {
+    /// Always `pocketid`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Display name.
+    pub name: String,
+    /// The PocketID issuer, exact.
+    pub issuer: String,
+    /// Client id.
+    pub client_id: String,
+    /// Client secret (placeholder when unknown); omitted in the script's template, which injects it with jq.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+/// The identity provider body, with the secret or its placeholder.
+pub fn identity_provider(plan: &Plan, with_secret: bool) -> IdentityProvider {
+    IdentityProvider {
+        kind: "pocketid",
+        name: plan.display_name.clone(),
+        issuer: plan.issuer.clone(),
+        client_id: plan.client_id.clone(),
+        client_secret: with_secret.then(|| plan.client_secret.clone().unwrap_or_else(|| SECRET_PLACEHOLDER.to_owned())),
+    }
+}
+
+/// The JWT group sync fields of the account settings (only these are changed).
+pub fn group_sync(plan: &Plan) -> Value {
+    let allow: Vec<String> = match &plan.groups {
+        Groups::Any => Vec::new(),
+        Groups::Names(n) => n.clone(),
+    };
+    json!({
+        "jwt_groups_enabled": true,
+        "jwt_groups_claim_name": "groups",
+        "jwt_allow_groups": allow,
+        "groups_propagation_enabled": true,
+    })
+}
+
+const TOKEN_PROMPT: &str = "if [ -z \"${QUFABRIC_TOKEN:-}\" ]; then read -rsp 'QuFabric personal access token (admin): ' \
+     QUFABRIC_TOKEN; echo; fi\n\
+     api() { curl -fsS -H @<(printf 'Authorization: Token %s\\n' \"$QUFABRIC_TOKEN\") -H 'Content-Type: application/json' \"$@\"; }\n";
+
+fn script_head(plan: &Plan, what: &str) -> String {
+    format!(
+        "#!/usr/bin/env bash\n# {what} Needs curl and jq.\n# Secrets are read from the terminal and passed through file \
+         descriptors, never on a command line.\nset -euo pipefail\nQUFABRIC={}\n{TOKEN_PROMPT}",
+        shell_quote(&plan.domain_url())
+    )
+}
+
+/// Script adding PocketID as an identity provider; the secret is read from the terminal and injected with jq.
+pub fn idp_script(plan: &Plan) -> String {
+    let mut s = script_head(plan, "Adds PocketID as an identity provider of QuFabric's embedded IdP.");
+    s.push_str(
+        "if [ -z \"${CLIENT_SECRET:-}\" ]; then read -rsp 'PocketID client secret: ' CLIENT_SECRET; echo; fi\n\
+         jq -c --arg secret \"$CLIENT_SECRET\" '. + {client_secret: $secret}' <<'JSON' \\\n\
+         \x20 | api -X POST \"$QUFABRIC/api/identity-providers\" --data-binary @- | jq '{id, type, name, issuer}'\n",
+    );
+    s.push_str(&json_pretty(&identity_provider(plan, false)));
+    s.push_str("\nJSON\n");
+    s
+}
+
+/// Script enabling JWT group sync: GET the account, change only the group fields, PUT it back (a blind PUT
+/// resets every omitted setting).
+pub fn group_sync_script(plan: &Plan) -> String {
+    let mut s = script_head(plan, "Enables JWT group sync without touching any other account setting.");
+    s.push_str(&format!("PATCH={}\n", shell_quote(&super::render::json_compact(&group_sync(plan)))));
+    s.push_str(
+        "ACCOUNT=$(api \"$QUFABRIC/api/accounts\" | jq -e '.[0]')\n\
+         ACCOUNT_ID=$(jq -r .id <<<\"$ACCOUNT\")\n\
+         # The PUT must carry every setting; refuse to continue if the GET did not return them.\n\
+         jq -e '.settings | has(\"peer_login_expiration_enabled\") and has(\"peer_login_expiration\") and \
+         has(\"peer_inactivity_expiration_enabled\") and has(\"peer_inactivity_expiration\") and \
+         has(\"regular_users_view_blocked\")' <<<\"$ACCOUNT\" >/dev/null\n\
+         jq -c --argjson patch \"$PATCH\" '{settings: (.settings + $patch)}' <<<\"$ACCOUNT\" \\\n\
+         \x20 | api -X PUT \"$QUFABRIC/api/accounts/$ACCOUNT_ID\" --data-binary @- \\\n\
+         \x20 | jq '.settings | {jwt_groups_enabled, jwt_groups_claim_name, jwt_allow_groups, groups_propagation_enabled}'\n",
+    );
+    s
+}
+
+/// `setup.env` values for standalone mode (NetBird's variable names).
+pub fn setup_env(plan: &Plan) -> Vec<(&'static str, String)> {
+    let id = &plan.client_id;
+    vec![
+        ("NETBIRD_DOMAIN", plan.domain.clone()),
+        ("NETBIRD_AUTH_OIDC_CONFIGURATION_ENDPOINT", format!("{}/.well-known/openid-configuration", plan.issuer)),
+        ("NETBIRD_USE_AUTH0", "false".into()),
+        ("NETBIRD_AUTH_CLIENT_ID", id.clone()),
+        ("NETBIRD_AUTH_AUDIENCE", id.clone()),
+        ("NETBIRD_AUTH_SUPPORTED_SCOPES", SCOPES.into()),
+        ("NETBIRD_AUTH_REDIRECT_URI", "/auth".into()),
+        ("NETBIRD_AUTH_SILENT_REDIRECT_URI", "/silent-auth".into()),
+        ("NETBIRD_TOKEN_SOURCE", "idToken".into()),
+        ("NETBIRD_AUTH_DEVICE_AUTH_PROVIDER", "none".into()),
+        ("NETBIRD_MGMT_IDP", "pocketid".into()),
+        ("NETBIRD_IDP_MGMT_CLIENT_ID", id.clone()),
+        ("NETBIRD_IDP_MGMT_EXTRA_MANAGEMENT_ENDPOINT", plan.issuer.clone()),
+        ("NETBIRD_IDP_MGMT_EXTRA_API_TOKEN", API_KEY_PLACEHOLDER.into()),
+        ("NETBIRD_MGMT_IDP_SIGNKEY_REFRESH", "true".into()),
+    ]
+}
+
+/// The `HttpConfig`, `IdpManagerConfig` and `PKCEAuthorizationFlow` sections of `management.json`.
+pub fn management_json(plan: &Plan) -> Value {
+    let i = &plan.issuer;
+    let redirects: Vec<String> = plan.pkce_ports.iter().map(|p| format!("http://localhost:{p}")).collect();
+    json!({
+        "HttpConfig": {
+            "AuthIssuer": i,
+            "AuthAudience": plan.client_id,
+            "AuthKeysLocation": format!("{i}/.well-known/jwks.json"),
+            "OIDCConfigEndpoint": format!("{i}/.well-known/openid-configuration"),
+            "IdpSignKeyRefreshEnabled": true,
+        },
+        "IdpManagerConfig": {
+            "ManagerType": "pocketid",
+            "ExtraConfig": { "ManagementEndpoint": i, "ApiToken": API_KEY_PLACEHOLDER },
+        },
+        "PKCEAuthorizationFlow": {
+            "ProviderConfig": {
+                "Audience": plan.client_id,
+                "ClientID": plan.client_id,
+                "AuthorizationEndpoint": format!("{i}/authorize"),
+                "TokenEndpoint": format!("{i}/api/oidc/token"),
+                "Scope": SCOPES,
+                "RedirectURLs": redirects,
+                "UseIDToken": true,
+            }
+        }
+    })
+}
+
+/// The dashboard container's environment.
+pub fn dashboard_env(plan: &Plan) -> Vec<(&'static str, String)> {
+    let d = plan.domain_url();
+    vec![
+        ("AUTH_AUTHORITY", plan.issuer.clone()),
+        ("AUTH_CLIENT_ID", plan.client_id.clone()),
+        ("AUTH_AUDIENCE", plan.client_id.clone()),
+        ("AUTH_SUPPORTED_SCOPES", SCOPES.into()),
+        ("USE_AUTH0", "false".into()),
+        ("AUTH_REDIRECT_URI", "/auth".into()),
+        ("AUTH_SILENT_REDIRECT_URI", "/silent-auth".into()),
+        ("NETBIRD_TOKEN_SOURCE", "idToken".into()),
+        ("NETBIRD_MGMT_API_ENDPOINT", d.clone()),
+        ("NETBIRD_MGMT_GRPC_API_ENDPOINT", d),
+    ]
+}
+
+fn embedded_section(plan: &Plan) -> Section {
+    let redirect = format!("{}/oauth2/callback", plan.domain_url());
+    let mut notes = vec![
+        "In QuFabric: Settings → Identity Providers → add PocketID (or run the script). QuFabric fetches the \
+         issuer's discovery document and requires its issuer to match exactly."
+            .into(),
+        format!("Paste the redirect URL {redirect} into the PocketID client's callback URLs."),
+        "Settings → Groups: enable JWT group sync with the settings below. The script changes only these fields: \
+         a blind PUT of the account would reset all other settings."
+            .into(),
+    ];
+    if plan.client_secret.is_none() {
+        notes.push(format!("The request body shows {SECRET_PLACEHOLDER}: paste the client secret into the form."));
+    }
+    Section {
+        id: "qufabric",
+        title: "2. QuFabric (embedded IdP)".into(),
+        notes,
+        artifacts: vec![
+            Artifact {
+                id: "qufabric_idp",
+                title: "POST /api/identity-providers body".into(),
+                filename: "qufabric-identity-provider.json".into(),
+                content: json_pretty(&identity_provider(plan, true)),
+            },
+            Artifact {
+                id: "qufabric_idp_script",
+                title: "Add the identity provider (curl)".into(),
+                filename: "qufabric-add-idp.sh".into(),
+                content: idp_script(plan),
+            },
+            Artifact {
+                id: "qufabric_redirect",
+                title: "Redirect URL for PocketID".into(),
+                filename: "redirect-url.txt".into(),
+                content: format!("{redirect}\n"),
+            },
+            Artifact {
+                id: "qufabric_group_sync",
+                title: "JWT group sync settings".into(),
+                filename: "qufabric-group-sync.json".into(),
+                content: json_pretty(&group_sync(plan)),
+            },
+            Artifact {
+                id: "qufabric_group_sync_script",
+                title: "Enable group sync safely (GET, change, PUT)".into(),
+                filename: "qufabric-group-sync.sh".into(),
+                content: group_sync_script(plan),
+            },
+        ],
+    }
+}
+
+fn standalone_section(plan: &Plan) -> Section {
+    Section {
+        id: "qufabric",
+        title: "2. QuFabric (standalone, PocketID as primary IdP)".into(),
+        notes: vec![
+            format!(
+                "setup.env: replace {API_KEY_PLACEHOLDER} with a PocketID API key on the server only; the page \
+                 never asks for it."
+            ),
+            "Signing-key refresh is on: without it, a PocketID key rotation breaks logins until a restart.".into(),
+            "The dashboard and CLI send PocketID ID tokens (NETBIRD_TOKEN_SOURCE=idToken).".into(),
+        ],
+        artifacts: vec![
+            Artifact {
+                id: "qufabric_setup_env",
+                title: "setup.env".into(),
+                filename: "setup.env".into(),
+                content: env_file(&setup_env(plan)),
+            },
+            Artifact {
+                id: "qufabric_management_json",
+                title: "management.json sections".into(),
+                filename: "management.sections.json".into(),
+                content: json_pretty(&management_json(plan)),
+            },
+            Artifact {
+                id: "qufabric_dashboard_env",
+                title: "Dashboard environment".into(),
+                filename: "dashboard.env".into(),
+                content: docker_env_file(&dashboard_env(plan)),
+            },
+        ],
+    }
+}
+
+/// The QuFabric section for `plan`'s mode.
+pub fn section(plan: &Plan) -> Section {
+    match plan.mode {
+        Mode::Embedded => embedded_section(plan),
+        Mode::Standalone => standalone_section(plan),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+    use crate::setup::SetupInput;
+
+    fn keys(v: &Value) -> Vec<&str> {
+        let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        k.sort_unstable();
+        k
+    }
+
+    #[test]
+    fn idp_body_matches_the_api_fields() {
+        let p = plan(&embedded());
+        let v = serde_json::to_value(identity_provider(&p, true)).unwrap();
+        assert_eq!(keys(&v), ["client_id", "client_secret", "issuer", "name", "type"]);
+        assert_eq!(v["type"], "pocketid");
+        assert_eq!(v["issuer"], "https://id.example.com");
+        assert_eq!(v["client_secret"], "s3cr3t-from-pocketid");
+        let none = plan(&SetupInput { client_secret: String::new(), ..embedded() });
+        assert_eq!(serde_json::to_value(identity_provider(&none, true)).unwrap()["client_secret"], SECRET_PLACEHOLDER);
+    }
+
+    #[test]
+    fn idp_script_never_contains_the_secret() {
+        let s = idp_script(&plan(&embedded()));
+        assert!(!s.contains("s3cr3t"));
+        assert!(s.contains("--arg secret \"$CLIENT_SECRET\""));
+        assert!(s.contains("/api/identity-providers"));
+    }
+
+    #[test]
+    fn group_sync_has_exactly_the_four_fields() {
+        let v = group_sync(&plan(&embedded()));
+        assert_eq!(
+            keys(&v),
+            ["groups_propagation_enabled", "jwt_allow_groups", "jwt_groups_claim_name", "jwt_groups_enabled"]
+        );
+        assert_eq!(v["jwt_allow_groups"], json!(["netbird-users", "netbird-admins"]));
+        let any = plan(&SetupInput { groups: "*".into(), ..embedded() });
+        assert_eq!(group_sync(&any)["jwt_allow_groups"], json!([]));
+    }
+
+    #[test]
+    fn group_sync_script_gets_then_merges_then_puts() {
+        let s = group_sync_script(&plan(&embedded()));
+        let get = s.find("api \"$QUFABRIC/api/accounts\"").unwrap();
+        let merge = s.find("(.settings + $patch)").unwrap();
+        let put = s.find("-X PUT").unwrap();
+        assert!(get < merge && merge < put);
+        for f in ["peer_login_expiration_enabled", "peer_inactivity_expiration", "regular_users_view_blocked"] {
+            assert!(s.contains(f), "{f}");
+        }
+    }
+
+    #[test]
+    fn setup_env_lists_every_reference_variable() {
+        let env = setup_env(&plan(&standalone()));
+        let names: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
+        for want in [
+            "NETBIRD_AUTH_OIDC_CONFIGURATION_ENDPOINT",
+            "NETBIRD_USE_AUTH0",
+            "NETBIRD_AUTH_CLIENT_ID",
+            "NETBIRD_AUTH_AUDIENCE",
+            "NETBIRD_AUTH_SUPPORTED_SCOPES",
+            "NETBIRD_AUTH_REDIRECT_URI",
+            "NETBIRD_AUTH_SILENT_REDIRECT_URI",
+            "NETBIRD_TOKEN_SOURCE",
+            "NETBIRD_AUTH_DEVICE_AUTH_PROVIDER",
+            "NETBIRD_MGMT_IDP",
+            "NETBIRD_IDP_MGMT_CLIENT_ID",
+            "NETBIRD_IDP_MGMT_EXTRA_MANAGEMENT_ENDPOINT",
+            "NETBIRD_IDP_MGMT_EXTRA_API_TOKEN",
+            "NETBIRD_MGMT_IDP_SIGNKEY_REFRESH",
+        ] {
+            assert!(names.contains(&want), "{want}");
+        }
+        let text = env_file(&env);
+        assert!(text.contains("NETBIRD_TOKEN_SOURCE=\"idToken\"\n"));
+        assert!(text.contains(
+            "NETBIRD_AUTH_OIDC_CONFIGURATION_ENDPOINT=\"https://id.example.com/.well-known/openid-configuration\"\n"
+        ));
+    }
+
+    #[test]
+    fn management_json_sections_have_the_reference_fields() {
+        let v = management_json(&plan(&standalone()));
+        assert_eq!(keys(&v), ["HttpConfig", "IdpManagerConfig", "PKCEAuthorizationFlow"]);
+        assert_eq!(
+            keys(&v["HttpConfig"]),
+            ["AuthAudience", "AuthIssuer", "AuthKeysLocation", "IdpSignKeyRefreshEnabled", "OIDCConfigEndpoint"]
+        );
+        assert_eq!(v["HttpConfig"]["AuthKeysLocation"], "https://id.example.com/.well-known/jwks.json");
+        assert_eq!(keys(&v["IdpManagerConfig"]), ["ExtraConfig", "ManagerType"]);
+        assert_eq!(keys(&v["IdpManagerConfig"]["ExtraConfig"]), ["ApiToken", "ManagementEndpoint"]);
+        let pkce = &v["PKCEAuthorizationFlow"]["ProviderConfig"];
+        assert_eq!(
+            keys(pkce),
+            ["Audience", "AuthorizationEndpoint", "ClientID", "RedirectURLs", "Scope", "TokenEndpoint", "UseIDToken"]
+        );
+        assert_eq!(pkce["RedirectURLs"], json!(["http://localhost:53000", "http://localhost:54000"]));
+        assert_eq!(pkce["TokenEndpoint"], "https://id.example.com/api/oidc/token");
+    }
+
+    #[test]
+    fn dashboard_env_has_the_reference_variables() {
+        let env = dashboard_env(&plan(&standalone()));
+        let names: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            names,
+            [
+                "AUTH_AUTHORITY",
+                "AUTH_CLIENT_ID",
+                "AUTH_AUDIENCE",
+                "AUTH_SUPPORTED_SCOPES",
+                "USE_AUTH0",
+                "AUTH_REDIRECT_URI",
+                "AUTH_SILENT_REDIRECT_URI",
+                "NETBIRD_TOKEN_SOURCE",
+                "NETBIRD_MGMT_API_ENDPOINT",
+                "NETBIRD_MGMT_GRPC_API_ENDPOINT"
+            ]
+        );
+    }
+
+    #[test]
+    fn sections_per_mode() {
+        let e: Vec<&str> = section(&plan(&embedded())).artifacts.iter().map(|a| a.id).collect();
+        assert_eq!(
+            e,
+            [
+                "qufabric_idp",
+                "qufabric_idp_script",
+                "qufabric_redirect",
+                "qufabric_group_sync",
+                "qufabric_group_sync_script"
+            ]
+        );
+        let s: Vec<&str> = section(&plan(&standalone())).artifacts.iter().map(|a| a.id).collect();
+        assert_eq!(s, ["qufabric_setup_env", "qufabric_management_json", "qufabric_dashboard_env"]);
+    }
+}

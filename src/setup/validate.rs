@@ -1,0 +1,558 @@
+//! Validation as you type: each check returns [`Finding`]s that say how to fix the value, and [`validate`]
+//! turns a clean [`SetupInput`] into a [`Plan`].
+
+use super::{Finding, GateMode, Groups, Level, Mode, Plan, SetupInput};
+
+/// Default PKCE ports of the QuFabric (NetBird) CLI.
+pub const DEFAULT_PKCE_PORTS: [u16; 2] = [53000, 54000];
+
+fn err(field: &'static str, code: &'static str, message: String) -> Finding {
+    Finding { field, level: Level::Error, code, message }
+}
+
+fn warn(field: &'static str, code: &'static str, message: String) -> Finding {
+    Finding { field, level: Level::Warning, code, message }
+}
+
+/// A URL split into the parts the checks need (no decoding).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UrlParts<'a> {
+    /// Scheme as typed.
+    pub scheme: &'a str,
+    /// Host, without port (brackets kept for IPv6).
+    pub host: &'a str,
+    /// `:port` text after the host, without the colon.
+    pub port: Option<&'a str>,
+    /// Everything after the authority: path, query, fragment.
+    pub rest: &'a str,
+}
+
+/// Split `scheme://authority/rest`. `None` when there is no `://`.
+pub fn split_url(url: &str) -> Option<UrlParts<'_>> {
+    let (scheme, after) = url.split_once("://")?;
+    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let (authority, rest) = after.split_at(end);
+    let (host, port) = split_host_port(authority);
+    Some(UrlParts { scheme, host, port, rest })
+}
+
+fn split_host_port(authority: &str) -> (&str, Option<&str>) {
+    if authority.starts_with('[') {
+        return match authority.find(']') {
+            Some(i) => {
+                let (h, p) = authority.split_at(i + 1);
+                (h, p.strip_prefix(':'))
+            }
+            None => (authority, None),
+        };
+    }
+    match authority.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    }
+}
+
+/// Whether `host` is a loopback name (plain http is accepted there for local tests).
+pub fn is_loopback(host: &str) -> bool {
+    let h = host.to_ascii_lowercase();
+    h == "localhost" || h.ends_with(".localhost") || h.starts_with("127.") || h == "[::1]"
+}
+
+fn valid_host(host: &str) -> bool {
+    if host.starts_with('[') && host.ends_with(']') && host.len() > 2 {
+        return host[1..host.len() - 1].chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+    }
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+fn valid_port(port: Option<&str>) -> bool {
+    port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0))
+}
+
+/// The PocketID issuer: https (http only for loopback), lowercase, a bare origin without trailing slash.
+pub fn check_issuer(issuer: &str) -> Vec<Finding> {
+    const F: &str = "issuer";
+    let mut out = Vec::new();
+    let t = issuer.trim();
+    if t.is_empty() {
+        out.push(err(F, "issuer_missing", "Enter the PocketID issuer, e.g. https://id.example.com.".into()));
+        return out;
+    }
+    if t != issuer || t.contains(char::is_whitespace) {
+        out.push(err(F, "issuer_whitespace", "Remove the spaces: the issuer is compared byte for byte.".into()));
+        return out;
+    }
+    let Some(url) = split_url(t) else {
+        out.push(err(
+            F,
+            "issuer_scheme",
+            format!("Start the issuer with https://, e.g. https://{}.", t.trim_end_matches('/')),
+        ));
+        return out;
+    };
+    if !valid_host(&url.host.to_ascii_lowercase()) || !valid_port(url.port) || url.host.contains('@') {
+        out.push(err(F, "issuer_host", "The issuer's host is not a valid host name.".into()));
+        return out;
+    }
+    let scheme = url.scheme.to_ascii_lowercase();
+    if scheme == "http" && !is_loopback(url.host) {
+        out.push(err(
+            F,
+            "issuer_not_https",
+            "Use https:// for the issuer: plain http is accepted only for localhost.".into(),
+        ));
+    } else if scheme != "http" && scheme != "https" {
+        out.push(err(F, "issuer_scheme", "Start the issuer with https://.".into()));
+    }
+    if t.chars().any(|c| c.is_ascii_uppercase()) {
+        out.push(err(
+            F,
+            "issuer_uppercase",
+            format!(
+                "Use lowercase: PocketID lowercases its URL, so tokens carry iss {}.",
+                t.to_ascii_lowercase().trim_end_matches('/')
+            ),
+        ));
+    }
+    let origin = &t[..t.len() - url.rest.len()];
+    if url.rest == "/" {
+        out.push(err(
+            F,
+            "issuer_trailing_slash",
+            format!("Remove the trailing slash: PocketID issuers never end with '/', tokens carry iss {origin}."),
+        ));
+    } else if url.rest.contains(['?', '#']) {
+        out.push(err(F, "issuer_query", format!("Remove the query or fragment: use {origin}.")));
+    } else if !url.rest.is_empty() {
+        out.push(err(
+            F,
+            "issuer_path",
+            format!(
+                "Remove the path {}: a PocketID issuer is the bare instance URL, e.g. {origin}.",
+                url.rest.trim_end_matches('/')
+            ),
+        ));
+    }
+    out
+}
+
+/// The QuFabric management domain: a host (optionally `:port`), no scheme, no path.
+pub fn check_domain(domain: &str) -> Vec<Finding> {
+    const F: &str = "domain";
+    let t = domain.trim();
+    if t.is_empty() {
+        return vec![err(
+            F,
+            "domain_missing",
+            "Enter the QuFabric management domain, e.g. qufabric.example.com.".into(),
+        )];
+    }
+    if let Some(url) = split_url(t) {
+        return vec![err(
+            F,
+            "domain_scheme",
+            format!("Remove the scheme {}://: enter only the host, e.g. {}.", url.scheme, url.host),
+        )];
+    }
+    if let Some(i) = t.find(['/', '?', '#']) {
+        return vec![err(F, "domain_path", format!("Remove the path: enter only the host, e.g. {}.", &t[..i]))];
+    }
+    let (host, port) = split_host_port(t);
+    if !valid_host(&host.to_ascii_lowercase()) || !valid_port(port) {
+        return vec![err(
+            F,
+            "domain_invalid",
+            "The domain is not a valid host name (letters, digits, dots and hyphens).".into(),
+        )];
+    }
+    if t.chars().any(|c| c.is_ascii_uppercase()) {
+        return vec![warn(F, "domain_uppercase", format!("Use lowercase: {}.", t.to_ascii_lowercase()))];
+    }
+    Vec::new()
+}
+
+/// Split a comma-separated list, trimming items (empty items are kept so they can be reported).
+pub fn split_list(list: &str) -> Vec<&str> {
+    if list.trim().is_empty() {
+        return Vec::new();
+    }
+    list.split(',').map(str::trim).collect()
+}
+
+/// The allowed groups: names as they appear in the `groups` claim, or `*` alone.
+pub fn check_groups(list: &str) -> (Vec<Finding>, Option<Groups>) {
+    const F: &str = "groups";
+    let items = split_list(list);
+    let mut out = Vec::new();
+    if items.is_empty() {
+        out.push(err(
+            F,
+            "groups_missing",
+            "Enter at least one group name, e.g. netbird-users (or * to allow any PocketID user).".into(),
+        ));
+        return (out, None);
+    }
+    if items.contains(&"*") {
+        if items.len() > 1 {
+            out.push(err(F, "groups_star_mixed", "Use * alone (any user) or a list of group names, not both.".into()));
+            return (out, None);
+        }
+        out.push(warn(
+            F,
+            "groups_any_user",
+            "* lets every PocketID user through the gate; prefer a group such as netbird-users.".into(),
+        ));
+        return (out, Some(Groups::Any));
+    }
+    for (i, item) in items.iter().enumerate() {
+        if item.is_empty() {
+            out.push(err(F, "groups_empty_item", "Remove the empty item (two commas or a trailing comma).".into()));
+        } else if items[..i].contains(item) {
+            out.push(err(F, "groups_duplicate", format!("Group {item} is listed twice: list it once.")));
+        } else if item.contains(char::is_whitespace) {
+            out.push(err(
+                F,
+                "groups_friendly_name",
+                format!(
+                    "\"{item}\" looks like a friendly name: the groups claim carries the group's name, \
+                     e.g. {}.",
+                    suggest_name(item)
+                ),
+            ));
+        } else if item.chars().any(|c| c.is_uppercase()) {
+            out.push(warn(
+                F,
+                "groups_uppercase",
+                format!(
+                    "\"{item}\" has capitals: group names are matched case-sensitively; check it is the group's \
+                     name (e.g. {}), not its friendly name.",
+                    suggest_name(item)
+                ),
+            ));
+        } else if !item.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            out.push(warn(
+                F,
+                "groups_characters",
+                format!("\"{item}\" has unusual characters; PocketID group names are usually like netbird-users."),
+            ));
+        }
+    }
+    if out.iter().any(|f| f.level == Level::Error) {
+        return (out, None);
+    }
+    (out, Some(Groups::Names(items.iter().map(|s| (*s).to_owned()).collect())))
+}
+
+/// A group name suggestion for a friendly name: lowercase, runs of other characters become `-`.
+pub fn suggest_name(friendly: &str) -> String {
+    let mut s = String::new();
+    for c in friendly.trim().chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            s.push(c.to_ascii_lowercase());
+        } else if !s.ends_with('-') && !s.is_empty() {
+            s.push('-');
+        }
+    }
+    s.trim_end_matches('-').to_owned()
+}
+
+/// The OIDC client id: 2–128 characters of `[A-Za-z0-9._-]` (PocketID's rule for a chosen id).
+pub fn check_client_id(id: &str) -> Vec<Finding> {
+    const F: &str = "client_id";
+    if id.trim().is_empty() {
+        return vec![err(F, "client_id_missing", "Enter the OIDC client id, e.g. qufabric.".into())];
+    }
+    if id.len() < 2 || id.len() > 128 || !id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        return vec![err(
+            F,
+            "client_id_invalid",
+            "Use 2–128 letters, digits, dots, underscores or hyphens for the client id (PocketID's rule).".into(),
+        )];
+    }
+    Vec::new()
+}
+
+/// The client secret: needed by the confidential client of embedded mode, unused in standalone mode.
+pub fn check_secret(secret: &str, mode: Mode) -> Vec<Finding> {
+    const F: &str = "client_secret";
+    match (mode, secret.trim().is_empty()) {
+        (Mode::Embedded, true) => vec![warn(
+            F,
+            "secret_missing",
+            "Embedded mode uses a confidential client: create the client in PocketID (step 1), generate its \
+             secret, and paste it here. The QuFabric request shows a placeholder until then."
+                .into(),
+        )],
+        (Mode::Standalone, false) => vec![warn(
+            F,
+            "secret_unused",
+            "Standalone mode uses a public client with PKCE: no secret is needed; clear this field.".into(),
+        )],
+        _ if secret != secret.trim() => {
+            vec![err(F, "secret_whitespace", "Remove the spaces around the secret.".into())]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The display name: non-empty, one line.
+pub fn check_display_name(name: &str) -> Vec<Finding> {
+    if name.trim().is_empty() {
+        return vec![err("display_name", "display_name_missing", "Enter a display name, e.g. QuFabric.".into())];
+    }
+    if name.contains(char::is_control) {
+        return vec![err(
+            "display_name",
+            "display_name_invalid",
+            "Use a single line without control characters.".into(),
+        )];
+    }
+    Vec::new()
+}
+
+/// The CLI's PKCE callback ports: at least one, 1024–65535, no duplicates.
+pub fn check_ports(list: &str) -> (Vec<Finding>, Vec<u16>) {
+    const F: &str = "pkce_ports";
+    let items = split_list(list);
+    if items.is_empty() {
+        return (
+            vec![err(F, "ports_missing", "Enter at least one PKCE port; QuFabric's CLI uses 53000, 54000.".into())],
+            Vec::new(),
+        );
+    }
+    let mut out = Vec::new();
+    let mut ports = Vec::new();
+    for item in items {
+        match item.parse::<u16>() {
+            Ok(p) if p >= 1024 => {
+                if ports.contains(&p) {
+                    out.push(err(F, "ports_duplicate", format!("Port {p} is listed twice: list it once.")));
+                } else {
+                    ports.push(p);
+                }
+            }
+            _ => out.push(err(
+                F,
+                "ports_invalid",
+                format!("\"{item}\" is not a port from 1024 to 65535; the CLI's defaults are 53000, 54000."),
+            )),
+        }
+    }
+    (out, ports)
+}
+
+/// An `http(s)://host[:port]` origin (an optional single trailing `/` is dropped).
+pub fn check_origin(field: &'static str, what: &str, value: &str) -> (Vec<Finding>, Option<String>) {
+    let t = value.trim();
+    if t.is_empty() {
+        return (vec![err(field, "origin_missing", format!("Enter {what}, e.g. https://host.example.com."))], None);
+    }
+    let bad = |code, msg: String| (vec![err(field, code, msg)], None);
+    let Some(url) = split_url(t) else {
+        return bad("origin_scheme", format!("Start {what} with https:// (or http:// on a private network)."));
+    };
+    let scheme = url.scheme.to_ascii_lowercase();
+    if scheme != "https" && scheme != "http" {
+        return bad("origin_scheme", format!("Start {what} with https:// or http://."));
+    }
+    if !valid_host(&url.host.to_ascii_lowercase()) || !valid_port(url.port) {
+        return bad("origin_host", format!("The host of {what} is not a valid host name."));
+    }
+    if !url.rest.is_empty() && url.rest != "/" {
+        return bad("origin_path", format!("Remove the path: {what} is an origin, e.g. {scheme}://{}.", url.host));
+    }
+    (Vec::new(), Some(t.trim_end_matches('/').to_ascii_lowercase()))
+}
+
+/// Every check, in form order. The plan is `Some` when no finding is an error.
+pub fn validate(input: &SetupInput) -> (Vec<Finding>, Option<Plan>) {
+    let mut findings = check_domain(&input.domain);
+    findings.extend(check_issuer(&input.issuer));
+    findings.extend(check_display_name(&input.display_name));
+    findings.extend(check_client_id(&input.client_id));
+    findings.extend(check_secret(&input.client_secret, input.mode));
+    let (group_findings, groups) = check_groups(&input.groups);
+    findings.extend(group_findings);
+    let ports = match input.mode {
+        Mode::Standalone => {
+            let (f, ports) = check_ports(&input.pkce_ports);
+            findings.extend(f);
+            ports
+        }
+        Mode::Embedded => Vec::new(),
+    };
+    let (upstream, gate_url) = match input.gate_mode {
+        GateMode::Proxy => {
+            let (f, up) = check_origin("upstream", "the upstream (QuFabric's origin)", &input.upstream);
+            findings.extend(f);
+            (up, None)
+        }
+        GateMode::ForwardAuth => {
+            let (f, gate) = check_origin("gate_url", "the gate's URL", &input.gate_url);
+            findings.extend(f);
+            let (f, up) =
+                check_origin("upstream", "the upstream (where your proxy sends QuFabric traffic)", &input.upstream);
+            findings.extend(f);
+            (up, gate)
+        }
+    };
+    if findings.iter().any(|f| f.level == Level::Error) {
+        return (findings, None);
+    }
+    let Some(groups) = groups else { return (findings, None) };
+    let secret = input.client_secret.trim();
+    let plan = Plan {
+        domain: input.domain.trim().to_ascii_lowercase(),
+        issuer: input.issuer.clone(),
+        mode: input.mode,
+        display_name: input.display_name.trim().to_owned(),
+        client_id: input.client_id.clone(),
+        client_secret: (input.mode == Mode::Embedded && !secret.is_empty()).then(|| secret.to_owned()),
+        groups,
+        pkce_ports: ports,
+        gate_mode: input.gate_mode,
+        upstream,
+        gate_url,
+    };
+    (findings, Some(plan))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(f: &[Finding]) -> Vec<&'static str> {
+        f.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn issuer_good_ones_pass() {
+        assert!(check_issuer("https://id.example.com").is_empty());
+        assert!(check_issuer("https://id.example.com:8443").is_empty());
+        assert!(check_issuer("http://localhost:1411").is_empty());
+        assert!(check_issuer("http://127.0.0.1:1411").is_empty());
+    }
+
+    #[test]
+    fn issuer_mistakes_each_have_a_code_and_fix() {
+        let f = check_issuer("https://id.example.com/");
+        assert_eq!(codes(&f), ["issuer_trailing_slash"]);
+        assert!(f[0].message.contains("tokens carry iss https://id.example.com."), "{}", f[0].message);
+        assert_eq!(codes(&check_issuer("https://id.example.com/pocket")), ["issuer_path"]);
+        assert_eq!(codes(&check_issuer("https://id.example.com?x=1")), ["issuer_query"]);
+        let up = check_issuer("https://ID.example.com");
+        assert_eq!(codes(&up), ["issuer_uppercase"]);
+        assert!(up[0].message.contains("https://id.example.com"));
+        assert_eq!(codes(&check_issuer("http://id.example.com")), ["issuer_not_https"]);
+        assert_eq!(codes(&check_issuer("id.example.com")), ["issuer_scheme"]);
+        assert_eq!(codes(&check_issuer("ftp://id.example.com")), ["issuer_scheme"]);
+        assert_eq!(codes(&check_issuer("")), ["issuer_missing"]);
+        assert_eq!(codes(&check_issuer(" https://id.example.com")), ["issuer_whitespace"]);
+        assert_eq!(codes(&check_issuer("https://id_x!.com")), ["issuer_host"]);
+        assert_eq!(codes(&check_issuer("https://user@id.example.com")), ["issuer_host"]);
+        assert_eq!(
+            codes(&check_issuer("HTTP://ID.EXAMPLE.COM/")),
+            ["issuer_not_https", "issuer_uppercase", "issuer_trailing_slash"]
+        );
+    }
+
+    #[test]
+    fn domain_checks() {
+        assert!(check_domain("qufabric.example.com").is_empty());
+        assert!(check_domain("qufabric.example.com:8443").is_empty());
+        let f = check_domain("https://qufabric.example.com");
+        assert_eq!(codes(&f), ["domain_scheme"]);
+        assert!(f[0].message.contains("e.g. qufabric.example.com."));
+        assert_eq!(codes(&check_domain("qufabric.example.com/dashboard")), ["domain_path"]);
+        assert_eq!(codes(&check_domain("")), ["domain_missing"]);
+        assert_eq!(codes(&check_domain("bad host")), ["domain_invalid"]);
+        assert_eq!(codes(&check_domain("QuFabric.example.com")), ["domain_uppercase"]);
+        assert_eq!(check_domain("QuFabric.example.com")[0].level, Level::Warning);
+    }
+
+    #[test]
+    fn group_checks() {
+        let (f, g) = check_groups("netbird-users, netbird-admins");
+        assert!(f.is_empty());
+        assert_eq!(g, Some(Groups::Names(vec!["netbird-users".into(), "netbird-admins".into()])));
+        assert_eq!(
+            check_groups("*"),
+            (vec![warn("groups", "groups_any_user", check_groups("*").0[0].message.clone())], Some(Groups::Any))
+        );
+        assert_eq!(codes(&check_groups("").0), ["groups_missing"]);
+        assert_eq!(codes(&check_groups("a,,b").0), ["groups_empty_item"]);
+        assert_eq!(codes(&check_groups("a,").0), ["groups_empty_item"]);
+        assert_eq!(codes(&check_groups("a, a").0), ["groups_duplicate"]);
+        assert_eq!(codes(&check_groups("*, a").0), ["groups_star_mixed"]);
+        let (f, g) = check_groups("NetBird Users");
+        assert_eq!(codes(&f), ["groups_friendly_name"]);
+        assert!(f[0].message.contains("e.g. netbird-users."), "{}", f[0].message);
+        assert_eq!(g, None);
+        let (f, g) = check_groups("NetBird");
+        assert_eq!(codes(&f), ["groups_uppercase"]);
+        assert!(g.is_some(), "capitals are a warning only");
+        assert_eq!(codes(&check_groups("a$b").0), ["groups_characters"]);
+    }
+
+    #[test]
+    fn client_id_secret_name_checks() {
+        assert!(check_client_id("qufabric").is_empty());
+        assert_eq!(codes(&check_client_id("")), ["client_id_missing"]);
+        assert_eq!(codes(&check_client_id("a")), ["client_id_invalid"]);
+        assert_eq!(codes(&check_client_id("has space")), ["client_id_invalid"]);
+        assert_eq!(codes(&check_secret("", Mode::Embedded)), ["secret_missing"]);
+        assert_eq!(codes(&check_secret("x", Mode::Standalone)), ["secret_unused"]);
+        assert_eq!(codes(&check_secret(" x", Mode::Embedded)), ["secret_whitespace"]);
+        assert!(check_secret("x", Mode::Embedded).is_empty());
+        assert!(check_secret("", Mode::Standalone).is_empty());
+        assert_eq!(codes(&check_display_name(" ")), ["display_name_missing"]);
+        assert_eq!(codes(&check_display_name("a\nb")), ["display_name_invalid"]);
+    }
+
+    #[test]
+    fn port_checks() {
+        assert_eq!(check_ports("53000, 54000"), (vec![], vec![53000, 54000]));
+        assert_eq!(codes(&check_ports("").0), ["ports_missing"]);
+        assert_eq!(codes(&check_ports("80").0), ["ports_invalid"]);
+        assert_eq!(codes(&check_ports("70000").0), ["ports_invalid"]);
+        assert_eq!(codes(&check_ports("53000,53000").0), ["ports_duplicate"]);
+    }
+
+    #[test]
+    fn origin_checks() {
+        assert_eq!(check_origin("upstream", "u", "https://a.example.com/").1, Some("https://a.example.com".into()));
+        assert_eq!(codes(&check_origin("upstream", "u", "https://a.example.com/x").0), ["origin_path"]);
+        assert_eq!(codes(&check_origin("upstream", "u", "a.example.com").0), ["origin_scheme"]);
+        assert_eq!(codes(&check_origin("upstream", "u", "").0), ["origin_missing"]);
+        assert_eq!(codes(&check_origin("upstream", "u", "https://a b").0), ["origin_host"]);
+    }
+
+    #[test]
+    fn validate_collects_in_form_order_and_builds_a_plan() {
+        let input = super::super::fixtures::standalone();
+        let (f, plan) = validate(&input);
+        assert!(f.is_empty(), "{f:?}");
+        let plan = plan.unwrap();
+        assert_eq!(plan.pkce_ports, DEFAULT_PKCE_PORTS);
+        assert_eq!(plan.client_secret, None);
+        let bad = SetupInput { domain: "https://x".into(), issuer: "https://x/".into(), ..input };
+        let (f, plan) = validate(&bad);
+        assert_eq!(codes(&f), ["domain_scheme", "issuer_trailing_slash"]);
+        assert_eq!(plan, None);
+    }
+
+    #[test]
+    fn split_url_parts() {
+        let u = split_url("https://[::1]:8443/a?b").unwrap();
+        assert_eq!((u.scheme, u.host, u.port, u.rest), ("https", "[::1]", Some("8443"), "/a?b"));
+        assert!(is_loopback("[::1]") && is_loopback("localhost") && !is_loopback("example.com"));
+    }
+}

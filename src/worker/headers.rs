@@ -1,0 +1,195 @@
+//! Pure HTTP helpers of the Worker (compiled natively for unit tests): credentials from `Authorization`,
+//! identity headers, the deny response's parts, and what the forward-auth proxies send.
+
+use crate::error::{Error, Status};
+use crate::policy::Identity;
+
+/// Headers a client may use to claim an identity: always removed before a request goes upstream.
+/// (`X-Auth-Request-*` is matched by prefix.)
+pub const SPOOFABLE: [&str; 4] =
+    ["x-forwarded-user", "x-forwarded-email", "x-forwarded-groups", "x-forwarded-preferred-username"];
+/// Prefix of the identity headers the gate sets.
+pub const IDENTITY_PREFIX: &str = "x-auth-request-";
+
+/// Whether a (lower-case) request header must be stripped before the upstream sees it.
+pub fn is_spoofable(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.starts_with(IDENTITY_PREFIX) || SPOOFABLE.contains(&name.as_str())
+}
+
+/// What the `Authorization` header carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential<'a> {
+    /// No `Authorization` header (or an empty one).
+    None,
+    /// `Bearer <token>` (scheme case-insensitive).
+    Bearer(&'a str),
+    /// `Token <pat>`: a QuFabric personal access token (scheme case-insensitive).
+    Pat,
+    /// Any other scheme, or a scheme without a value.
+    Other,
+}
+
+/// Parse an `Authorization` header value.
+pub fn credential(value: Option<&str>) -> Credential<'_> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Credential::None;
+    };
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let rest = rest.trim_start_matches(' ');
+    if rest.is_empty() {
+        return Credential::Other;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Credential::Bearer(rest)
+    } else if scheme.eq_ignore_ascii_case("token") {
+        Credential::Pat
+    } else {
+        Credential::Other
+    }
+}
+
+/// A header value safe for any HTTP stack: bytes outside visible ASCII and space, and `%` itself, are
+/// percent-encoded (so a value is always percent-decodable; plain ASCII values without `%` are unchanged).
+pub fn header_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if (b == b' ' || b.is_ascii_graphic()) && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The identity headers for an allowed user: `X-Auth-Request-User` (`sub`), `-Email`, `-Preferred-Username`,
+/// `-Groups` (comma-joined). Absent claims give no header.
+pub fn identity_headers(id: &Identity) -> Vec<(&'static str, String)> {
+    let mut out = vec![("X-Auth-Request-User", header_value(&id.sub))];
+    if let Some(email) = &id.email {
+        out.push(("X-Auth-Request-Email", header_value(email)));
+    }
+    if let Some(name) = &id.preferred_username {
+        out.push(("X-Auth-Request-Preferred-Username", header_value(name)));
+    }
+    if !id.groups.is_empty() {
+        out.push(("X-Auth-Request-Groups", header_value(&id.groups.join(","))));
+    }
+    out
+}
+
+/// `WWW-Authenticate` for a 401 (RFC 6750): `error="invalid_token"` when a credential was sent.
+pub fn www_authenticate(realm: &str, credential_sent: bool) -> String {
+    if credential_sent {
+        format!("Bearer realm=\"{realm}\", error=\"invalid_token\"")
+    } else {
+        format!("Bearer realm=\"{realm}\"")
+    }
+}
+
+/// The client-facing message for a refusal. Never token contents: errors whose text would echo a header value
+/// (`alg`, `kid`, `typ`/`type`) get a fixed text, configuration errors point at `/_gate/healthz`.
+pub fn public_message(e: &Error) -> String {
+    match e {
+        Error::AlgorithmNotAllowed { .. } => "the token's algorithm is not allowed".into(),
+        Error::KeyNotFound { .. } => "no key in the issuer's key set matches the token".into(),
+        Error::TokenTypeNotAccepted { .. } => "only ID tokens are accepted".into(),
+        Error::Config { .. } => "the gate is misconfigured; see /_gate/healthz".into(),
+        Error::KeysUnavailable { .. } | Error::JwksInvalid { .. } | Error::KeyInvalid { .. } => {
+            "the issuer's keys are unavailable; try again later".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The JSON body of a refusal: `{"code":…,"message":…}`.
+pub fn error_body(e: &Error) -> String {
+    serde_json::json!({ "code": e.code(), "message": public_message(e) }).to_string()
+}
+
+/// Whether a refusal gets a `WWW-Authenticate` challenge.
+pub fn challenges(e: &Error) -> bool {
+    e.status() == Status::Unauthenticated
+}
+
+/// The path of a request URI (`/a/b?x` → `/a/b`); `None` when it is not origin-form.
+pub fn uri_path(uri: &str) -> Option<&str> {
+    let path = uri.split(['?', '#']).next().unwrap_or("");
+    path.starts_with('/').then_some(path)
+}
+
+/// The path and query of an absolute URL (`https://h/a?x` → `/a?x`), `/` when it has none.
+pub fn path_and_query(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
+    match after_scheme.find(['/', '?']) {
+        Some(i) if after_scheme[i..].starts_with('/') => &after_scheme[i..],
+        _ => "/",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        assert_eq!(credential(Some("Bearer abc.def.ghi")), Credential::Bearer("abc.def.ghi"));
+        assert_eq!(credential(Some("bEaReR  abc")), Credential::Bearer("abc"));
+        assert_eq!(credential(Some("Token nbp_123")), Credential::Pat);
+        assert_eq!(credential(Some("token nbp_123")), Credential::Pat);
+        assert_eq!(credential(Some("Basic dXNlcjpwdw==")), Credential::Other);
+        assert_eq!(credential(Some("Bearer")), Credential::Other);
+        assert_eq!(credential(Some("  ")), Credential::None);
+        assert_eq!(credential(None), Credential::None);
+    }
+
+    #[test]
+    fn spoofable_headers() {
+        for h in ["X-Auth-Request-User", "x-auth-request-groups", "X-Auth-Request-Anything", "X-Forwarded-Email"] {
+            assert!(is_spoofable(h), "{h}");
+        }
+        for h in ["Authorization", "X-Forwarded-For", "X-Forwarded-Proto", "Cookie"] {
+            assert!(!is_spoofable(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn identity_header_values_are_safe() {
+        let id = Identity {
+            sub: "u-1".into(),
+            email: Some("zoë@example.com".into()),
+            preferred_username: None,
+            groups: vec!["a b".into(), "c%d".into(), "x\r\ny".into()],
+        };
+        let hs = identity_headers(&id);
+        assert_eq!(
+            hs,
+            vec![
+                ("X-Auth-Request-User", "u-1".to_string()),
+                ("X-Auth-Request-Email", "zo%C3%AB@example.com".to_string()),
+                ("X-Auth-Request-Groups", "a b,c%25d,x%0D%0Ay".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn challenges_and_bodies() {
+        assert_eq!(www_authenticate("pocketgate", false), r#"Bearer realm="pocketgate""#);
+        assert_eq!(www_authenticate("q", true), r#"Bearer realm="q", error="invalid_token""#);
+        let kid = Error::KeyNotFound { kid: Some("SECRET-LOOKING-KID".into()) };
+        assert!(!error_body(&kid).contains("SECRET"));
+        assert_eq!(error_body(&Error::Expired), r#"{"code":"token_expired","message":"token has expired"}"#);
+        let alg = Error::AlgorithmNotAllowed { alg: "HS256-evil".into() };
+        assert!(!error_body(&alg).contains("evil"));
+        assert!(challenges(&Error::TokenMissing) && !challenges(&Error::GroupNotAllowed));
+    }
+
+    #[test]
+    fn uris() {
+        assert_eq!(uri_path("/api/peers?x=1"), Some("/api/peers"));
+        assert_eq!(uri_path("http://evil/api"), None);
+        assert_eq!(path_and_query("https://gate.test/api/x?y=1"), "/api/x?y=1");
+        assert_eq!(path_and_query("https://gate.test"), "/");
+    }
+}

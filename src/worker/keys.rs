@@ -1,0 +1,207 @@
+//! Key sets for the Worker: discovery → `jwks_uri` → JWKS, fetched with a timeout into the issuer's
+//! [`KeyCache`](crate::keycache::KeyCache), which decides when to fetch.
+//!
+//! Single flight across concurrent requests: workerd forbids using one request's I/O objects (a pending
+//! `fetch`) from another request, so requests that find a fetch in flight do not await it; they poll the
+//! shared cache with their own short timers until it completes (or is declared lost).
+
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use serde_json::Value;
+use worker::wasm_bindgen::JsCast;
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{AbortController, Delay, js_sys, web_sys};
+
+use super::log;
+use super::state::{Gate, now, now_ms};
+use crate::config::{GateConfig, is_loopback_host, url_host};
+use crate::error::Error;
+use crate::jwk::{KeySet, MAX_JWKS_BYTES};
+use crate::keycache::{Action, FetchOutcome, FetchReason, parse_cache_control};
+
+/// Budget of one HTTP fetch (discovery or JWKS), milliseconds.
+pub const FETCH_TIMEOUT_MS: u64 = 5_000;
+/// How long a request waits for a fetch started by another request, milliseconds.
+const WAIT_MS: u64 = 2 * FETCH_TIMEOUT_MS + 1_000;
+/// Polling step while waiting, milliseconds.
+const WAIT_STEP_MS: u64 = 20;
+
+fn unavailable(reason: &str) -> Error {
+    Error::KeysUnavailable { reason: reason.to_owned() }
+}
+
+/// The keys of issuer `i`, fetching them first when the cache says so (or waiting for another request's fetch).
+pub async fn key_set(gate: &Gate, cfg: &GateConfig, i: usize) -> Result<Arc<KeySet>, Error> {
+    let cache = gate.keys.get(i).ok_or_else(|| unavailable("unknown issuer"))?;
+    let deadline = now_ms() + WAIT_MS;
+    loop {
+        let action = cache.borrow_mut().poll(now());
+        match action {
+            Action::UseKeys => return cache.borrow().keys(now()),
+            Action::Fetch(reason) => {
+                run_fetch(gate, cfg, i, reason).await;
+                return cache.borrow().keys(now());
+            }
+            Action::InFlight => {
+                let current = cache.borrow().keys(now());
+                if current.is_ok() || now_ms() >= deadline {
+                    return current;
+                }
+                Delay::from(Duration::from_millis(WAIT_STEP_MS)).await;
+            }
+        }
+    }
+}
+
+/// After an unknown `kid` with the set of generation `seen`: a newer set, if one is (or can now be) loaded
+/// within the cooldown rules; `None` when the `KeyNotFound` stands.
+pub async fn refresh_for_unknown_kid(gate: &Gate, cfg: &GateConfig, i: usize, seen: u64) -> Option<Arc<KeySet>> {
+    let cache = gate.keys.get(i)?;
+    let deadline = now_ms() + WAIT_MS;
+    loop {
+        if cache.borrow().generation() != seen {
+            return cache.borrow().keys(now()).ok();
+        }
+        let action = cache.borrow_mut().on_unknown_kid(now());
+        match action {
+            Action::UseKeys => return None,
+            Action::Fetch(reason) => {
+                run_fetch(gate, cfg, i, reason).await;
+                let c = cache.borrow();
+                return if c.generation() != seen { c.keys(now()).ok() } else { None };
+            }
+            Action::InFlight => {
+                if now_ms() >= deadline {
+                    return None;
+                }
+                Delay::from(Duration::from_millis(WAIT_STEP_MS)).await;
+            }
+        }
+    }
+}
+
+/// Perform the fetch the cache asked for and report it back (this request holds the single-flight slot).
+async fn run_fetch(gate: &Gate, cfg: &GateConfig, i: usize, reason: FetchReason) {
+    let started = now_ms();
+    let outcome = fetch_keys(gate, cfg, i).await;
+    let (ok, code, count) = match &outcome {
+        FetchOutcome::Loaded { keys, .. } => (true, None, keys.keys().len()),
+        FetchOutcome::Failed(e) => (false, Some(e.code()), 0),
+    };
+    if !ok {
+        // A stale discovery result may be the cause: look the issuer up again next time.
+        *gate.discovered[i].borrow_mut() = None;
+    }
+    gate.keys[i].borrow_mut().complete(outcome, now());
+    if ok {
+        if let Ok(set) = gate.keys[i].borrow().keys(now()) {
+            gate.tokens.borrow_mut().retain_keys(i, &set);
+        }
+    }
+    log::key_fetch(&cfg.keys[i].issuer, reason, ok, code, count, now_ms().saturating_sub(started));
+}
+
+async fn fetch_keys(gate: &Gate, cfg: &GateConfig, i: usize) -> FetchOutcome {
+    let uri = match jwks_uri(gate, cfg, i).await {
+        Ok(u) => u,
+        Err(e) => return FetchOutcome::Failed(e),
+    };
+    match get(&uri).await {
+        Ok((body, cache_control)) => match KeySet::from_json(&body) {
+            Ok(keys) => FetchOutcome::Loaded { keys, max_age: cache_control.as_deref().and_then(parse_cache_control) },
+            Err(e) => FetchOutcome::Failed(e),
+        },
+        Err(e) => FetchOutcome::Failed(e),
+    }
+}
+
+/// The issuer's `jwks_uri`: configured, or from its discovery document (whose `issuer` must match exactly).
+async fn jwks_uri(gate: &Gate, cfg: &GateConfig, i: usize) -> Result<String, Error> {
+    let source = &cfg.keys[i];
+    if let Some(uri) = &source.jwks_uri {
+        return Ok(uri.clone());
+    }
+    if let Some(uri) = gate.discovered[i].borrow().clone() {
+        return Ok(uri);
+    }
+    let (body, _) = get(&source.discovery_url()).await?;
+    let doc: Value = serde_json::from_slice(&body).map_err(|_| unavailable("the discovery document is not JSON"))?;
+    if doc.get("issuer").and_then(Value::as_str) != Some(source.issuer.as_str()) {
+        return Err(unavailable("the discovery document's issuer differs from the configured issuer"));
+    }
+    let uri = doc
+        .get("jwks_uri")
+        .and_then(Value::as_str)
+        .ok_or_else(|| unavailable("the discovery document has no jwks_uri"))?;
+    let acceptable = match url_host(uri) {
+        Some(("https", host)) => !host.is_empty(),
+        Some(("http", host)) => is_loopback_host(host),
+        _ => false,
+    };
+    if !acceptable {
+        return Err(unavailable("the discovery document's jwks_uri is not https"));
+    }
+    *gate.discovered[i].borrow_mut() = Some(uri.to_owned());
+    Ok(uri.to_owned())
+}
+
+/// GET `url` within [`FETCH_TIMEOUT_MS`]: the body (at most [`MAX_JWKS_BYTES`]) and the `Cache-Control` value.
+/// Redirects are refused; any status but 200 is a failure.
+async fn get(url: &str) -> Result<(Vec<u8>, Option<String>), Error> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let work = async {
+        let init = web_sys::RequestInit::new();
+        init.set_method("GET");
+        init.set_redirect(web_sys::RequestRedirect::Error);
+        init.set_signal(Some(&signal));
+        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        let fetched = JsFuture::from(global.fetch_with_str_and_init(url, &init))
+            .await
+            .map_err(|_| unavailable("the issuer could not be reached"))?;
+        let resp: web_sys::Response = fetched.dyn_into().map_err(|_| unavailable("fetch returned no response"))?;
+        if resp.status() != 200 {
+            return Err(Error::KeysUnavailable { reason: format!("the issuer answered HTTP {}", resp.status()) });
+        }
+        let cache_control = resp.headers().get("cache-control").ok().flatten();
+        let too_big = || unavailable("the issuer's document is larger than the cap");
+        let declared = resp.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok());
+        if declared.is_some_and(|l| l > MAX_JWKS_BYTES) {
+            return Err(too_big());
+        }
+        let buffer = resp.array_buffer().map_err(|_| unavailable("the issuer's body could not be read"))?;
+        let buffer = JsFuture::from(buffer).await.map_err(|_| unavailable("the issuer's body could not be read"))?;
+        let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+        if bytes.len() > MAX_JWKS_BYTES {
+            return Err(too_big());
+        }
+        Ok((bytes, cache_control))
+    };
+    match with_timeout(work, FETCH_TIMEOUT_MS).await {
+        Some(result) => result,
+        None => {
+            controller.abort();
+            Err(unavailable("the issuer did not answer in time"))
+        }
+    }
+}
+
+/// `fut`'s output, or `None` if `ms` milliseconds pass first.
+async fn with_timeout<F: Future>(fut: F, ms: u64) -> Option<F::Output> {
+    let mut fut = pin!(fut);
+    let mut timer = pin!(Delay::from(Duration::from_millis(ms)));
+    poll_fn(|cx| {
+        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        if timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
+}

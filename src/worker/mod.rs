@@ -1,0 +1,23 @@
+//! The Cloudflare Worker: a thin adapter over the core.
+//!
+//! - [`headers`]: pure HTTP helpers (compiled natively for unit tests).
+//! - `state`: the per-isolate [`state::Gate`] (configuration parsed once, key caches, token cache, WebCrypto).
+//! - `keys`: discovery and JWKS fetches into the key caches (timeout, single flight across requests).
+//! - `auth`: token → verdict, `/_gate/auth` (forward-auth) and refusal responses.
+//! - `proxy`: route rules, header stripping, the upstream fetch (streams and WebSockets pass through).
+//! - `log`: one structured JSON line per request, never a token.
+
+mod headers;
+
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
+mod auth;
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
+mod entry;
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
+mod keys;
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
+mod log;
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
+mod proxy;
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
+mod state;

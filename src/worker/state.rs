@@ -1,0 +1,94 @@
+//! The per-isolate state: configuration parsed once from the environment, one key cache per issuer, the
+//! verified-token cache and the WebCrypto backend. Nothing here holds a request's I/O object.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use worker::Env;
+
+use crate::config::GateConfig;
+use crate::crypto::WebCrypto;
+use crate::error::Error;
+use crate::keycache::{KeyCache, KeyCachePolicy};
+use crate::tokencache::{DEFAULT_CAPACITY, TokenCache};
+
+/// Everything one isolate keeps between requests.
+pub struct Gate {
+    /// The configuration, or every reason it is invalid.
+    pub config: Result<GateConfig, Vec<Error>>,
+    /// Per issuer (same index as the verifier's issuers): its key cache.
+    pub keys: Vec<RefCell<KeyCache>>,
+    /// Per issuer: the `jwks_uri` found through discovery (when `JWKS_URI` is not configured).
+    pub discovered: Vec<RefCell<Option<String>>>,
+    /// Verified tokens.
+    pub tokens: RefCell<TokenCache>,
+    /// Signature backend with its imported-key cache.
+    pub crypto: WebCrypto,
+}
+
+thread_local! {
+    static GATE: RefCell<Option<Rc<Gate>>> = const { RefCell::new(None) };
+}
+
+/// The variables the gate reads (see [`crate::config`]).
+const VARS: [&str; 13] = [
+    "ISSUER",
+    "AUDIENCE",
+    "ALLOW_GROUPS",
+    "DENY_GROUPS",
+    "GROUPS_CLAIM",
+    "LEEWAY_SECONDS",
+    "JWKS_URI",
+    "ISSUERS",
+    "ROUTES",
+    "DASHBOARD",
+    "PERSONAL_ACCESS_TOKENS",
+    "UPSTREAM",
+    "REALM",
+];
+
+/// A variable as a string: a plain var or secret, or a `[vars]` table/array serialised as JSON.
+fn read_var(env: &Env, name: &str) -> Option<String> {
+    if let Ok(v) = env.var(name) {
+        return Some(v.to_string());
+    }
+    env.object_var::<serde_json::Value>(name).ok().map(|v| match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    })
+}
+
+impl Gate {
+    /// The isolate's gate, built from `env` on first use.
+    pub fn get(env: &Env) -> Rc<Gate> {
+        if let Some(g) = GATE.with(|g| g.borrow().clone()) {
+            return g;
+        }
+        let vars: Vec<(&str, Option<String>)> = VARS.iter().map(|n| (*n, read_var(env, n))).collect();
+        let gate = Rc::new(Gate::new(move |name| vars.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.clone())));
+        GATE.with(|g| *g.borrow_mut() = Some(Rc::clone(&gate)));
+        gate
+    }
+
+    fn new(get: impl Fn(&str) -> Option<String>) -> Gate {
+        let config = GateConfig::from_env(&get);
+        let n = config.as_ref().map_or(0, |c| c.keys.len());
+        Gate {
+            keys: (0..n).map(|_| RefCell::new(KeyCache::new(KeyCachePolicy::default()))).collect(),
+            discovered: (0..n).map(|_| RefCell::new(None)).collect(),
+            tokens: RefCell::new(TokenCache::new(DEFAULT_CAPACITY)),
+            crypto: WebCrypto::new(),
+            config,
+        }
+    }
+}
+
+/// Now, unix seconds (workerd's clock advances only across I/O).
+pub fn now() -> u64 {
+    worker::Date::now().as_millis() / 1000
+}
+
+/// Now, unix milliseconds.
+pub fn now_ms() -> u64 {
+    worker::Date::now().as_millis()
+}

@@ -1,0 +1,105 @@
+//! `cargo xtask build`: the native library, the wasm core, and (when their files exist) the Worker and the page.
+
+use std::path::{Path, PathBuf};
+
+use crate::sizes;
+use crate::util::{Paths, Result, header, run};
+
+/// Features of the wasm core build.
+pub const CORE_FEATURES: &str = "webcrypto";
+/// Cargo arguments worker-build passes on for the Worker build.
+pub const WORKER_CARGO_ARGS: &[&str] = &["--no-default-features", "--features", "worker"];
+
+/// Everything, then the size table.
+pub fn build(paths: &Paths) -> Result {
+    native(paths)?;
+    let mut report = vec![core(paths)?];
+    if let Some(worker) = worker(paths)? {
+        report.push(worker);
+    }
+    if let Some(page) = page(paths)? {
+        report.push(page);
+    }
+    header("wasm sizes (release)");
+    sizes::print(paths, &report)
+}
+
+fn native(paths: &Paths) -> Result {
+    header("build: native (cargo build --release)");
+    let mut c = paths.cmd(env!("CARGO"));
+    c.args(["build", "--release"]);
+    run("native build", c)
+}
+
+fn wasm_artifact(paths: &Paths) -> PathBuf {
+    paths.target.join("wasm32-unknown-unknown/release/pocketgate.wasm")
+}
+
+/// The core for wasm32 with the WebCrypto backend. Returns the label and a copy of the artifact (later builds
+/// with other features overwrite the original).
+pub fn core(paths: &Paths) -> Result<(String, PathBuf)> {
+    header("build: wasm core (webcrypto)");
+    let mut c = paths.cmd(env!("CARGO"));
+    c.args(["build", "--target", "wasm32-unknown-unknown", "--release", "--no-default-features", "--features"]);
+    c.arg(CORE_FEATURES);
+    run("wasm core build", c)?;
+    let keep = paths.target.join("xtask/pocketgate-core.wasm");
+    copy(&wasm_artifact(paths), &keep)?;
+    Ok(("core (cargo build, no wasm-bindgen)".into(), keep))
+}
+
+/// The Worker, when `wrangler.toml` exists: `worker-build --release` into `build/`.
+pub fn worker(paths: &Paths) -> Result<Option<(String, PathBuf)>> {
+    if !paths.root.join("wrangler.toml").is_file() {
+        println!("\n(no wrangler.toml: Worker build skipped)");
+        return Ok(None);
+    }
+    header("build: Worker (worker-build --release)");
+    let mut c = paths.cmd(paths.tools_bin.join("worker-build"));
+    c.arg("--release").args(WORKER_CARGO_ARGS);
+    run("Worker build", c)?;
+    let wasm = find_wasm(&paths.root.join("build"))
+        .ok_or("worker-build finished but left no .wasm under build/".to_string())?;
+    Ok(Some(("Worker (worker-build, wasm-opt)".into(), wasm)))
+}
+
+/// The setup page's module, when `www/` exists: `--features web`, wasm-bindgen `--target web` into `www/pkg`,
+/// then `wasm-opt -Oz` in place.
+pub fn page(paths: &Paths) -> Result<Option<(String, PathBuf)>> {
+    if !paths.root.join("www").is_dir() {
+        println!("\n(no www/: page build skipped)");
+        return Ok(None);
+    }
+    header("build: page module (web → www/pkg)");
+    let mut c = paths.cmd(env!("CARGO"));
+    c.args(["build", "--target", "wasm32-unknown-unknown", "--release", "--no-default-features", "--features", "web"]);
+    run("page wasm build", c)?;
+    let out = paths.root.join("www/pkg");
+    let mut bg = paths.cmd(paths.tools_bin.join("wasm-bindgen"));
+    bg.args(["--target", "web", "--out-dir"]).arg(&out).arg(wasm_artifact(paths));
+    run("wasm-bindgen (page)", bg)?;
+    let wasm = out.join("pocketgate_bg.wasm");
+    let mut opt = paths.cmd(paths.npm_bin.join("wasm-opt"));
+    opt.arg("-Oz").arg(&wasm).arg("-o").arg(&wasm);
+    run("wasm-opt (page)", opt)?;
+    Ok(Some(("page (www/pkg, after wasm-bindgen + wasm-opt)".into(), wasm)))
+}
+
+fn copy(from: &Path, to: &Path) -> Result {
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::copy(from, to).map(drop).map_err(|e| format!("cannot copy {}: {e}", from.display()))
+}
+
+/// The first `.wasm` file under `dir` (worker-build's layout has changed between releases).
+fn find_wasm(dir: &Path) -> Option<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for path in &entries {
+        if path.extension().is_some_and(|e| e == "wasm") {
+            return Some(path.clone());
+        }
+    }
+    entries.iter().filter(|p| p.is_dir()).find_map(|p| find_wasm(p))
+}

