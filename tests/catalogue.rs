@@ -375,3 +375,34 @@ fn catalogue_unknown_kid_does_not_fall_back_to_another_key() {
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
+
+#[test]
+fn catalogue_unknown_kid_flood_causes_bounded_refetches() {
+    use pocketgate::keycache::{Action, FetchOutcome, FetchReason, KeyCache, KeyCachePolicy};
+    let issuer = Issuer::rs256();
+    let verifier = Verifier::new(vec![config(&issuer.iss)], Limits::default()).unwrap();
+    let load =
+        || FetchOutcome::Loaded { keys: KeySet::from_json(issuer.jwks_json().as_bytes()).unwrap(), max_age: None };
+    let mut cache = KeyCache::new(KeyCachePolicy::default());
+    assert_eq!(cache.poll(NOW), Action::Fetch(FetchReason::Initial));
+    cache.complete(load(), NOW);
+    // 6 000 forged tokens, each with a fresh kid, spread over two minutes (50 per second).
+    let mut fetches = Vec::new();
+    for i in 0..6_000u64 {
+        let now = NOW + i / 50;
+        // The signature never matters: the lookup fails first (signing 6 000 RSA tokens would only slow the test).
+        let header = json!({"alg": "RS256", "kid": format!("flood{i:06}"), "typ": "JWT"}).to_string();
+        let token = format!("{}.{}.{}", b64(header), b64(claims(&issuer)), b64([7u8; 256]));
+        let prepared = verifier.prepare(&token).unwrap();
+        let keys = cache.keys(now).unwrap();
+        let err = prepared.select_key(&keys).unwrap_err();
+        assert!(err.wants_key_refresh(), "{err:?}");
+        if let Action::Fetch(reason) = cache.on_unknown_kid(now) {
+            assert_eq!(reason, FetchReason::UnknownKid);
+            fetches.push(now - NOW);
+            cache.complete(load(), now);
+        }
+    }
+    // One refresh per 30-second cooldown, never more: t = 0, 30, 60, 90 within 120 seconds.
+    assert_eq!(fetches, vec![0, 30, 60, 90]);
+}
