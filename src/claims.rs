@@ -32,15 +32,11 @@ pub fn validate(claims: &Map<String, Value>, rules: &ClaimRules<'_>, now: u64) -
     if now >= exp + leeway {
         return Err(Error::Expired);
     }
-    if let Some(nbf) = numeric(claims, "nbf")? {
-        if now + leeway < nbf {
-            return Err(Error::NotYetValid);
-        }
+    if numeric(claims, "nbf")?.is_some_and(|nbf| now + leeway < nbf) {
+        return Err(Error::NotYetValid);
     }
-    if let Some(iat) = numeric(claims, "iat")? {
-        if now + leeway < iat {
-            return Err(Error::IssuedInFuture);
-        }
+    if numeric(claims, "iat")?.is_some_and(|iat| now + leeway < iat) {
+        return Err(Error::IssuedInFuture);
     }
     Ok(exp)
 }

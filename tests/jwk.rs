@@ -151,3 +151,112 @@ fn kid_is_only_a_lookup_key() {
     let sig = support::b64(Issuer::es256().sign_bytes(b"something else"));
     assert_eq!(verify(&set, &format!("{head}.{sig}")), Err(Error::SignatureInvalid));
 }
+
+// ------------------------------------------------------------------------------------------ backend contract
+
+/// Both native backends on one key; they must agree.
+fn both(key: &Jwk, alg: Algorithm, msg: &[u8], sig: &[u8]) -> Result<(), Error> {
+    let rc = RustCrypto.verify(key, alg, msg, sig);
+    assert_eq!(rc, Ring.verify(key, alg, msg, sig), "backends disagree for {alg}");
+    rc
+}
+
+fn key_of(issuer: &Issuer) -> Jwk {
+    Jwk::from_value(&issuer.public_jwk()).unwrap()
+}
+
+#[test]
+fn backends_require_exact_signature_lengths() {
+    for issuer in Issuer::all() {
+        let key = key_of(&issuer);
+        let sig = issuer.sign_bytes(b"message");
+        assert_eq!(both(&key, issuer.alg, b"message", &sig), Ok(()), "{}", issuer.alg);
+        assert_eq!(both(&key, issuer.alg, b"messagE", &sig), Err(Error::SignatureInvalid));
+        let longer = [&[0u8][..], &sig].concat();
+        assert_eq!(both(&key, issuer.alg, b"message", &longer), Err(Error::SignatureInvalid), "{}", issuer.alg);
+        assert_eq!(both(&key, issuer.alg, b"message", &sig[1..]), Err(Error::SignatureInvalid), "{}", issuer.alg);
+        assert_eq!(both(&key, issuer.alg, b"message", &[]), Err(Error::SignatureInvalid));
+    }
+}
+
+#[test]
+fn backends_refuse_a_key_of_the_wrong_kind() {
+    let rsa = key_of(&Issuer::rs256());
+    let p384 = key_of(&Issuer::es384());
+    let sig = Issuer::es256().sign_bytes(b"m");
+    let mismatch = Err(Error::KeyMismatch { reason: "key type or curve does not fit the algorithm" });
+    assert_eq!(both(&rsa, Algorithm::ES256, b"m", &sig), mismatch);
+    assert_eq!(both(&p384, Algorithm::ES256, b"m", &sig), mismatch);
+    assert_eq!(both(&p384, Algorithm::EdDSA, b"m", &sig), mismatch);
+    assert_eq!(both(&key_of(&Issuer::eddsa()), Algorithm::RS256, b"m", &sig), mismatch);
+}
+
+#[test]
+fn backends_report_points_off_the_curve_as_key_invalid() {
+    // The parser refuses such keys; a hand-built Jwk reaches the backends anyway.
+    let mut key = key_of(&Issuer::es256());
+    let sig = Issuer::es256().sign_bytes(b"m");
+    if let pocketgate::jwk::KeyMaterial::Ec { y, .. } = &mut key.material {
+        y[31] ^= 1;
+    }
+    let err = both(&key, Algorithm::ES256, b"m", &sig).unwrap_err();
+    assert_eq!(err, Error::KeyInvalid { kid: key.kid.clone(), reason: "the point is not on the curve".into() });
+    let mut ed = key_of(&Issuer::eddsa());
+    ed.material = pocketgate::jwk::KeyMaterial::Ed25519 {
+        x: {
+            let mut x = [0u8; 32];
+            x[0] = 2;
+            x
+        },
+    };
+    let sig = Issuer::eddsa().sign_bytes(b"m");
+    assert_eq!(both(&ed, Algorithm::EdDSA, b"m", &sig).unwrap_err().code(), "key_invalid");
+}
+
+/// `a - b` for equal-length big-endian numbers, `a >= b`.
+fn sub_be(a: &[u8], b: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; a.len()];
+    let mut borrow = 0i16;
+    for i in (0..a.len()).rev() {
+        let mut d = i16::from(a[i]) - i16::from(b[i]) - borrow;
+        borrow = i16::from(d < 0);
+        if d < 0 {
+            d += 256;
+        }
+        out[i] = d as u8;
+    }
+    out
+}
+
+#[test]
+fn ecdsa_accepts_high_s_and_rejects_zero_or_out_of_range_scalars() {
+    // P-256 group order n.
+    let n = hex32("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+    let issuer = Issuer::es256();
+    let key = key_of(&issuer);
+    let sig = issuer.sign_bytes(b"m");
+    let (r, s) = sig.split_at(32);
+    // (r, n - s) is the other valid signature: JWS does not require low-S, so both verify.
+    let flipped = [r, &sub_be(&n, s)].concat();
+    assert_eq!(both(&key, Algorithm::ES256, b"m", &flipped), Ok(()));
+    let zero = [0u8; 32];
+    assert_eq!(both(&key, Algorithm::ES256, b"m", &[r, &zero].concat()), Err(Error::SignatureInvalid));
+    assert_eq!(both(&key, Algorithm::ES256, b"m", &[&zero, s].concat()), Err(Error::SignatureInvalid));
+    assert_eq!(both(&key, Algorithm::ES256, b"m", &[r, &n].concat()), Err(Error::SignatureInvalid));
+    assert_eq!(both(&key, Algorithm::ES256, b"m", &[&n, s].concat()), Err(Error::SignatureInvalid));
+}
+
+fn hex32(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+#[test]
+fn rsa_hash_must_match_the_algorithm() {
+    // The same RSA key signing with SHA-384 does not verify as RS256 (PKCS#1 DigestInfo differs).
+    let issuer = Issuer::rs256();
+    let key = Jwk::from_value(&issuer.bare_public_jwk()).unwrap();
+    let sig384 = issuer.sign_bytes_as(Algorithm::RS384, b"m");
+    assert_eq!(both(&key, Algorithm::RS384, b"m", &sig384), Ok(()));
+    assert_eq!(both(&key, Algorithm::RS256, b"m", &sig384), Err(Error::SignatureInvalid));
+    assert_eq!(both(&key, Algorithm::RS512, b"m", &sig384), Err(Error::SignatureInvalid));
+}

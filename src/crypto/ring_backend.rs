@@ -10,7 +10,7 @@ use crate::jwk::{Jwk, KeyMaterial};
 /// Native signature verification with `ring`; ES512 (P-521, which ring lacks) goes to RustCrypto when the
 /// `rustcrypto` feature is on, and is [`Error::AlgorithmNotAllowed`] otherwise.
 ///
-/// Same rules as [`super::RustCrypto`]: exact signature lengths, [`Error::KeyMismatch`] for a key of the wrong
+/// Same rules as the `RustCrypto` backend: exact signature lengths, [`Error::KeyMismatch`] for a key of the wrong
 /// kind, [`Error::KeyInvalid`] for a point not on the curve (ring does not say why a verification failed, so a
 /// failure is re-examined with the RustCrypto point check when that feature is on).
 #[derive(Clone, Copy, Debug, Default)]

@@ -88,9 +88,10 @@ pub async fn refresh_for_unknown_kid(gate: &Gate, cfg: &GateConfig, i: usize, se
 async fn run_fetch(gate: &Gate, cfg: &GateConfig, i: usize, reason: FetchReason) {
     let started = now_ms();
     let outcome = fetch_keys(gate, cfg, i).await;
-    let (ok, code, count) = match &outcome {
+    let (ok, failure, count) = match &outcome {
         FetchOutcome::Loaded { keys, .. } => (true, None, keys.keys().len()),
-        FetchOutcome::Failed(e) => (false, Some(e.code()), 0),
+        // Our own fixed texts (no secrets, no URLs with credentials): safe for logs.
+        FetchOutcome::Failed(e) => (false, Some((e.code(), e.to_string())), 0),
     };
     if !ok {
         // A stale discovery result may be the cause: look the issuer up again next time.
@@ -102,7 +103,7 @@ async fn run_fetch(gate: &Gate, cfg: &GateConfig, i: usize, reason: FetchReason)
             gate.tokens.borrow_mut().retain_keys(i, &set);
         }
     }
-    log::key_fetch(&cfg.keys[i].issuer, reason, ok, code, count, now_ms().saturating_sub(started));
+    log::key_fetch(&cfg.keys[i].issuer, reason, failure, count, now_ms().saturating_sub(started));
 }
 
 async fn fetch_keys(gate: &Gate, cfg: &GateConfig, i: usize) -> FetchOutcome {
@@ -150,14 +151,15 @@ async fn jwks_uri(gate: &Gate, cfg: &GateConfig, i: usize) -> Result<String, Err
 }
 
 /// GET `url` within [`FETCH_TIMEOUT_MS`]: the body (at most [`MAX_JWKS_BYTES`]) and the `Cache-Control` value.
-/// Redirects are refused; any status but 200 is a failure.
+/// Redirects are not followed; any status but 200 is a failure.
 async fn get(url: &str) -> Result<(Vec<u8>, Option<String>), Error> {
     let controller = AbortController::default();
     let signal = controller.signal();
     let work = async {
         let init = web_sys::RequestInit::new();
         init.set_method("GET");
-        init.set_redirect(web_sys::RequestRedirect::Error);
+        // workerd has no "error" mode: a redirect answers 3xx, refused below like every status but 200.
+        init.set_redirect(web_sys::RequestRedirect::Manual);
         init.set_signal(Some(&signal));
         let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
         let fetched = JsFuture::from(global.fetch_with_str_and_init(url, &init))

@@ -24,13 +24,15 @@ pub fn request(kind: &str, method: &str, path: &str, status: u16, outcome: Optio
 }
 
 /// One key-set fetch.
-pub fn key_fetch(issuer: &str, reason: FetchReason, ok: bool, code: Option<&str>, keys: usize, latency_ms: u64) {
+/// `failure`: the stable code and the gate's own message when it failed.
+pub fn key_fetch(issuer: &str, reason: FetchReason, failure: Option<(&str, String)>, keys: usize, latency_ms: u64) {
     let line = json!({
         "event": "key_fetch",
         "issuer": issuer,
         "reason": format!("{reason:?}"),
-        "ok": ok,
-        "code": code,
+        "ok": failure.is_none(),
+        "code": failure.as_ref().map(|f| f.0),
+        "message": failure.as_ref().map(|f| f.1.as_str()),
         "keys": keys,
         "latency_ms": latency_ms,
     });

@@ -16,7 +16,7 @@ const RUST_COMPONENTS: &[&str] = &["rustfmt", "clippy"];
 
 /// Run every installer; each says whether it did something.
 pub fn setup(paths: &Paths) -> Result {
-    header("setup: tools (cache: ~/.cache/pocketgate)");
+    header(&format!("setup: tools (cache: {})", paths.cache.display()));
     rust(paths)?;
     apt(paths)?;
     cargo_tools(paths)?;

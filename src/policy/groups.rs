@@ -1,0 +1,319 @@
+//! Allow / deny group rules, and reading the groups claim from verified claims.
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+
+/// Who may pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Allow {
+    /// `*`: any verified user, groups or not.
+    AnyUser,
+    /// Members of at least one of these groups (exact, case-sensitive).
+    Groups(Vec<String>),
+}
+
+/// An allow list plus an optional deny list (deny wins).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupRule {
+    /// Who may pass.
+    pub allow: Allow,
+    /// Members of any of these groups never pass. Default empty.
+    pub deny: Vec<String>,
+}
+
+impl GroupRule {
+    /// Parse an allow list as written in configuration (`ALLOW_GROUPS`): comma-separated, items trimmed,
+    /// `*` alone means any user. Empty items, duplicates, an empty list, and `*` mixed with groups are errors
+    /// ([`Error::Config`]) naming `setting`.
+    pub fn parse_allow(setting: &str, list: &str) -> Result<Allow, Error> {
+        let bad = |message: String| Error::Config { setting: setting.to_owned(), message };
+        if list.trim().is_empty() {
+            return Err(bad("the allow list is empty; name at least one group, or `*` for any verified user".into()));
+        }
+        let mut groups: Vec<String> = Vec::new();
+        for item in list.split(',').map(str::trim) {
+            if item.is_empty() {
+                return Err(bad("the allow list has an empty item; remove the extra comma".into()));
+            }
+            if groups.iter().any(|g| g == item) {
+                return Err(bad(format!("group {item:?} is listed twice; list each group once")));
+            }
+            groups.push(item.to_owned());
+        }
+        if groups.iter().any(|g| g == "*") {
+            if groups.len() > 1 {
+                return Err(bad(
+                    "`*` (any verified user) cannot be combined with group names; use one or the other".into()
+                ));
+            }
+            return Ok(Allow::AnyUser);
+        }
+        Ok(Allow::Groups(groups))
+    }
+
+    /// Check a user's groups (`None` = the claim is absent). Order: deny list, then allow list.
+    /// Errors: [`Error::GroupDenied`], [`Error::GroupsMissing`] (claim absent or with no string item, unless the
+    /// allow list is `*`), [`Error::GroupNotAllowed`].
+    pub fn check(&self, groups: Option<&[String]>) -> Result<(), Error> {
+        self.evaluate(groups.map(|g| g.iter().map(String::as_str)))
+    }
+
+    /// [`GroupRule::check`] on the groups found in verified claims under `claim` (see [`extract_groups`]),
+    /// without copying them.
+    pub fn check_claims(&self, claims: &Map<String, Value>, claim: &str) -> Result<(), Error> {
+        self.evaluate(GroupsRef::find(claims, claim).map(GroupsRef::iter))
+    }
+
+    fn evaluate<'a, I>(&self, groups: Option<I>) -> Result<(), Error>
+    where
+        I: Iterator<Item = &'a str> + Clone,
+    {
+        if let Some(groups) = &groups
+            && !self.deny.is_empty()
+            && groups.clone().any(|g| self.deny.iter().any(|d| d == g))
+        {
+            return Err(Error::GroupDenied);
+        }
+        let allowed = match &self.allow {
+            Allow::AnyUser => return Ok(()),
+            Allow::Groups(allowed) => allowed,
+        };
+        let mut seen_any = false;
+        for g in groups.ok_or(Error::GroupsMissing)? {
+            if allowed.iter().any(|a| a == g) {
+                return Ok(());
+            }
+            seen_any = true;
+        }
+        Err(if seen_any { Error::GroupNotAllowed } else { Error::GroupsMissing })
+    }
+}
+
+/// The groups claim as found in verified claims, borrowed (no allocation).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum GroupsRef<'a> {
+    /// The claim is a string: a one-item list.
+    One(&'a str),
+    /// The claim is an array; only its string items count.
+    Many(&'a [Value]),
+}
+
+impl<'a> GroupsRef<'a> {
+    /// Find the groups claim: the literal member `claim` first (so `cognito:groups` or a name with dots works);
+    /// only when there is no such member, the dotted path (`realm_access.roles`). `None` when absent or when the
+    /// value found is neither a string nor an array.
+    pub fn find(claims: &'a Map<String, Value>, claim: &str) -> Option<GroupsRef<'a>> {
+        let value = match claims.get(claim) {
+            Some(v) => v,
+            None if claim.contains('.') => {
+                let mut parts = claim.split('.');
+                let mut v = claims.get(parts.next()?)?;
+                for part in parts {
+                    v = v.as_object()?.get(part)?;
+                }
+                v
+            }
+            None => return None,
+        };
+        match value {
+            Value::String(s) => Some(GroupsRef::One(s)),
+            Value::Array(items) => Some(GroupsRef::Many(items)),
+            _ => None,
+        }
+    }
+
+    /// The group names (string items only), in claim order.
+    pub fn iter(self) -> impl Iterator<Item = &'a str> + Clone {
+        let (one, many): (Option<&'a str>, &'a [Value]) = match self {
+            GroupsRef::One(s) => (Some(s), &[]),
+            GroupsRef::Many(items) => (None, items),
+        };
+        one.into_iter().chain(many.iter().filter_map(Value::as_str))
+    }
+
+    /// The group names, copied.
+    pub fn to_vec(self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+}
+
+/// Extract the groups from verified claims: the literal member `claim` first (so `cognito:groups` or a name
+/// with dots works), then a dotted path (`realm_access.roles`). `None` when absent; a string is a one-item list;
+/// non-string array items are ignored; any other type counts as absent.
+pub fn extract_groups(claims: &Map<String, Value>, claim: &str) -> Option<Vec<String>> {
+    GroupsRef::find(claims, claim).map(GroupsRef::to_vec)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::policy::fixtures::{allow, any_user, claims, config_setting, groups};
+
+    // ---- parse_allow ----
+
+    #[test]
+    fn parse_allow_trims_and_keeps_order() {
+        let a = GroupRule::parse_allow("ALLOW_GROUPS", " admins , netbird-users,Ops ").unwrap();
+        assert_eq!(a, Allow::Groups(groups(&["admins", "netbird-users", "Ops"])));
+    }
+
+    #[test]
+    fn parse_allow_star_alone_is_any_user() {
+        assert_eq!(GroupRule::parse_allow("ALLOW_GROUPS", " * ").unwrap(), Allow::AnyUser);
+    }
+
+    #[test]
+    fn parse_allow_rejects_bad_lists_naming_the_setting() {
+        for bad in ["", "   ", "a,,b", "a,", ",a", "a,b,a", "*,admins", "admins,*", "*,*"] {
+            assert_eq!(config_setting(GroupRule::parse_allow("ALLOW_GROUPS", bad)), "ALLOW_GROUPS", "input {bad:?}");
+        }
+    }
+
+    #[test]
+    fn parse_allow_is_case_sensitive_about_duplicates() {
+        assert_eq!(GroupRule::parse_allow("X", "Admins,admins").unwrap(), Allow::Groups(groups(&["Admins", "admins"])));
+    }
+
+    // ---- check ----
+
+    #[test]
+    fn check_allows_any_of() {
+        let rule = allow(&["admins", "users"]);
+        assert_eq!(rule.check(Some(&groups(&["other", "users"]))), Ok(()));
+        assert_eq!(rule.check(Some(&groups(&["admins"]))), Ok(()));
+    }
+
+    #[test]
+    fn check_is_exact_and_case_sensitive() {
+        let rule = allow(&["admins"]);
+        assert_eq!(rule.check(Some(&groups(&["Admins"]))), Err(Error::GroupNotAllowed));
+        assert_eq!(rule.check(Some(&groups(&["admins "]))), Err(Error::GroupNotAllowed));
+        assert_eq!(rule.check(Some(&groups(&["admin"]))), Err(Error::GroupNotAllowed));
+        assert_eq!(rule.check(Some(&groups(&["adminsx"]))), Err(Error::GroupNotAllowed));
+    }
+
+    #[test]
+    fn check_missing_claim_with_groups_is_groups_missing() {
+        assert_eq!(allow(&["admins"]).check(None), Err(Error::GroupsMissing));
+    }
+
+    #[test]
+    fn check_empty_array_is_groups_missing() {
+        assert_eq!(allow(&["admins"]).check(Some(&[])), Err(Error::GroupsMissing));
+    }
+
+    #[test]
+    fn check_star_allows_missing_and_empty_claims() {
+        assert_eq!(any_user().check(None), Ok(()));
+        assert_eq!(any_user().check(Some(&[])), Ok(()));
+        assert_eq!(any_user().check(Some(&groups(&["x"]))), Ok(()));
+    }
+
+    #[test]
+    fn check_deny_wins_over_allow_and_star() {
+        let rule = GroupRule { allow: Allow::Groups(groups(&["users"])), deny: groups(&["banned"]) };
+        assert_eq!(rule.check(Some(&groups(&["users", "banned"]))), Err(Error::GroupDenied));
+        assert_eq!(rule.check(Some(&groups(&["banned", "users"]))), Err(Error::GroupDenied));
+        let star = GroupRule { allow: Allow::AnyUser, deny: groups(&["banned"]) };
+        assert_eq!(star.check(Some(&groups(&["banned"]))), Err(Error::GroupDenied));
+        assert_eq!(star.check(None), Ok(()));
+        assert_eq!(star.check(Some(&groups(&["Banned"]))), Ok(()));
+    }
+
+    #[test]
+    fn check_is_monotonic_in_the_allow_list() {
+        let user_sets: Vec<Option<Vec<String>>> = vec![
+            None,
+            Some(vec![]),
+            Some(groups(&["a"])),
+            Some(groups(&["b", "c"])),
+            Some(groups(&["x", "a", "d"])),
+            Some(groups(&["banned", "a"])),
+        ];
+        let pool = ["a", "b", "c", "d", "e"];
+        // Every allow list over `pool` (as a bitmask) and every superset obtained by adding one more group.
+        for mask in 1u32..(1 << pool.len()) {
+            let base: Vec<&str> =
+                pool.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, g)| *g).collect();
+            for extra in pool.iter().filter(|g| !base.contains(g)) {
+                let mut bigger = base.clone();
+                bigger.push(extra);
+                for deny in [vec![], groups(&["banned"])] {
+                    let small = GroupRule { allow: Allow::Groups(groups(&base)), deny: deny.clone() };
+                    let large = GroupRule { allow: Allow::Groups(groups(&bigger)), deny };
+                    for user in &user_sets {
+                        if small.check(user.as_deref()).is_ok() {
+                            assert_eq!(large.check(user.as_deref()), Ok(()), "allow {base:?} + {extra} for {user:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn check_handles_300_groups() {
+        let many: Vec<String> = (0..300).map(|i| format!("group-{i:03}")).collect();
+        assert_eq!(allow(&["group-299"]).check(Some(&many)), Ok(()));
+        assert_eq!(allow(&["group-300"]).check(Some(&many)), Err(Error::GroupNotAllowed));
+        let c = claims(json!({ "groups": many }));
+        assert_eq!(allow(&["group-299"]).check_claims(&c, "groups"), Ok(()));
+        assert_eq!(extract_groups(&c, "groups").map(|g| g.len()), Some(300));
+    }
+
+    // ---- extract_groups ----
+
+    #[test]
+    fn extract_string_is_one_item() {
+        let c = claims(json!({ "groups": "admins" }));
+        assert_eq!(extract_groups(&c, "groups"), Some(groups(&["admins"])));
+        assert_eq!(allow(&["admins"]).check_claims(&c, "groups"), Ok(()));
+    }
+
+    #[test]
+    fn extract_ignores_non_string_items() {
+        let c = claims(json!({ "groups": [1, "a", null, {"x": "b"}, ["c"], true, "d"] }));
+        assert_eq!(extract_groups(&c, "groups"), Some(groups(&["a", "d"])));
+        let only_junk = claims(json!({ "groups": [1, null, ["admins"]] }));
+        assert_eq!(extract_groups(&only_junk, "groups"), Some(vec![]));
+        assert_eq!(allow(&["admins"]).check_claims(&only_junk, "groups"), Err(Error::GroupsMissing));
+    }
+
+    #[test]
+    fn extract_other_types_are_absent() {
+        for v in [json!(1), json!(true), json!(null), json!({"admins": true})] {
+            let c = claims(json!({ "groups": v }));
+            assert_eq!(extract_groups(&c, "groups"), None, "value {v}");
+            assert_eq!(allow(&["admins"]).check_claims(&c, "groups"), Err(Error::GroupsMissing));
+        }
+        assert_eq!(extract_groups(&claims(json!({})), "groups"), None);
+    }
+
+    #[test]
+    fn extract_literal_key_first_then_dotted_path() {
+        let c = claims(json!({
+            "realm_access.roles": ["literal"],
+            "realm_access": { "roles": ["nested"] },
+            "cognito:groups": ["cog"],
+            "a": { "b": { "c": "deep" } },
+        }));
+        assert_eq!(extract_groups(&c, "realm_access.roles"), Some(groups(&["literal"])));
+        assert_eq!(extract_groups(&c, "cognito:groups"), Some(groups(&["cog"])));
+        assert_eq!(extract_groups(&c, "a.b.c"), Some(groups(&["deep"])));
+        let nested_only = claims(json!({ "realm_access": { "roles": ["nested"] } }));
+        assert_eq!(extract_groups(&nested_only, "realm_access.roles"), Some(groups(&["nested"])));
+    }
+
+    #[test]
+    fn extract_dotted_path_through_non_objects_is_absent() {
+        let c = claims(json!({ "realm_access": ["roles"], "a": { "b": 5 } }));
+        assert_eq!(extract_groups(&c, "realm_access.roles"), None);
+        assert_eq!(extract_groups(&c, "a.b.c"), None);
+        assert_eq!(extract_groups(&c, "a.b"), None);
+        assert_eq!(extract_groups(&c, "missing.x"), None);
+        assert_eq!(extract_groups(&c, "a."), None);
+    }
+}

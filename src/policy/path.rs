@@ -1,0 +1,176 @@
+//! Request path normalisation, resolving paths the way upstream routers do.
+
+use std::borrow::Cow;
+
+/// Normalise a request path the way upstream routers (Go's `net/http`, gorilla/mux) resolve it: strip the
+/// query; percent-decode once; collapse `//`; remove `.` and `..` segments (RFC 3986 §5.2.4); keep a trailing
+/// `/`.
+///
+/// `None` (ambiguous, treated fail-closed by [`Routes::action`]) for paths that: do not start with `/`; contain
+/// an invalid percent-escape, an encoded `/`, `\`, `?` or `#`, a backslash, `#`, `;`, a NUL or other control
+/// character, or bytes that do not decode to UTF-8; climb above the root with `..`; or have a segment ending in
+/// `.` or a space other than `.`/`..` (some servers strip those, e.g. `/api./x`).
+///
+/// [`Routes::action`]: super::Routes::action
+pub fn normalize_path(path: &str) -> Option<String> {
+    normalize(path).map(Cow::into_owned)
+}
+
+/// [`normalize_path`] without an allocation when the path is already normal.
+pub(super) fn normalize(path: &str) -> Option<Cow<'_, str>> {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    if !path.starts_with('/') {
+        return None;
+    }
+    let decoded: Cow<'_, str> =
+        if path.contains('%') { Cow::Owned(percent_decode(path)?) } else { Cow::Borrowed(path) };
+    if decoded.bytes().any(|b| b < 0x20 || b == 0x7f || matches!(b, b'\\' | b'#' | b';')) {
+        return None;
+    }
+    let segments: Vec<&str> = decoded[1..].split('/').collect();
+    let last = segments.len() - 1;
+    let mut rewrite = false;
+    for (i, seg) in segments.iter().enumerate() {
+        match *seg {
+            "" if i == last => {}
+            "" | "." | ".." => rewrite = true,
+            s if s.ends_with('.') || s.ends_with(' ') => return None,
+            _ => {}
+        }
+    }
+    if !rewrite {
+        return Some(decoded);
+    }
+    let mut out: Vec<&str> = Vec::with_capacity(segments.len());
+    let mut trailing_slash = false;
+    for (i, seg) in segments.iter().enumerate() {
+        let is_last = i == last;
+        match *seg {
+            "" | "." => trailing_slash = is_last,
+            ".." => {
+                out.pop()?;
+                trailing_slash = is_last;
+            }
+            s => {
+                out.push(s);
+                trailing_slash = false;
+            }
+        }
+    }
+    let mut normal = String::with_capacity(decoded.len());
+    for seg in &out {
+        normal.push('/');
+        normal.push_str(seg);
+    }
+    if out.is_empty() || trailing_slash {
+        normal.push('/');
+    }
+    Some(Cow::Owned(normal))
+}
+
+/// Decode every `%XX` once; `None` on an invalid escape, an encoded `/`, `\`, `?`, `#` or NUL, or non-UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hi = hex(*bytes.get(i + 1)?)?;
+            let lo = hex(*bytes.get(i + 2)?)?;
+            let b = hi << 4 | lo;
+            if matches!(b, b'/' | b'\\' | b'?' | b'#' | 0) {
+                return None;
+            }
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // ---- normalize_path ----
+
+    #[test]
+    fn normalize_keeps_normal_paths() {
+        for p in ["/", "/api", "/api/", "/api/users/1", "/peers", "/relay", "/a.b/c.d"] {
+            assert_eq!(normalize_path(p).as_deref(), Some(p));
+        }
+    }
+
+    #[test]
+    fn normalize_resolves_dots_slashes_and_queries() {
+        let cases = [
+            ("/api/../oauth2/x", "/oauth2/x"),
+            ("/oauth2/../api/x", "/api/x"),
+            ("/oauth2/%2e%2e/api/x", "/api/x"),
+            ("/oauth2/%2E%2E/api/x", "/api/x"),
+            ("/oauth2/.%2E/api/x", "/api/x"),
+            ("/%2e/api/x", "/api/x"),
+            ("//api/x", "/api/x"),
+            ("/api//x", "/api/x"),
+            ("/./api/./x", "/api/x"),
+            ("/api/x/.", "/api/x/"),
+            ("/api/x/..", "/api/"),
+            ("/api/x?y=/../z", "/api/x"),
+            ("/%61pi/x", "/api/x"),
+            ("/.", "/"),
+            ("//", "/"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize_path(input).as_deref(), Some(want), "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn normalize_refuses_ambiguous_paths() {
+        let cases = [
+            "",
+            "api/x",
+            "*",
+            "/api%2fx",
+            "/api%2Fx",
+            "/api\\x",
+            "/oauth2\\..\\api",
+            "/api%5cx",
+            "/api%00",
+            "/api\0",
+            "/api%",
+            "/api%2",
+            "/api%zz",
+            "/api%ff",
+            "/..",
+            "/../api",
+            "/api/../../x",
+            "/%2e%2e/api",
+            "/api./x",
+            "/api%2e/x",
+            "/api../x",
+            "/api /x",
+            "/api%20/x",
+            "/api;x=1/y",
+            "/api#x",
+            "/api%23x",
+            "/api%3fx",
+            "/api\n/x",
+        ];
+        for input in cases {
+            assert_eq!(normalize_path(input), None, "input {input:?}");
+        }
+    }
+}
