@@ -406,10 +406,9 @@ fn parse_url(setting: &str, value: &str, any_http: bool) -> Result<String, Error
     if host.is_empty() {
         return fail("has no host");
     }
-    if let Some((_, port)) = authority.rsplit_once(':').filter(|_| !authority.ends_with(']')) {
-        if port.parse::<u16>().is_err() {
-            return fail("has an invalid port");
-        }
+    let port = authority.rsplit_once(':').filter(|_| !authority.ends_with(']')).map(|(_, p)| p);
+    if port.is_some_and(|p| p.parse::<u16>().is_err()) {
+        return fail("has an invalid port");
     }
     if host != host.to_ascii_lowercase() {
         return fail("must have a lower-case host, exactly as the issuer writes it (PocketID lowercases it)");
@@ -719,7 +718,7 @@ mod tests {
     #[test]
     fn routes_json_overrides_and_adds() {
         let routes = r#"[{"prefix":"/api/users","methods":["delete"],"allow_groups":["admins"]},
-                         {"prefix":"/oauth2","action":"authenticate"},
+                         {"prefix":"/oauth2/","action":"authenticate"},
                          {"prefix":"/public","action":"bypass"}]"#;
         let cfg = GateConfig::from_env(env(&with(&[("ROUTES", routes)]))).unwrap();
         let admins = GroupRule { allow: Allow::Groups(vec!["admins".into()]), deny: vec![] };

@@ -3,6 +3,18 @@
 //! Every function takes and returns JSON text, so the page needs no generated TypeScript types. Nothing here
 //! does I/O: the page fetches the issuer's discovery document and key set (user-triggered) and passes the bytes
 //! in. Tokens and secrets never leave the page.
+//!
+//! Build (what `cargo xtask build` runs when `www/` exists):
+//!
+//! ```text
+//! cargo build --target wasm32-unknown-unknown --release --no-default-features --features web
+//! ~/.cache/pocketgate/tools/bin/wasm-bindgen --target web --out-dir www/pkg \
+//!     target/wasm32-unknown-unknown/release/pocketgate.wasm
+//! ~/.cache/pocketgate/node/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+//!     www/pkg/pocketgate_bg.wasm -o www/pkg/pocketgate_bg.wasm
+//! ```
+//!
+//! Test: `node --test tests/e2e/setup-page.test.mjs` (Node 22 from `~/.cache/pocketgate/node`, Debian chromium).
 
 use wasm_bindgen::prelude::*;
 
@@ -83,7 +95,7 @@ pub async fn inspect_token(token: String, input_json: String, keys_issuer: Strin
         };
         return json_compact(&inspect::Inspection { decoded: inspect::decode(&token, now), verdict });
     };
-    let keys = (!jwks.is_empty()).then(|| (keys_issuer.as_str(), jwks.as_bytes()));
+    let keys = (!jwks.is_empty()).then_some((keys_issuer.as_str(), jwks.as_bytes()));
     let backend = WebCrypto::new();
     json_compact(&inspect::inspect(&token, &plan, keys, &backend, now).await)
 }

@@ -1,5 +1,6 @@
 //! Key sets through the public API: PocketID-shaped JWKS, one bad key not poisoning the others, weak keys,
 //! and the kty/alg/use/key_ops fit rules — with tokens from the independent minter in `tests/support`.
+#![cfg(not(target_arch = "wasm32"))] // native backends (ring) and file access; wasm has its own suites
 
 mod support;
 

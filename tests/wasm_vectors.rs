@@ -75,18 +75,17 @@ struct Tally {
     acceptable_rejected: usize,
 }
 
-/// Run one case through both backends; they must agree, and agree with Wycheproof when it is not "acceptable".
-async fn check(
-    web: &WebCrypto,
-    set: &str,
-    tc_id: usize,
-    key: &Jwk,
+/// One key of one vector set, checked through both backends.
+struct Group<'a> {
+    web: &'a WebCrypto,
+    set: &'a str,
+    key: &'a Jwk,
     alg: Algorithm,
-    msg: &[u8],
-    sig: &[u8],
-    expected: TestResult,
-    tally: &mut Tally,
-) {
+}
+
+/// Run one case through both backends; they must agree, and agree with Wycheproof when it is not "acceptable".
+async fn check(g: &Group<'_>, tc_id: usize, msg: &[u8], sig: &[u8], expected: TestResult, tally: &mut Tally) {
+    let Group { web, set, key, alg } = *g;
     let rc = RustCrypto.verify(key, alg, msg, sig);
     let wc = web.verify_async(key, alg, msg, sig).await;
     assert_eq!(verdict(&rc), verdict(&wc), "{set} tcId {tc_id}: RustCrypto and WebCrypto disagree");
@@ -140,7 +139,8 @@ async fn wycheproof_rsa_pkcs1_both_backends_agree() {
         for group in &set.test_groups {
             let key = jwk(KeyMaterial::Rsa { n: unsigned(&group.key.n), e: unsigned(&group.key.e) });
             for t in &group.tests {
-                check(&web, label, t.tc_id, &key, alg, &t.msg, &t.sig, t.result, &mut tally).await;
+                let g = Group { web: &web, set: label, key: &key, alg };
+                check(&g, t.tc_id, &t.msg, &t.sig, t.result, &mut tally).await;
             }
         }
         assert_eq!(tally.cases, set.number_of_tests, "{label}: every vector ran");
@@ -170,7 +170,8 @@ async fn wycheproof_ecdsa_p1363_both_backends_agree() {
             let y = coordinate(&group.key.affine_y, len).expect("y fits the curve");
             let key = jwk(KeyMaterial::Ec { curve, x, y });
             for t in &group.tests {
-                check(&web, label, t.tc_id, &key, alg, &t.msg, &t.sig, t.result, &mut tally).await;
+                let g = Group { web: &web, set: label, key: &key, alg };
+                check(&g, t.tc_id, &t.msg, &t.sig, t.result, &mut tally).await;
             }
         }
         assert_eq!(tally.cases, set.number_of_tests, "{label}: every vector ran");
@@ -191,7 +192,8 @@ async fn wycheproof_ed25519_both_backends_agree() {
         let x: [u8; 32] = group.key.pk.as_slice().try_into().expect("32-byte Ed25519 key");
         let key = jwk(KeyMaterial::Ed25519 { x });
         for t in &group.tests {
-            check(&web, "ed25519", t.tc_id, &key, Algorithm::EdDSA, &t.msg, &t.sig, t.result, &mut tally).await;
+            let g = Group { web: &web, set: "ed25519", key: &key, alg: Algorithm::EdDSA };
+            check(&g, t.tc_id, &t.msg, &t.sig, t.result, &mut tally).await;
         }
     }
     assert_eq!(tally.cases, set.number_of_tests, "ed25519: every vector ran");
@@ -343,7 +345,7 @@ async fn wycheproof_json_web_signature_file_both_backends_agree() {
                 (true, Ok(())) => accepted += 1,
                 (false, Err(_)) => rejected += 1,
                 // HS*/PS* "valid" cases (some with MACs over non-base64url text): refused by policy, counted apart.
-                (true, Err(_)) if !lenient_alg(jws).is_some_and(|a| Algorithm::from_name(&a).is_some()) => {
+                (true, Err(_)) if lenient_alg(jws).is_none_or(|a| Algorithm::from_name(&a).is_none()) => {
                     policy_alg += 1
                 }
                 // The key declares another `alg` (e.g. the unregistered "ES521" for an ES512 token): refused.

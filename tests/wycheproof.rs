@@ -11,6 +11,7 @@
 //! The JSON files of (a) and (b) are read in place from `$WYCHEPROOF_DIR` (default
 //! `<CARGO_MANIFEST_DIR>/../shared/vectors/wycheproof`), never copied into the repository. When they are absent
 //! the test says so loudly, and fails under `CI=true`.
+#![cfg(not(target_arch = "wasm32"))] // native backends (ring) and file access; wasm has its own suites
 
 use std::path::PathBuf;
 

@@ -98,9 +98,15 @@ function renderOutputs(out) {
   }
 }
 
+let lastOutput = "";
+
 function update() {
   showModes();
-  const out = JSON.parse(pg.generate(inputJson()));
+  const text = pg.generate(inputJson());
+  // Re-render only on change: a blur's "change" event must not replace the button being clicked.
+  if (text === lastOutput) return;
+  lastOutput = text;
+  const out = JSON.parse(text);
   showFindings(out.findings);
   renderOutputs(out);
 }

@@ -7,7 +7,7 @@
 //! ([`WebCrypto::CACHE_CAPACITY`] entries, oldest evicted first): RSA as a JWK (`n`, `e`), EC as the raw uncompressed
 //! point, Ed25519 as the raw 32-byte key. Signature lengths are checked before WebCrypto is called.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, VecDeque};
 
 use base64::Engine;
@@ -40,10 +40,6 @@ struct KeyCache {
 }
 
 impl KeyCache {
-    fn get(&self, k: &CacheKey) -> Option<(CryptoKey, Object)> {
-        self.map.get(k).map(|e| (e.key.clone(), e.params.clone()))
-    }
-
     fn insert(&mut self, k: CacheKey, v: Imported) {
         if self.map.insert(k, v).is_some() {
             return; // a concurrent import of the same key: keep its place in the order
@@ -63,7 +59,7 @@ impl KeyCache {
 /// is single-threaded; keep one per isolate (e.g. in a `thread_local!` or the Worker's state).
 #[derive(Default)]
 pub struct WebCrypto {
-    subtle: RefCell<Option<SubtleCrypto>>,
+    subtle: OnceCell<SubtleCrypto>,
     keys: RefCell<KeyCache>,
 }
 
@@ -100,9 +96,9 @@ impl WebCrypto {
         }
     }
 
-    fn subtle(&self) -> Result<SubtleCrypto, Error> {
-        if let Some(s) = self.subtle.borrow().as_ref() {
-            return Ok(s.clone());
+    fn subtle(&self) -> Result<&SubtleCrypto, Error> {
+        if let Some(s) = self.subtle.get() {
+            return Ok(s);
         }
         let s = find_subtle().ok_or_else(|| Error::Config {
             setting: "backend".into(),
@@ -110,15 +106,24 @@ impl WebCrypto {
                       in secure contexts (https or localhost). Use the RustCrypto backend instead"
                 .into(),
         })?;
-        *self.subtle.borrow_mut() = Some(s.clone());
-        Ok(s)
+        Ok(self.subtle.get_or_init(|| s))
     }
 
-    async fn imported(&self, subtle: &SubtleCrypto, key: &Jwk, alg: Algorithm) -> Result<(CryptoKey, Object), Error> {
-        let cache_key = (key.thumbprint, alg);
-        if let Some(hit) = self.keys.borrow().get(&cache_key) {
-            return Ok(hit);
-        }
+    /// Start `verify` with the cached key, if there is one. The cache borrow ends before any await.
+    fn verify_cached(
+        &self,
+        subtle: &SubtleCrypto,
+        cache_key: &CacheKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Option<Result<js_sys::Promise, JsValue>> {
+        let cache = self.keys.borrow();
+        let hit = cache.map.get(cache_key)?;
+        Some(subtle.verify_with_object_and_u8_array_and_u8_array(&hit.params, &hit.key, signature, message))
+    }
+
+    /// Import `key` for `alg` and cache it.
+    async fn import(&self, subtle: &SubtleCrypto, key: &Jwk, alg: Algorithm) -> Result<(CryptoKey, Object), Error> {
         let invalid = || Error::KeyInvalid {
             kid: key.kid.as_deref().map(|k| clip(k, 64)),
             reason: format!("WebCrypto refused to import the key for {}", alg.name()),
@@ -129,7 +134,8 @@ impl WebCrypto {
             subtle.import_key_with_object(format, &data, &import_params, false, &usages).map_err(|_| invalid())?;
         let crypto_key: CryptoKey = JsFuture::from(promise).await.map_err(|_| invalid())?.unchecked_into();
         let params = verify_params(alg).map_err(|_| invalid())?;
-        self.keys.borrow_mut().insert(cache_key, Imported { key: crypto_key.clone(), params: params.clone() });
+        let imported = Imported { key: crypto_key.clone(), params: params.clone() };
+        self.keys.borrow_mut().insert((key.thumbprint, alg), imported);
         Ok((crypto_key, params))
     }
 }
@@ -143,10 +149,15 @@ impl AsyncSignatureVerifier for WebCrypto {
             return Err(Error::SignatureInvalid);
         }
         let subtle = self.subtle()?;
-        let (crypto_key, params) = self.imported(&subtle, key, alg).await?;
-        let promise = subtle
-            .verify_with_object_and_u8_array_and_u8_array(&params, &crypto_key, signature, message)
-            .map_err(|_| Error::SignatureInvalid)?;
+        let cache_key = (key.thumbprint, alg);
+        let started = match self.verify_cached(subtle, &cache_key, message, signature) {
+            Some(started) => started,
+            None => {
+                let (crypto_key, params) = self.import(subtle, key, alg).await?;
+                subtle.verify_with_object_and_u8_array_and_u8_array(&params, &crypto_key, signature, message)
+            }
+        };
+        let promise = started.map_err(|_| Error::SignatureInvalid)?;
         match JsFuture::from(promise).await {
             Ok(v) if v.as_bool() == Some(true) => Ok(()),
             _ => Err(Error::SignatureInvalid),

@@ -1,6 +1,6 @@
 //! The setup page's generators and validators: pure Rust, no I/O, compiled on every target and tested natively.
 //!
-//! The page ([`crate::web`] on wasm32) sends the form as a [`SetupInput`]; [`validate::validate`] answers with
+//! The page (`crate::web`, wasm32 only) sends the form as a [`SetupInput`]; [`validate::validate`] answers with
 //! [`Finding`]s (each says how to fix it), and [`generate`] turns a valid input into ready-to-paste files for
 //! PocketID ([`pocketid`]), QuFabric ([`qufabric`], embedded or standalone) and the gate ([`gate`]).
 //! Structured outputs (JSON, TOML, env files, shell words) are built with serde and quoting helpers
@@ -173,13 +173,40 @@ pub struct Output {
 }
 
 /// Validate `input` and, when no finding is an error, generate every section for its mode.
+///
+/// The generated gate `[vars]` are also run through the gate's own parser ([`crate::config::GateConfig`]):
+/// anything it would refuse becomes an error finding, so the page never hands out a configuration the gate
+/// rejects at start-up.
 pub fn generate(input: &SetupInput) -> Output {
-    let (findings, plan) = validate::validate(input);
-    let sections = match plan {
-        Some(plan) => vec![pocketid::section(&plan), qufabric::section(&plan), gate::section(&plan)],
-        None => Vec::new(),
-    };
+    let (mut findings, plan) = validate::validate(input);
+    let Some(plan) = plan else { return Output { findings, sections: Vec::new() } };
+    if let Err(errors) = inspect::gate_config(&plan) {
+        findings.extend(errors.iter().map(|e| gate_finding(e, &plan)));
+        return Output { findings, sections: Vec::new() };
+    }
+    let sections = vec![pocketid::section(&plan), qufabric::section(&plan), gate::section(&plan)];
     Output { findings, sections }
+}
+
+/// A gate configuration error as a finding on the form field the variable comes from.
+fn gate_finding(err: &crate::Error, plan: &Plan) -> Finding {
+    let field = match err {
+        crate::Error::Config { setting, .. } => match setting.as_str() {
+            "ISSUER" if plan.mode == Mode::Embedded => "domain",
+            "ISSUER" | "JWKS_URI" => "issuer",
+            "AUDIENCE" => "client_id",
+            "ALLOW_GROUPS" | "GROUPS_CLAIM" => "groups",
+            "UPSTREAM" => "upstream",
+            _ => "domain",
+        },
+        _ => "domain",
+    };
+    Finding {
+        field,
+        level: Level::Error,
+        code: "gate_config_rejected",
+        message: format!("The gate would refuse this: {err}"),
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +301,44 @@ mod tests {
         let out = generate(&SetupInput { issuer: "https://id.example.com/".into(), ..embedded() });
         assert!(out.sections.is_empty());
         assert_eq!(out.findings[0].code, "issuer_trailing_slash");
+    }
+
+    #[test]
+    fn generated_vars_are_accepted_by_the_gate_parser() {
+        for input in [embedded(), standalone(), SetupInput { groups: "*".into(), ..standalone() }] {
+            let plan = plan(&input);
+            assert!(inspect::gate_config(&plan).is_ok(), "{:?}", inspect::gate_config(&plan).err());
+        }
+    }
+
+    #[test]
+    fn plausible_inputs_pass_both_the_form_and_the_gate() {
+        let variants = [
+            SetupInput { domain: "qufabric.example.com:8443".into(), ..embedded() },
+            SetupInput { issuer: "http://localhost:1411".into(), ..standalone() },
+            SetupInput { issuer: "http://127.0.0.1:1411".into(), ..standalone() },
+            SetupInput { upstream: "http://10.0.0.5:8080".into(), ..embedded() },
+            SetupInput { upstream: "http://127.0.0.1:8080".into(), ..embedded() },
+            SetupInput { groups: "netbird_users, ops.team".into(), ..embedded() },
+            SetupInput { groups: "*".into(), ..embedded() },
+            SetupInput { client_id: "a.b_c-d".into(), ..standalone() },
+        ];
+        for input in variants {
+            let out = generate(&input);
+            assert!(out.findings.iter().all(|f| f.level != Level::Error), "{input:?}: {:?}", out.findings);
+            assert_eq!(out.sections.len(), 3);
+        }
+    }
+
+    #[test]
+    fn gate_parser_refusals_become_findings_on_the_right_field() {
+        let plan = plan(&standalone());
+        let err = crate::Error::Config { setting: "ALLOW_GROUPS".into(), message: "bad".into() };
+        let f = gate_finding(&err, &plan);
+        assert_eq!((f.field, f.code, f.level), ("groups", "gate_config_rejected", Level::Error));
+        let embedded_plan = super::fixtures::plan(&embedded());
+        let err = crate::Error::Config { setting: "ISSUER".into(), message: "bad".into() };
+        assert_eq!(gate_finding(&err, &embedded_plan).field, "domain");
     }
 
     #[test]

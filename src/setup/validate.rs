@@ -52,10 +52,9 @@ fn split_host_port(authority: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// Whether `host` is a loopback name (plain http is accepted there for local tests).
+/// Whether `host` is a loopback name (plain http is accepted there for local tests): the gate's own rule.
 pub fn is_loopback(host: &str) -> bool {
-    let h = host.to_ascii_lowercase();
-    h == "localhost" || h.ends_with(".localhost") || h.starts_with("127.") || h == "[::1]"
+    crate::config::is_loopback_host(&host.to_ascii_lowercase())
 }
 
 fn valid_host(host: &str) -> bool {

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use serde_json::json;
 use worker::web_sys;
 
-use super::headers::{Credential, challenges, credential, error_body, identity_headers, www_authenticate};
+use super::headers::{Credential, challenges, credential, error_body, forward_auth_headers, www_authenticate};
 use super::keys;
 use super::state::{Gate, now};
 use crate::config::{GateConfig, PatMode};
 use crate::crypto::AsyncSignatureVerifier;
 use crate::error::Error;
+use crate::jwk::KeySet;
 use crate::policy::{Decision, Identity, RouteAction, authorize};
 use crate::verify::Verified;
 
@@ -98,12 +99,12 @@ async fn verify(gate: &Gate, cfg: &GateConfig, token: &str) -> Result<(Arc<Verif
     }
     let prepared = cfg.verifier.prepare(token)?;
     let i = prepared.issuer();
-    let set = keys::key_set(gate, cfg, i).await?;
+    let set = usable(keys::key_set(gate, cfg, i).await?)?;
     let generation = gate.keys[i].borrow().generation();
     let key = match prepared.select_key(&set) {
         Ok(key) => key.clone(),
         Err(e) if e.wants_key_refresh() => match keys::refresh_for_unknown_kid(gate, cfg, i, generation).await {
-            Some(newer) => prepared.select_key(&newer)?.clone(),
+            Some(newer) => prepared.select_key(&*usable(newer)?)?.clone(),
             None => return Err(e),
         },
         Err(e) => return Err(e),
@@ -112,6 +113,16 @@ async fn verify(gate: &Gate, cfg: &GateConfig, token: &str) -> Result<(Arc<Verif
     let verified = Arc::new(prepared.finish(&cfg.verifier, &key, now())?);
     gate.tokens.borrow_mut().insert(token, Arc::clone(&verified), now());
     Ok((verified, false))
+}
+
+/// A set without a single usable key is an outage (503), not a bad token (401).
+fn usable(set: Arc<KeySet>) -> Result<Arc<KeySet>, Error> {
+    if set.keys().is_empty() {
+        return Err(Error::KeysUnavailable {
+            reason: format!("the key set has no usable key ({} rejected)", set.rejected().len()),
+        });
+    }
+    Ok(set)
 }
 
 /// A JSON response with `Cache-Control: no-store`.
@@ -157,8 +168,8 @@ pub async fn forward_auth(
     let authorization = get("authorization");
     let outcome = decide(gate, cfg, &method.to_ascii_uppercase(), &uri, authorization.as_deref()).await;
     let response = match &outcome.verdict {
-        Verdict::Allow(id) => json_response(200, "", &identity_headers(id)),
-        Verdict::Bypass | Verdict::PatPass => json_response(200, "", &[]),
+        Verdict::Allow(id) => json_response(200, "", &forward_auth_headers(Some(id))),
+        Verdict::Bypass | Verdict::PatPass => json_response(200, "", &forward_auth_headers(None)),
         Verdict::Deny(e, sent) => deny_response(&cfg.realm, e, *sent),
     };
     (response, outcome)
@@ -183,7 +194,7 @@ pub async fn healthz(gate: &Gate) -> worker::Result<web_sys::Response> {
     let mut issuers = Vec::new();
     let mut healthy = true;
     for (i, source) in cfg.keys.iter().enumerate() {
-        issuers.push(match keys::key_set(gate, cfg, i).await {
+        issuers.push(match keys::key_set(gate, cfg, i).await.and_then(usable) {
             Ok(set) => {
                 let kids: Vec<_> = set.keys().iter().filter_map(|k| k.kid.clone()).collect();
                 json!({"issuer": source.issuer, "keys": set.keys().len(), "kids": kids,

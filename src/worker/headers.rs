@@ -79,6 +79,21 @@ pub fn identity_headers(id: &Identity) -> Vec<(&'static str, String)> {
     out
 }
 
+/// The four identity header names, in a fixed order.
+pub const IDENTITY_HEADERS: [&str; 4] =
+    ["X-Auth-Request-User", "X-Auth-Request-Email", "X-Auth-Request-Preferred-Username", "X-Auth-Request-Groups"];
+
+/// The headers of a forward-auth 200: all four identity headers, empty when unknown (bypass, pass-through PAT,
+/// absent claim). Proxies that copy headers then never see a missing one (Caddy 2.6 would forward its
+/// unreplaced placeholder text; nginx drops empty values).
+pub fn forward_auth_headers(id: Option<&Identity>) -> Vec<(&'static str, String)> {
+    let known = id.map(identity_headers).unwrap_or_default();
+    IDENTITY_HEADERS
+        .iter()
+        .map(|name| (*name, known.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default()))
+        .collect()
+}
+
 /// `WWW-Authenticate` for a 401 (RFC 6750): `error="invalid_token"` when a credential was sent.
 pub fn www_authenticate(realm: &str, credential_sent: bool) -> String {
     if credential_sent {
@@ -171,6 +186,15 @@ mod tests {
                 ("X-Auth-Request-Groups", "a b,c%25d,x%0D%0Ay".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn forward_auth_always_sends_all_four() {
+        let id = Identity { sub: "u".into(), email: None, preferred_username: Some("al".into()), groups: vec![] };
+        let hs = forward_auth_headers(Some(&id));
+        assert_eq!(hs.iter().map(|(n, _)| *n).collect::<Vec<_>>(), IDENTITY_HEADERS.to_vec());
+        assert_eq!(hs.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(), vec!["u", "", "al", ""]);
+        assert!(forward_auth_headers(None).iter().all(|(_, v)| v.is_empty()));
     }
 
     #[test]

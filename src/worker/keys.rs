@@ -98,10 +98,9 @@ async fn run_fetch(gate: &Gate, cfg: &GateConfig, i: usize, reason: FetchReason)
         *gate.discovered[i].borrow_mut() = None;
     }
     gate.keys[i].borrow_mut().complete(outcome, now());
-    if ok {
-        if let Ok(set) = gate.keys[i].borrow().keys(now()) {
-            gate.tokens.borrow_mut().retain_keys(i, &set);
-        }
+    let loaded = if ok { gate.keys[i].borrow().keys(now()).ok() } else { None };
+    if let Some(set) = loaded {
+        gate.tokens.borrow_mut().retain_keys(i, &set);
     }
     log::key_fetch(&cfg.keys[i].issuer, reason, failure, count, now_ms().saturating_sub(started));
 }

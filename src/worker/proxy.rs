@@ -40,11 +40,8 @@ async fn forward(
     let mut spoofed = Vec::new();
     if let Ok(Some(entries)) = js_sys::try_iter(&headers) {
         for entry in entries.flatten() {
-            if let Some(name) = js_sys::Array::from(&entry).get(0).as_string() {
-                if is_spoofable(&name) {
-                    spoofed.push(name);
-                }
-            }
+            let name = js_sys::Array::from(&entry).get(0).as_string();
+            spoofed.extend(name.filter(|n| is_spoofable(n)));
         }
     }
     for name in spoofed {

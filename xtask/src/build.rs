@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::sizes;
-use crate::util::{Paths, Result, header, run};
+use crate::util::{Paths, Result, header, run, wasm_opt};
 
 /// Features of the wasm core build.
 pub const CORE_FEATURES: &str = "webcrypto";
@@ -79,9 +79,7 @@ pub fn page(paths: &Paths) -> Result<Option<(String, PathBuf)>> {
     bg.args(["--target", "web", "--out-dir"]).arg(&out).arg(wasm_artifact(paths));
     run("wasm-bindgen (page)", bg)?;
     let wasm = out.join("pocketgate_bg.wasm");
-    let mut opt = paths.cmd(paths.npm_bin.join("wasm-opt"));
-    opt.arg("-Oz").arg(&wasm).arg("-o").arg(&wasm);
-    run("wasm-opt (page)", opt)?;
+    run("wasm-opt (page)", wasm_opt(paths, &wasm, &wasm))?;
     Ok(Some(("page (www/pkg, after wasm-bindgen + wasm-opt)".into(), wasm)))
 }
 

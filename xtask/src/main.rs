@@ -3,6 +3,8 @@
 mod bench;
 mod build;
 mod counts;
+mod demo;
+mod dev;
 mod setup;
 mod sizes;
 mod test;
@@ -14,6 +16,8 @@ usage: cargo xtask <command>
   setup           install every tool the project needs (idempotent; cached in ~/.cache/pocketgate)
   build           native release build, wasm core, Worker (with wrangler.toml), page (with www/); .wasm sizes
   test            setup, fmt, clippy, native tests, wasm tests (Node 22), Worker/page builds, end-to-end suites
+  dev [-- args]   the gate in workerd (wrangler dev) on 127.0.0.1:8787; args go to wrangler dev (--port, --var N:V)
+  demo [--check]  dev issuer + stand-in QuFabric + the gate, with curl lines (--check: verify allow/deny, exit)
   bench [--quick] criterion benches of the native core (--quick: a fast smoke run) [criterion filter]";
 
 fn main() {
@@ -27,6 +31,8 @@ fn main() {
             let extra: Vec<String> = args[1..].iter().filter(|a| *a != "--quick").cloned().collect();
             bench::bench(&paths, quick, &extra)
         }
+        Some("dev") => dev::dev(&paths, args[1..].strip_prefix(&["--".to_owned()]).unwrap_or(&args[1..])),
+        Some("demo") => demo::demo(&paths, args[1..].strip_prefix(&["--".to_owned()]).unwrap_or(&args[1..])),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

@@ -72,7 +72,7 @@ fn apt(paths: &Paths) -> Result {
     update.arg("update").current_dir(&paths.root);
     run("apt-get update", update)?;
     let mut install = Command::new("apt-get");
-    install.args(["install", "-y", "--no-install-recommends"]).args(&missing);
+    install.args(["install", "-y"]).args(&missing);
     install.env("DEBIAN_FRONTEND", "noninteractive").current_dir(&paths.root);
     run(&format!("apt-get install {}", missing.join(" ")), install)?;
     println!("installed: apt packages {}", missing.join(", "));

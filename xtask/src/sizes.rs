@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::util::{Paths, Result, run, size};
+use crate::util::{Paths, Result, run, size, wasm_opt};
 
 /// Print one block per artifact.
 pub fn print(paths: &Paths, artifacts: &[(String, PathBuf)]) -> Result {
@@ -12,13 +12,11 @@ pub fn print(paths: &Paths, artifacts: &[(String, PathBuf)]) -> Result {
         let raw = len(wasm)?;
         let name = wasm.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let opt = paths.target.join("xtask").join(format!("{name}.Oz.wasm"));
-        let mut c = paths.cmd(paths.npm_bin.join("wasm-opt"));
-        c.arg("-Oz").arg(wasm).arg("-o").arg(&opt);
-        run("wasm-opt -Oz", c)?;
+        run("wasm-opt -Oz", wasm_opt(paths, wasm, &opt))?;
         let optimized = len(&opt)?;
         let gz = gzip_len(&opt)?;
         println!("{label}: {}", wasm.display());
-        println!("    raw            {}", size(raw));
+        println!("    as built       {}", size(raw));
         println!("    wasm-opt -Oz   {}", size(optimized));
         println!("    -Oz + gzip -9  {}", size(gz));
     }

@@ -9,7 +9,7 @@ use crate::counts::Counts;
 use crate::setup;
 use crate::util::{Paths, Result, header, in_ci, run, run_streaming};
 
-/// Features of the wasm test run (WebCrypto backend plus the RustCrypto fallback).
+/// Features of the wasm test run (WebCrypto backend plus the RustCrypto fallback), over `tests/wasm_*.rs`.
 const WASM_TEST_FEATURES: &str = "webcrypto,rustcrypto";
 
 /// Run everything; exits the process non-zero on the first failure, after the summary line.
@@ -53,10 +53,17 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
         c.args(["test", "--workspace"]);
         c
     })?;
+    let wasm_tests = wasm_test_targets(&paths.root.join("tests"));
+    if wasm_tests.is_empty() {
+        return Err("step `wasm tests`: no tests/wasm_*.rs file: the core must also be tested in wasm32".into());
+    }
     counted("wasm tests (Node 22, wasm-bindgen-test-runner)", counts, || {
         let mut c = paths.cmd(env!("CARGO"));
         c.args(["test", "--target", "wasm32-unknown-unknown", "--no-default-features", "--features"]);
-        c.args([WASM_TEST_FEATURES, "--tests"]);
+        c.arg(WASM_TEST_FEATURES);
+        for name in &wasm_tests {
+            c.args(["--test", name]);
+        }
         c.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", paths.tools_bin.join("wasm-bindgen-test-runner"));
         c
     })?;
@@ -67,6 +74,18 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
         step("page build", || build::page(paths).map(drop))?;
     }
     e2e(paths, counts)
+}
+
+/// The wasm test targets: `tests/wasm_*.rs` (the other integration tests are native: they use ring, files, threads).
+fn wasm_test_targets(tests: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(tests) else { return Vec::new() };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".rs")).map(str::to_owned))
+        .filter(|n| n.starts_with("wasm_"))
+        .collect();
+    names.sort();
+    names
 }
 
 /// Under CI the Wycheproof vectors must be there; elsewhere their absence is announced loudly.
@@ -148,7 +167,20 @@ fn is_node_test(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_node_test;
+    use super::{is_node_test, wasm_test_targets};
+
+    #[test]
+    fn wasm_targets_are_the_wasm_prefixed_files() {
+        let dir = std::env::temp_dir().join(format!("xtask-wasm-targets-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("support")).unwrap();
+        for f in ["wasm_tokens.rs", "wasm_vectors.rs", "catalogue.rs", "wasm_notes.md"] {
+            std::fs::write(dir.join(f), "").unwrap();
+        }
+        let found = wasm_test_targets(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(found, vec!["wasm_tokens".to_owned(), "wasm_vectors".to_owned()]);
+        assert!(wasm_test_targets(&dir).is_empty());
+    }
 
     #[test]
     fn picks_node_test_files_by_node_naming() {

@@ -80,6 +80,7 @@ impl Paths {
             ("CLOUDFLARE_CF_FETCH_ENABLED", "false".into()),
             ("CHROMEDRIVER", "/usr/bin/chromedriver".into()),
             ("WYCHEPROOF_DIR", self.wycheproof.clone().into()),
+            ("POCKETGATE_NODE_MODULES", self.node_dir.join("node_modules").into()),
         ]
     }
 
@@ -90,6 +91,26 @@ impl Paths {
         c.envs(self.child_env());
         c
     }
+}
+
+/// The wasm features rustc enables by default for wasm32-unknown-unknown (plus exception handling), named
+/// explicitly as worker-build does: a stripped module has no `target_features` section for wasm-opt to read.
+const WASM_FEATURES: &[&str] = &[
+    "mutable-globals",
+    "sign-ext",
+    "nontrapping-float-to-int",
+    "bulk-memory",
+    "multivalue",
+    "reference-types",
+    "exception-handling",
+];
+
+/// `wasm-opt -Oz <input> -o <output>` (npm binaryen) with [`WASM_FEATURES`].
+pub fn wasm_opt(paths: &Paths, input: &Path, output: &Path) -> Command {
+    let mut c = paths.cmd(paths.npm_bin.join("wasm-opt"));
+    c.arg("-Oz").args(WASM_FEATURES.iter().map(|f| format!("--enable-{f}")));
+    c.arg(input).arg("-o").arg(output);
+    c
 }
 
 /// A banner for one step.

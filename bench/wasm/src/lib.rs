@@ -10,8 +10,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use pocketgate::crypto::{RustCrypto, WebCrypto};
-use pocketgate::jwk::KeySet;
+use pocketgate::alg::Algorithm;
+use pocketgate::crypto::{AsyncSignatureVerifier, RustCrypto, WebCrypto};
+use pocketgate::jwk::{Jwk, KeySet};
 use pocketgate::policy::{Allow, GroupRule};
 use pocketgate::token::Limits;
 use pocketgate::verify::{IssuerConfig, Verifier};
@@ -22,7 +23,16 @@ struct State {
     keys: KeySet,
     web: WebCrypto,
     tokens: RefCell<Vec<String>>,
+    /// Per token: what the signature step receives (key, alg, signing input, signature).
+    parts: RefCell<Vec<Rc<Parts>>>,
     now: u64,
+}
+
+struct Parts {
+    key: Jwk,
+    alg: Algorithm,
+    input: Vec<u8>,
+    signature: Vec<u8>,
 }
 
 thread_local! {
@@ -48,15 +58,31 @@ pub fn setup(issuer: &str, audience: &str, jwks: &str, now: f64) -> Result<(), J
     if !keys.rejected().is_empty() {
         return Err(JsError::new(&format!("JWKS member rejected: {}", keys.rejected()[0])));
     }
-    let state = State { verifier, keys, web: WebCrypto::new(), tokens: RefCell::new(Vec::new()), now: now as u64 };
+    let state = State {
+        verifier,
+        keys,
+        web: WebCrypto::new(),
+        tokens: RefCell::new(Vec::new()),
+        parts: RefCell::new(Vec::new()),
+        now: now as u64,
+    };
     STATE.with(|s| *s.borrow_mut() = Some(Rc::new(state)));
     Ok(())
 }
 
-/// Remember a token; returns its index for the other calls.
+/// Remember a token (it must verify); returns its index for the other calls.
 #[wasm_bindgen]
 pub fn add_token(token: String) -> Result<usize, JsError> {
     let state = state()?;
+    let prepared = state.verifier.prepare(&token).map_err(|e| JsError::new(e.code()))?;
+    let key = prepared.select_key(&state.keys).map_err(|e| JsError::new(e.code()))?;
+    let parts = Parts {
+        key: key.clone(),
+        alg: prepared.alg(),
+        input: prepared.signing_input().to_vec(),
+        signature: prepared.signature().to_vec(),
+    };
+    state.parts.borrow_mut().push(Rc::new(parts));
     let mut tokens = state.tokens.borrow_mut();
     tokens.push(token);
     Ok(tokens.len() - 1)
@@ -116,4 +142,14 @@ pub async fn web_verify_loop(i: usize, n: u32) -> Result<u32, JsError> {
             .map_err(|e| JsError::new(e.code()))?;
     }
     Ok(n)
+}
+
+/// The WebCrypto backend alone, once: `verify_async` on the already decoded key, signing input and signature
+/// (no parsing, no claims). Isolates the Rust-to-WebCrypto glue from the core's own work.
+#[wasm_bindgen]
+pub async fn web_signature_only(i: usize) -> Result<u32, JsError> {
+    let state = state()?;
+    let p = state.parts.borrow().get(i).cloned().ok_or_else(|| JsError::new("no token with this index"))?;
+    state.web.verify_async(&p.key, p.alg, &p.input, &p.signature).await.map_err(|e| JsError::new(e.code()))?;
+    Ok(1)
 }

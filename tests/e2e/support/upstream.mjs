@@ -10,7 +10,7 @@ export async function startUpstream({ port = 0, label = "upstream" } = {}) {
     for await (const c of req) chunks.push(c);
     const body = Buffer.concat(chunks);
     seen.push({ method: req.method, url: req.url, headers: req.headers, body: body.toString() });
-    if (req.url.startsWith("/stream/")) {
+    if (req.url.includes("/stream/")) {
       res.writeHead(200, { "content-type": "text/plain" });
       for (let i = 0; i < 5; i++) {
         res.write(`chunk-${i}\n`);

@@ -1,0 +1,139 @@
+// Key sets in real workerd: rotation, the unknown-kid flood bound, single flight across concurrent requests
+// in one isolate, and issuer outages with and without cached keys. Each test gets a fresh isolate.
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { createServer } from "node:net";
+import { afterEach, test } from "node:test";
+import { startGate } from "./support/gate.mjs";
+import { newKey, startIssuer } from "./support/issuer.mjs";
+
+const cleanup = [];
+afterEach(async () => { while (cleanup.length) await cleanup.pop()(); });
+
+async function setup(opts = {}, vars = {}) {
+  const issuer = await startIssuer(opts);
+  cleanup.push(() => issuer.close());
+  const gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", ...vars });
+  cleanup.push(() => gate.dispose());
+  return { issuer, gate };
+}
+
+const auth = (gate, token) =>
+  gate.fetch("/_gate/auth", { headers: { authorization: `Bearer ${token}`, "x-forwarded-uri": "/api/peers" } });
+
+async function codeOf(r) { return (await r.json()).code; }
+
+test("key rotation: the new kid passes after one refresh, tokens of the removed key fail", async () => {
+  const { issuer, gate } = await setup();
+  const oldToken = issuer.idToken();
+  assert.equal((await auth(gate, oldToken)).status, 200);
+  assert.equal((await auth(gate, oldToken)).status, 200, "cached verdict");
+  issuer.rotate();
+  const r = await auth(gate, issuer.idToken());
+  assert.equal(r.status, 200, await r.text());
+  assert.equal(issuer.jwksFetches(), 2, "one initial load, one refresh for the new kid");
+  const old = await auth(gate, oldToken);
+  assert.equal(old.status, 401);
+  assert.equal(await codeOf(old), "key_not_found", "the cached verdict died with its key");
+});
+
+test("rotation to ES256 works through WebCrypto", async () => {
+  const { issuer, gate } = await setup();
+  assert.equal((await auth(gate, issuer.idToken())).status, 200);
+  issuer.rotate("ES256");
+  const r = await auth(gate, issuer.idToken());
+  assert.equal(r.status, 200, await r.text());
+});
+
+test("an unknown-kid flood causes at most one fetch per cooldown", async () => {
+  const { issuer, gate } = await setup();
+  assert.equal((await auth(gate, issuer.idToken())).status, 200);
+  const evil = Array.from({ length: 10 }, () => newKey());
+  for (const k of evil) {
+    const r = await auth(gate, issuer.idToken({ key: k }));
+    assert.equal(r.status, 401);
+    assert.equal(await codeOf(r), "key_not_found");
+  }
+  const results = await Promise.all(evil.map((k) => auth(gate, issuer.idToken({ key: k }))));
+  assert.ok(results.every((r) => r.status === 401));
+  assert.equal(issuer.jwksFetches(), 2, "initial + one refresh within the 30 s cooldown");
+  assert.equal((await auth(gate, issuer.idToken())).status, 200, "good tokens still pass");
+});
+
+test("single flight: 32 concurrent first requests in one isolate fetch the key set once", async () => {
+  const { issuer, gate } = await setup({ delayMs: 300 });
+  const tokens = Array.from({ length: 32 }, (_, i) => issuer.idToken({ name: `user${i}` }));
+  const results = await Promise.all(tokens.map((t) => auth(gate, t)));
+  assert.deepEqual(results.map((r) => r.status), tokens.map(() => 200));
+  assert.equal(issuer.count("/.well-known/openid-configuration"), 1);
+  assert.equal(issuer.jwksFetches(), 1);
+});
+
+test("JWKS is cached despite Cache-Control: private, no-store", async () => {
+  const { issuer, gate } = await setup();
+  for (let i = 0; i < 5; i++) assert.equal((await auth(gate, issuer.idToken({ name: `u${i}` }))).status, 200);
+  assert.equal(issuer.jwksFetches(), 1);
+});
+
+test("issuer outage with cached keys: tokens still verify", async () => {
+  const { issuer, gate } = await setup();
+  assert.equal((await auth(gate, issuer.idToken())).status, 200);
+  issuer.outage(true);
+  assert.equal((await auth(gate, issuer.idToken({ name: "dave" }))).status, 200);
+  const unknown = await auth(gate, issuer.idToken({ key: newKey() }));
+  assert.equal(await codeOf(unknown), "key_not_found", "the failed refresh keeps the last good keys");
+  assert.equal((await auth(gate, issuer.idToken({ name: "erin" }))).status, 200);
+  assert.equal((await gate.fetch("/_gate/healthz")).status, 200);
+});
+
+test("issuer outage without cached keys: 503 keys_unavailable, never 401", async () => {
+  const { issuer, gate } = await setup();
+  issuer.outage(true);
+  const r = await auth(gate, issuer.idToken());
+  assert.equal(r.status, 503);
+  assert.equal(r.headers.get("www-authenticate"), null);
+  assert.equal(await codeOf(r), "keys_unavailable");
+  const h = await gate.fetch("/_gate/healthz");
+  assert.equal(h.status, 503);
+  const body = await h.json();
+  assert.equal(body.status, "keys_unavailable");
+  assert.equal(body.issuers[0].code, "keys_unavailable");
+});
+
+test("issuer unreachable (nothing listening) and JWKS_URI set: 503 keys_unavailable", async () => {
+  const port = await new Promise((res) => { const s = createServer(); s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)); }); });
+  const issuer = await startIssuer();
+  cleanup.push(() => issuer.close());
+  const gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "*", JWKS_URI: `http://127.0.0.1:${port}/jwks` });
+  cleanup.push(() => gate.dispose());
+  const r = await auth(gate, issuer.idToken());
+  assert.equal(r.status, 503);
+  assert.equal(await codeOf(r), "keys_unavailable");
+  assert.equal(issuer.count("/.well-known/openid-configuration"), 0, "JWKS_URI skips discovery");
+});
+
+test("discovery naming another issuer is refused", async () => {
+  const issuer = await startIssuer();
+  cleanup.push(() => issuer.close());
+  // Configure the issuer as "localhost" while discovery says 127.0.0.1: exact match fails.
+  const configured = issuer.url.replace("127.0.0.1", "localhost");
+  const gate = await startGate({ ISSUER: configured, AUDIENCE: "netbird", ALLOW_GROUPS: "*" });
+  cleanup.push(() => gate.dispose());
+  const h = await gate.fetch("/_gate/healthz");
+  assert.equal(h.status, 503);
+  assert.equal((await h.json()).issuers[0].code, "keys_unavailable");
+});
+
+test("a key set whose only key is weak (RSA-1024) is an outage: 503, healthz names it", async () => {
+  const { issuer, gate } = await setup();
+  const weak = newKey();
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 1024 });
+  Object.assign(weak, { privateKey, publicKey, jwk: { ...publicKey.export({ format: "jwk" }), kid: weak.kid, alg: "RS256", use: "sig" } });
+  issuer.state.keys = [weak];
+  const r = await auth(gate, issuer.idToken({ key: weak }));
+  assert.equal(r.status, 503);
+  assert.equal(await codeOf(r), "keys_unavailable");
+  const h = await gate.fetch("/_gate/healthz");
+  assert.equal(h.status, 503);
+  assert.match((await h.json()).issuers[0].message, /no usable key \(1 rejected\)/);
+});

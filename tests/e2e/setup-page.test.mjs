@@ -1,0 +1,382 @@
+// The setup page (www/) in real headless Chromium (Debian /usr/bin/chromium driven by playwright-core):
+// both modes, every validation message, "Check issuer" against loopback PocketID-shaped issuers, the token
+// inspector with WebCrypto, and no request leaving the page except the user-triggered issuer fetch.
+// Screenshots go to target/artifacts/ (not committed).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { mkdirSync, readFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { extname, join, normalize, sep } from "node:path";
+import { tmpdir } from "node:os";
+import { ROOT, need, toolRequire } from "./support/env.mjs";
+import { newKey, signJws, startIssuer } from "./support/issuer.mjs";
+
+const { chromium } = toolRequire("playwright-core");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const WWW = join(ROOT, "www");
+const ARTIFACTS = join(ROOT, "target/artifacts");
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".svg": "image/svg+xml", ".json": "application/json" };
+
+/** The page is served below the path the Worker uses for its assets, to prove every URL in it is relative. */
+const BASE = "/_gate/setup/";
+
+/** A tiny static server for www/ on loopback, under BASE. */
+async function serveWww() {
+  const server = createServer((req, res) => {
+    let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    if (!path.startsWith(BASE)) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    path = path.slice(BASE.length - 1);
+    if (path.endsWith("/")) path += "index.html";
+    const file = normalize(join(WWW, path));
+    if (!file.startsWith(WWW + sep) || !existsSync(file)) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
+    res.end(readFileSync(file));
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }) };
+}
+
+/** A PocketID-shaped issuer whose discovery points `jwks_uri` at another host name (INTERNAL_APP_URL). */
+async function startInternalJwksIssuer() {
+  const key = newKey("RS256");
+  let url = "";
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, "http://x").pathname;
+    const port = server.address().port;
+    const body = path === "/.well-known/openid-configuration"
+      ? { issuer: url, jwks_uri: `http://localhost:${port}/.well-known/jwks.json`, id_token_signing_alg_values_supported: ["RS256"], scopes_supported: ["openid", "profile", "email", "groups"] }
+      : path === "/.well-known/jwks.json" ? { keys: [key.jwk] } : null;
+    res.writeHead(body ? 200 : 404, { "content-type": "application/json", "access-control-allow-origin": "*" });
+    res.end(JSON.stringify(body ?? { error: "not found" }));
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  url = `http://127.0.0.1:${server.address().port}`;
+  return { url, jwksOrigin: `http://localhost:${server.address().port}`, close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }) };
+}
+
+const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+let browser, site, issuer, eddsaIssuer, profile;
+
+before(async () => {
+  need(CHROMIUM, "install Debian's chromium: apt-get install -y chromium");
+  need(join(WWW, "pkg/pocketgate_bg.wasm"), "build the page first: `cargo xtask build` (or scripts in www/README.md)");
+  mkdirSync(ARTIFACTS, { recursive: true });
+  profile = mkdtempSync(join(tmpdir(), "pocketgate-chromium-"));
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...FLAGS, `--disk-cache-dir=${profile}`] });
+  site = await serveWww();
+  issuer = await startIssuer({ clientId: "qufabric", label: "rs256" });
+  eddsaIssuer = await startIssuer({ clientId: "qufabric", label: "eddsa" });
+  eddsaIssuer.rotate("EdDSA");
+});
+
+after(async () => {
+  await browser?.close();
+  await site?.close();
+  await issuer?.close();
+  await eddsaIssuer?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+/** A fresh page on the setup page, recording every request and every CSP violation. */
+async function open(options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, ...options });
+  const page = await context.newPage();
+  const requests = [];
+  const problems = [];
+  page.on("request", (r) => requests.push(r.url()));
+  page.on("console", (m) => { if (/Content Security Policy|Refused to/i.test(m.text()) || m.type() === "error") problems.push(m.text()); });
+  page.on("pageerror", (e) => problems.push(String(e)));
+  await page.goto(`${site.url}${BASE}`);
+  await page.waitForSelector("body[data-ready=true]");
+  return { context, page, requests, problems, close: () => context.close() };
+}
+
+const artifact = (page, id) => page.locator(`[data-artifact=${id}] code`).textContent();
+
+async function fill(page, values) {
+  for (const [name, value] of Object.entries(values)) await page.fill(`#${name}`, value);
+}
+
+/** Every request went to the page's own origin, or (when given) to the issuer's. */
+function assertOnlyOrigins(requests, allowed) {
+  const origins = new Set(requests.filter((u) => /^https?:/.test(u)).map((u) => new URL(u).origin));
+  for (const o of origins) assert.ok(allowed.includes(o), `unexpected request to ${o}: ${requests.join(" ")}`);
+}
+
+describe("setup page", () => {
+  test("embedded mode generates the PocketID, QuFabric and gate configuration", async () => {
+    const { page, requests, problems, close } = await open();
+    try {
+      await fill(page, { domain: "qufabric.example.com", issuer: "https://id.example.com", client_id: "qufabric", client_secret: "s3cr3t", groups: "netbird-users, netbird-admins" });
+      const client = JSON.parse(await artifact(page, "pocketid_client"));
+      assert.deepEqual(client.callbackURLs, ["https://qufabric.example.com/oauth2/callback"]);
+      assert.deepEqual(client.logoutCallbackURLs, ["https://qufabric.example.com/oauth2/logout/callback"]);
+      assert.equal(client.isPublic, false);
+      assert.equal(client.pkceEnabled, false);
+      const idp = JSON.parse(await artifact(page, "qufabric_idp"));
+      assert.deepEqual(idp, { type: "pocketid", name: "QuFabric", issuer: "https://id.example.com", client_id: "qufabric", client_secret: "s3cr3t" });
+      assert.equal((await artifact(page, "qufabric_redirect")).trim(), "https://qufabric.example.com/oauth2/callback");
+      const sync = JSON.parse(await artifact(page, "qufabric_group_sync"));
+      assert.deepEqual(sync.jwt_allow_groups, ["netbird-users", "netbird-admins"]);
+      assert.match(await artifact(page, "qufabric_group_sync_script"), /\(\.settings \+ \$patch\)/);
+      const vars = await artifact(page, "gate_wrangler_vars");
+      assert.match(vars, /^ISSUER = "https:\/\/qufabric\.example\.com\/oauth2"$/m);
+      assert.match(vars, /^AUDIENCE = "netbird-dashboard,netbird-cli"$/m);
+      assert.match(vars, /^ALLOW_GROUPS = "netbird-users,netbird-admins"$/m);
+      assert.match(vars, /^UPSTREAM = "https:\/\/mgmt\.internal\.example\.com"$/m);
+      assert.equal(await page.locator("[data-artifact=qufabric_setup_env]").count(), 0);
+      assert.ok(await page.locator("#pkce_ports").isHidden(), "PKCE ports are a standalone setting");
+      await page.screenshot({ path: join(ARTIFACTS, "setup-embedded.png"), fullPage: true });
+      await page.screenshot({ path: join(ARTIFACTS, "setup-embedded-top.png") });
+      assertOnlyOrigins(requests, [site.url]);
+      assert.deepEqual(problems, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test("standalone mode (dark, phone width) generates setup.env, management.json, dashboard env and proxy snippets", async () => {
+    const { page, requests, problems, close } = await open({ viewport: { width: 390, height: 844 }, colorScheme: "dark", isMobile: true });
+    try {
+      await page.check("input[name=mode][value=standalone]");
+      await page.check("input[name=gate_mode][value=forward_auth]");
+      await fill(page, { client_secret: "", pkce_ports: "53000, 54000", upstream: "http://127.0.0.1:8080", gate_url: "https://pocketgate.example.workers.dev" });
+      const client = JSON.parse(await artifact(page, "pocketid_client"));
+      assert.deepEqual(client.callbackURLs, ["https://qufabric.example.com/auth", "https://qufabric.example.com/silent-auth", "http://localhost:53000", "http://localhost:54000"]);
+      assert.equal(client.isPublic, true);
+      assert.equal(client.pkceEnabled, true);
+      const env = await artifact(page, "qufabric_setup_env");
+      assert.match(env, /^NETBIRD_TOKEN_SOURCE="idToken"$/m);
+      assert.match(env, /^NETBIRD_AUTH_AUDIENCE="qufabric"$/m);
+      const mgmt = JSON.parse(await artifact(page, "qufabric_management_json"));
+      assert.equal(mgmt.HttpConfig.AuthKeysLocation, "https://id.example.com/.well-known/jwks.json");
+      assert.deepEqual(mgmt.PKCEAuthorizationFlow.ProviderConfig.RedirectURLs, ["http://localhost:53000", "http://localhost:54000"]);
+      assert.match(await artifact(page, "qufabric_dashboard_env"), /^AUTH_AUTHORITY=https:\/\/id\.example\.com$/m);
+      const vars = await artifact(page, "gate_wrangler_vars");
+      assert.match(vars, /^ISSUER = "https:\/\/id\.example\.com"$/m);
+      assert.match(vars, /^AUDIENCE = "qufabric"$/m);
+      assert.doesNotMatch(vars, /UPSTREAM/);
+      assert.match(await artifact(page, "gate_caddy"), /forward_auth https:\/\/pocketgate\.example\.workers\.dev \{\n\t\t\turi \/_gate\/auth/);
+      assert.match(await artifact(page, "gate_nginx"), /auth_request \/_gate\/auth;/);
+      await page.screenshot({ path: join(ARTIFACTS, "setup-standalone-dark-phone.png"), fullPage: true });
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: join(ARTIFACTS, "setup-standalone-dark-phone-top.png") });
+      await page.locator("[data-section=qufabric]").scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(ARTIFACTS, "setup-standalone-dark-phone-outputs.png") });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `the page scrolls sideways on a phone by ${overflow}px`);
+      assertOnlyOrigins(requests, [site.url]);
+      assert.deepEqual(problems, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test("every validation message appears for its mistake and blocks or warns", async () => {
+    const { page, problems, close } = await open();
+    try {
+      const cases = [
+        ["issuer", "https://id.example.com/", "issuer_trailing_slash", true],
+        ["issuer", "https://id.example.com/pocket", "issuer_path", true],
+        ["issuer", "https://ID.example.com", "issuer_uppercase", true],
+        ["issuer", "http://id.example.com", "issuer_not_https", true],
+        ["domain", "https://qufabric.example.com", "domain_scheme", true],
+        ["domain", "qufabric.example.com/dashboard", "domain_path", true],
+        ["groups", "", "groups_missing", true],
+        ["groups", "netbird-users, netbird-users", "groups_duplicate", true],
+        ["groups", "netbird-users,,x", "groups_empty_item", true],
+        ["groups", "NetBird Users", "groups_friendly_name", true],
+        ["groups", "NetBird", "groups_uppercase", false],
+        ["client_id", "x", "client_id_invalid", true],
+        ["client_secret", "", "secret_missing", false],
+        ["upstream", "https://mgmt.example.com/api", "origin_path", true],
+      ];
+      const good = { domain: "qufabric.example.com", issuer: "https://id.example.com", client_id: "qufabric", client_secret: "s", groups: "netbird-users", upstream: "https://mgmt.example.com" };
+      for (const [field, value, code, blocks] of cases) {
+        await fill(page, { ...good, [field]: value });
+        const msg = page.locator(`#msg-${field} [data-code=${code}]`);
+        assert.equal(await msg.count(), 1, `${field}=${JSON.stringify(value)} should show ${code}`);
+        assert.ok((await msg.textContent()).length > 20, `${code} says how to fix it`);
+        assert.equal(await page.locator(".blocked").count(), blocks ? 1 : 0, `${code} ${blocks ? "blocks" : "does not block"} the outputs`);
+        if (blocks) assert.equal(await page.locator(`#${field}`).getAttribute("aria-invalid"), "true");
+      }
+      await fill(page, good);
+      assert.equal(await page.locator(".finding").count(), 0, "a clean form shows no message");
+      // Standalone-only messages.
+      await page.check("input[name=mode][value=standalone]");
+      await fill(page, { pkce_ports: "80" });
+      assert.equal(await page.locator("#msg-pkce_ports [data-code=ports_invalid]").count(), 1);
+      await fill(page, { pkce_ports: "53000", client_secret: "leftover" });
+      assert.equal(await page.locator("#msg-client_secret [data-code=secret_unused]").count(), 1);
+      assert.deepEqual(problems, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test("Check issuer: matching, slash-mismatched, EdDSA and internal-jwks issuers; only the issuer is contacted", async () => {
+    const { page, requests, problems, close } = await open();
+    try {
+      const report = (code) => page.locator(`#issuer-report [data-code=${code}]`);
+      assert.equal(issuer.count("/.well-known/openid-configuration"), 0);
+      await fill(page, { issuer: issuer.url });
+      assertOnlyOrigins(requests, [site.url]);
+      await page.click("#check-issuer");
+      await report("groups_scope").waitFor();
+      for (const code of ["issuer_match", "jwks_uri", "alg", "groups_scope", "jwks_key"]) {
+        assert.equal(await report(code).getAttribute("class"), "ok", code);
+      }
+      assert.equal(await page.locator("#issuer-report li:not(.ok)").count(), 0);
+
+      await fill(page, { issuer: `${issuer.url}/` });
+      await page.click("#check-issuer");
+      await report("issuer_slash_mismatch").waitFor();
+      assert.equal(await report("issuer_slash_mismatch").getAttribute("class"), "error");
+      assert.match(await report("issuer_slash_mismatch").textContent(), new RegExp(`Use ${issuer.url} exactly`));
+
+      await fill(page, { issuer: eddsaIssuer.url });
+      await page.click("#check-issuer");
+      await report("jwks_eddsa").waitFor();
+      assert.equal(await report("eddsa_key").getAttribute("class"), "warning");
+      assert.match(await report("eddsa_key").textContent(), /cannot verify EdDSA/);
+      assert.ok(issuer.count("/.well-known/openid-configuration") >= 2);
+
+      // PocketID with INTERNAL_APP_URL: jwks_uri names another host (here "localhost" for the same server).
+      const internal = await startInternalJwksIssuer();
+      try {
+        await fill(page, { issuer: internal.url });
+        await page.click("#check-issuer");
+        await report("jwks_key").waitFor();
+        assert.equal(await report("issuer_match").getAttribute("class"), "ok");
+        assert.equal(await report("jwks_uri_internal_host").getAttribute("class"), "warning");
+        assert.match(await report("jwks_uri_internal_host").textContent(), /INTERNAL_APP_URL/);
+        assertOnlyOrigins(requests, [site.url, issuer.url, eddsaIssuer.url, internal.url, internal.jwksOrigin]);
+      } finally {
+        await internal.close();
+      }
+      assert.deepEqual(problems, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test("token inspector: valid token allowed, forged and classic mistakes refused with hints; the token stays local", async () => {
+    const { page, requests, problems, close } = await open();
+    try {
+      await page.check("input[name=mode][value=standalone]");
+      await fill(page, { issuer: issuer.url, client_id: "qufabric", client_secret: "", groups: "netbird-users", pkce_ports: "53000" });
+      await page.click("#check-issuer");
+      await page.locator("#issuer-report [data-code=jwks_key]").waitFor();
+      const before = requests.length;
+      const verdict = async (token) => {
+        await page.fill("#token", token);
+        await page.click("#inspect");
+        const v = page.locator("#inspect-result .verdict");
+        await v.waitFor();
+        return { code: await v.getAttribute("data-code"), text: await v.textContent() };
+      };
+      const valid = await verdict(issuer.idToken({ name: "alice", groups: ["netbird-users"] }));
+      assert.equal(valid.code, "allowed", valid.text);
+      assert.match(valid.text, /Allowed \(200\)/);
+      assert.match(await page.locator("#inspect-result .groups").textContent(), /Groups: netbird-users/);
+      assert.match(await page.locator("#inspect-result .expires").textContent(), /UTC \(in 5\d min\)|UTC \(in 60 min\)/);
+      assert.match(await page.locator("#inspect-result .kv").first().textContent(), /"kid"/);
+
+      const forger = newKey("RS256");
+      const forged = issuer.idToken({ key: { ...forger, kid: issuer.key.kid } });
+      const f = await verdict(forged);
+      assert.equal(f.code, "signature_invalid", f.text);
+      assert.match(f.text, /Denied \(401 signature_invalid\)/);
+
+      const slash = await verdict(issuer.idToken({ claims: { iss: `${issuer.url}/` } }));
+      assert.equal(slash.code, "issuer_not_trusted");
+      assert.match(slash.text, /differ by a trailing slash/);
+      const aud = await verdict(issuer.idToken({ claims: { aud: ["netbird"] } }));
+      assert.equal(aud.code, "audience_mismatch");
+      assert.match(aud.text, /AUDIENCE=qufabric/);
+      const expired = await verdict(issuer.idToken({ claims: { exp: Math.floor(Date.now() / 1000) - 3600 } }));
+      assert.equal(expired.code, "token_expired");
+      assert.match(expired.text, /Expired \d{4}-\d\d-\d\d/);
+      const access = await verdict(issuer.accessToken());
+      assert.equal(access.code, "token_type_not_accepted");
+      assert.match(access.text, /not an ID token/);
+      const other = await verdict(issuer.idToken({ groups: ["staff"] }));
+      assert.equal(other.code, "group_not_allowed");
+      assert.match(other.text, /403/);
+
+      // Inspecting sent nothing anywhere: the keys were already loaded by "Check issuer".
+      assert.deepEqual(requests.slice(before), []);
+      assertOnlyOrigins(requests, [site.url, issuer.url]);
+      assert.deepEqual(problems, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test("the Content-Security-Policy blocks inline scripts and foreign images", async () => {
+    const { page, close } = await open();
+    try {
+      await page.evaluate(() => {
+        window.__violations = [];
+        document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(e.effectiveDirective));
+      });
+      await page.addScriptTag({ content: "window.__inline = 1;" }).catch(() => {});
+      await page.evaluate((u) => document.body.append(Object.assign(new Image(), { src: `${u}/pixel.png` })), issuer.url);
+      await page.waitForFunction(() => window.__violations.length >= 2);
+      assert.deepEqual((await page.evaluate(() => window.__violations)).sort(), ["img-src", "script-src-elem"]);
+      assert.equal(await page.evaluate(() => window.__inline), undefined, "an inline script ran");
+      // Chromium reports the attempt as a request event, but the CSP stops it before it leaves the browser.
+      assert.equal(issuer.count("/pixel.png"), 0, "the blocked image reached the server");
+    } finally {
+      await close();
+    }
+  });
+
+  test("accessible: every control has a label, messages are tied to their field, keyboard reaches the buttons", async () => {
+    const { page, close } = await open();
+    try {
+      const unlabeled = await page.evaluate(() =>
+        [...document.querySelectorAll("input, textarea, button")]
+          .filter((e) => !(e.labels?.length || e.getAttribute("aria-label") || e.textContent.trim()))
+          .map((e) => e.id || e.name));
+      assert.deepEqual(unlabeled, []);
+      assert.equal(await page.locator("#issuer").getAttribute("aria-describedby"), "msg-issuer");
+      await page.focus("#issuer");
+      await page.keyboard.press("Tab");
+      assert.equal(await page.evaluate(() => document.activeElement.id), "check-issuer");
+      await page.focus("#token");
+      await page.keyboard.press("Tab");
+      assert.equal(await page.evaluate(() => document.activeElement.id), "inspect");
+      assert.equal(await page.evaluate(() => document.documentElement.lang), "en");
+    } finally {
+      await close();
+    }
+  });
+
+  test("copy and download buttons give the artifact's exact content", async () => {
+    const { context, page, problems, close } = await open();
+    try {
+      await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: site.url });
+      await fill(page, { client_secret: "s" });
+      const expected = await artifact(page, "gate_wrangler_vars");
+      const copyButton = page.locator("[data-artifact=gate_wrangler_vars] button[aria-label^=Copy]");
+      await copyButton.click();
+      await page.waitForFunction((b) => b.textContent !== "Copy", await copyButton.elementHandle());
+      assert.equal(await copyButton.textContent(), "Copied");
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), expected);
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click("[data-artifact=gate_wrangler_vars] button[aria-label^=Download]")]);
+      assert.equal(download.suggestedFilename(), "wrangler.vars.toml");
+      assert.equal(readFileSync(await download.path(), "utf8"), expected);
+      assert.deepEqual(problems, []);
+    } finally {
+      await close();
+    }
+  });
+});
