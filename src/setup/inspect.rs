@@ -272,7 +272,7 @@ pub fn hint(err: &Error, claims: Option<&Map<String, Value>>, plan: &Plan, now: 
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::super::fixtures::*;
     use super::*;

@@ -1,8 +1,10 @@
 // `cargo xtask demo`: a labelled DEV issuer (PocketID-shaped, NOT an identity provider), a stand-in for
 // QuFabric's management server, and the gate in front of it under `wrangler dev` (real workerd), then
 // ready-to-paste curl lines. `--check` runs those requests itself and exits (0 when allow/deny are right).
+// `--prebuilt` serves the Worker already in build/ (no rebuild: for tests running next to other suites).
 // Other arguments go to `wrangler dev` (e.g. --port 8788).
 import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NODE_MODULES, ROOT, need } from "./env.mjs";
 import { startIssuer } from "./issuer.mjs";
@@ -10,7 +12,8 @@ import { startUpstream } from "./upstream.mjs";
 
 const args = process.argv.slice(2);
 const check = args.includes("--check");
-const passthrough = args.filter((a) => a !== "--check");
+const prebuilt = args.includes("--prebuilt");
+const passthrough = args.filter((a) => a !== "--check" && a !== "--prebuilt");
 const portArg = passthrough.indexOf("--port");
 const gatePort = portArg >= 0 ? Number(passthrough[portArg + 1]) : 8787;
 
@@ -22,7 +25,20 @@ const issuer = await listenOr0(startIssuer, 9010, { label: "demo" });
 const upstream = await listenOr0(startUpstream, 9020, { label: "qufabric-stand-in" });
 const gate = `http://127.0.0.1:${gatePort}`;
 
-const wranglerArgs = ["dev", "--ip", "127.0.0.1", ...(portArg >= 0 ? [] : ["--port", String(gatePort)]),
+/** A config equal to wrangler.toml minus its [build] step, for `--prebuilt`. */
+function prebuiltConfig() {
+  need(join(ROOT, "build/index.js"), "build the Worker first (`cargo xtask build`)");
+  const dir = join(ROOT, ".wrangler");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "demo-prebuilt.json");
+  writeFileSync(file, JSON.stringify({
+    name: "pocketgate-demo", main: join(ROOT, "build/index.js"), compatibility_date: "2025-09-01",
+    assets: { directory: join(ROOT, "www"), binding: "ASSETS", run_worker_first: true },
+  }));
+  return ["--config", file];
+}
+
+const wranglerArgs = ["dev", ...(prebuilt ? prebuiltConfig() : []), "--ip", "127.0.0.1", ...(portArg >= 0 ? [] : ["--port", String(gatePort)]),
   "--show-interactive-dev-session=false",
   "--var", `ISSUER:${issuer.url}`, "--var", "AUDIENCE:netbird", "--var", "ALLOW_GROUPS:netbird-users",
   "--var", `UPSTREAM:${upstream.url}`, ...passthrough];
