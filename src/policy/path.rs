@@ -7,9 +7,12 @@ use std::borrow::Cow;
 /// `/`.
 ///
 /// `None` (ambiguous, treated fail-closed by [`Routes::action`]) for paths that: do not start with `/`; contain
-/// an invalid percent-escape, an encoded `/`, `\`, `?` or `#`, a backslash, `#`, `;`, a NUL or other control
-/// character, or bytes that do not decode to UTF-8; climb above the root with `..`; or have a segment ending in
-/// `.` or a space other than `.`/`..` (some servers strip those, e.g. `/api./x`).
+/// an invalid percent-escape, an encoded `/`, `\`, `?`, `#` or `%` (double encoding: `%252e` would decode to
+/// `%2e`, which a second decoder turns into `.`; refusing it also keeps normalisation idempotent), a backslash,
+/// `#`, `;`, a NUL or other control character, or bytes that do not decode to UTF-8; climb above the root with
+/// `..`; or have a segment ending in `.` or a space other than `.`/`..` (some servers strip those, e.g. `/api./x`).
+/// Also `None` for a raw (not percent-encoded) non-ASCII character, and for a decoded U+FFFD (the mark an HTTP stack
+/// leaves where it met invalid bytes): the upstream may see other bytes than the gate.
 ///
 /// [`Routes::action`]: super::Routes::action
 pub fn normalize_path(path: &str) -> Option<String> {
@@ -19,11 +22,14 @@ pub fn normalize_path(path: &str) -> Option<String> {
 /// [`normalize_path`] without an allocation when the path is already normal.
 pub(super) fn normalize(path: &str) -> Option<Cow<'_, str>> {
     let path = path.split_once('?').map_or(path, |(p, _)| p);
-    if !path.starts_with('/') {
+    if !path.starts_with('/') || !path.is_ascii() {
         return None;
     }
     let decoded: Cow<'_, str> =
         if path.contains('%') { Cow::Owned(percent_decode(path)?) } else { Cow::Borrowed(path) };
+    if decoded.contains('\u{FFFD}') {
+        return None;
+    }
     if decoded.bytes().any(|b| b < 0x20 || b == 0x7f || matches!(b, b'\\' | b'#' | b';')) {
         return None;
     }
@@ -68,7 +74,7 @@ pub(super) fn normalize(path: &str) -> Option<Cow<'_, str>> {
     Some(Cow::Owned(normal))
 }
 
-/// Decode every `%XX` once; `None` on an invalid escape, an encoded `/`, `\`, `?`, `#` or NUL, or non-UTF-8.
+/// Decode every `%XX` once; `None` on an invalid escape, an encoded `/`, `\`, `?`, `#`, `%` or NUL, or non-UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -78,7 +84,7 @@ fn percent_decode(s: &str) -> Option<String> {
             let hi = hex(*bytes.get(i + 1)?)?;
             let lo = hex(*bytes.get(i + 2)?)?;
             let b = hi << 4 | lo;
-            if matches!(b, b'/' | b'\\' | b'?' | b'#' | 0) {
+            if matches!(b, b'/' | b'\\' | b'?' | b'#' | b'%' | 0) {
                 return None;
             }
             out.push(b);
@@ -138,6 +144,14 @@ mod tests {
     }
 
     #[test]
+    fn normalize_refuses_raw_non_ascii_and_replacement_characters() {
+        for input in ["/api\u{a0}/x", "/relay\u{ff}/../api/x", "/zoë", "/api\u{FFFD}/x", "/api%EF%BF%BD/x"] {
+            assert_eq!(normalize_path(input), None, "input {input:?}");
+        }
+        assert_eq!(normalize_path("/peers/zo%C3%AB").as_deref(), Some("/peers/zoë"));
+    }
+
+    #[test]
     fn normalize_refuses_ambiguous_paths() {
         let cases = [
             "",
@@ -167,6 +181,8 @@ mod tests {
             "/api#x",
             "/api%23x",
             "/api%3fx",
+            "/api%25x",
+            "/%252e%252e/api",
             "/api\n/x",
         ];
         for input in cases {

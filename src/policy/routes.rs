@@ -28,13 +28,12 @@ pub struct RouteRule {
 }
 
 impl RouteRule {
-    fn matches_path(&self, path: &str) -> bool {
-        let p = self.prefix.as_str();
-        if p.ends_with('/') {
-            path.starts_with(p)
-        } else {
-            path.starts_with(p) && matches!(path.as_bytes().get(p.len()), None | Some(b'/'))
-        }
+    /// Segment-aware prefix match; `fold`: ASCII case-insensitive.
+    fn matches_path(&self, path: &str, fold: bool) -> bool {
+        let (p, path) = (self.prefix.as_bytes(), path.as_bytes());
+        let starts =
+            path.get(..p.len()).is_some_and(|head| if fold { head.eq_ignore_ascii_case(p) } else { head == p });
+        starts && (p.ends_with(b"/") || matches!(path.get(p.len()), None | Some(b'/')))
     }
 
     fn matches_method(&self, method: &str) -> bool {
@@ -126,14 +125,27 @@ impl Routes {
     /// `*`; fewer allowed and more denied groups rank stricter; ties go to table order, the default last), or
     /// `Authenticate(None)` when the table has none.
     ///
+    /// A path whose action would change if prefixes matched ASCII case-insensitively (`/API/x` against the `/api`
+    /// rule, `/admin` against a `/Admin` rule) gets that strictest action too: a front proxy or upstream that routes case-insensitively must not
+    /// reach a gated route through a bypass.
+    ///
     /// [`normalize_path`]: super::normalize_path
     pub fn action(&self, method: &str, path: &str) -> &RouteAction {
         let Some(path) = normalize(path) else {
             return &self.strict;
         };
+        let action = self.select(method, &path, false);
+        if *self.select(method, &path, true) != *action {
+            return &self.strict;
+        }
+        action
+    }
+
+    /// The longest matching rule's action for a normal `path` (`fold`: prefixes match case-insensitively).
+    fn select(&self, method: &str, path: &str, fold: bool) -> &RouteAction {
         let mut best: Option<&RouteRule> = None;
         for rule in &self.rules {
-            if !rule.matches_path(&path) || !rule.matches_method(method) {
+            if !rule.matches_path(path, fold) || !rule.matches_method(method) {
                 continue;
             }
             let better = match best {
@@ -303,6 +315,26 @@ mod tests {
     }
 
     #[test]
+    fn routes_case_ambiguous_paths_fail_closed() {
+        let admins = RouteAction::Authenticate(Some(allow(&["admins"])));
+        let routes = Routes::new(
+            vec![rule("/Admin", None, admins.clone()), rule("/hooks", Some(&["POST"]), RouteAction::Bypass)],
+            RouteAction::Authenticate(None),
+        )
+        .unwrap();
+        assert_eq!(routes.action("GET", "/Admin/x"), &admins);
+        assert_eq!(routes.action("GET", "/admin/x"), &admins, "folded, it would reach the admins rule");
+        assert_eq!(routes.action("GET", "/ADMIN"), &admins);
+        assert_eq!(routes.action("GET", "/Adminx"), &RouteAction::Authenticate(None));
+        assert_eq!(routes.action("POST", "/hooks/x"), &RouteAction::Bypass);
+        assert_eq!(routes.action("POST", "/Hooks/x"), &admins, "a bypass only by its exact case");
+        assert_eq!(routes.action("GET", "/Other"), &RouteAction::Authenticate(None));
+        // With DASHBOARD=protect, `/OAUTH2/` folded is a bypass: ambiguous, so the strictest action.
+        let strict = qufabric_default_routes(false);
+        assert_eq!(strict.action("GET", "/OAUTH2/keys"), &RouteAction::Authenticate(None));
+    }
+
+    #[test]
     fn qufabric_routes_are_valid_through_new() {
         for bypass in [true, false] {
             let built = qufabric_default_routes(bypass);
@@ -365,7 +397,16 @@ mod tests {
             ("/oauth2/x;/../../api", auth),
             ("/../api/x", auth),
             ("api/x", auth),
-            ("/API/x", bypass), // case-sensitive: not the API (NetBird's router is case-sensitive too)
+            // Case variants: NetBird's router is case-sensitive, but a front proxy may not be: fail closed.
+            ("/API/x", auth),
+            ("/Api", auth),
+            ("/aPi/../API/x", auth),
+            ("/%41PI/x", auth),
+            ("/Peers", bypass),
+            ("/management.ManagementService/Login", bypass),
+            ("/management.managementservice/Login", bypass),
+            ("/RELAY", bypass),
+            ("/OAuth2/../API/x", auth),
         ];
         for (path, want) in cases {
             assert_eq!(r.action("GET", path), want, "path {path:?}");

@@ -176,6 +176,7 @@ pub async fn forward_auth(
 }
 
 /// `GET /_gate/healthz`: 200 when the configuration is valid and every issuer's keys are (or can be) loaded.
+/// `caches` reports the isolate's cache sizes (verified tokens and their capacity, imported WebCrypto keys).
 pub async fn healthz(gate: &Gate) -> worker::Result<web_sys::Response> {
     let cfg = match &gate.config {
         Ok(cfg) => cfg,
@@ -208,7 +209,10 @@ pub async fn healthz(gate: &Gate) -> worker::Result<web_sys::Response> {
     }
     let mode = if cfg.upstream.is_some() { "proxy" } else { "forward-auth" };
     let (status, state) = if healthy { (200, "ok") } else { (503, "keys_unavailable") };
-    let mut body = json!({"status": state, "mode": mode, "issuers": issuers});
+    let tokens = gate.tokens.borrow();
+    let caches = json!({"tokens": tokens.len(), "tokens_capacity": tokens.capacity(),
+                        "crypto_keys": gate.crypto.cached_keys()});
+    let mut body = json!({"status": state, "mode": mode, "issuers": issuers, "caches": caches});
     if !healthy {
         body["code"] = json!("keys_unavailable");
     }

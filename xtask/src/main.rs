@@ -5,6 +5,7 @@ mod build;
 mod counts;
 mod demo;
 mod dev;
+mod fuzz;
 mod setup;
 mod sizes;
 mod test;
@@ -18,7 +19,9 @@ usage: cargo xtask <command>
   test            setup, fmt, clippy, native tests, wasm tests (Node 22), Worker/page builds, end-to-end suites
   dev [-- args]   the gate in workerd (wrangler dev) on 127.0.0.1:8787; args go to wrangler dev (--port, --var N:V)
   demo [--check]  dev issuer + stand-in QuFabric + the gate, with curl lines (--check: verify allow/deny, exit)
-  bench [--quick] criterion benches of the native core (--quick: a fast smoke run) [criterion filter]";
+  bench [--quick] criterion benches of the native core (--quick: a fast smoke run) [criterion filter]
+  fuzz [--time N] [--lock FILE] [target...]
+                  seed fuzz/corpus, run each cargo-fuzz target N s (default 60; nightly); see FUZZING.md";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +34,7 @@ fn main() {
             let extra: Vec<String> = args[1..].iter().filter(|a| *a != "--quick").cloned().collect();
             bench::bench(&paths, quick, &extra)
         }
+        Some("fuzz") => fuzz::fuzz(&paths, &args[1..]),
         Some("dev") => dev::dev(&paths, args[1..].strip_prefix(&["--".to_owned()]).unwrap_or(&args[1..])),
         Some("demo") => demo::demo(&paths, args[1..].strip_prefix(&["--".to_owned()]).unwrap_or(&args[1..])),
         Some("help" | "-h" | "--help") => {

@@ -9,8 +9,12 @@ use crate::counts::Counts;
 use crate::setup;
 use crate::util::{Paths, Result, header, in_ci, run, run_streaming};
 
-/// Features of the wasm test run (WebCrypto backend plus the RustCrypto fallback), over `tests/wasm_*.rs`.
+/// Features of the wasm test run (WebCrypto backend plus the RustCrypto fallback), over every integration test:
+/// the native-only ones (ring, files, processes) compile to nothing on wasm32, the others run under Node 22.
 const WASM_TEST_FEATURES: &str = "webcrypto,rustcrypto";
+
+/// Every wasm32 build flavour at once (Worker adapter, page exports, both backends) for the wasm clippy step.
+const WASM_CLIPPY_FEATURES: &str = "worker,web,rustcrypto";
 
 /// Run everything; exits the process non-zero on the first failure, after the summary line.
 pub fn test(paths: &Paths) -> Result {
@@ -48,22 +52,21 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
         c.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
         run("cargo clippy", c)
     })?;
+    step("clippy (wasm32: Worker, page, wasm tests)", || {
+        let mut c = paths.cmd(env!("CARGO"));
+        c.args(["clippy", "--target", "wasm32-unknown-unknown", "--no-default-features", "--features"]);
+        c.args([WASM_CLIPPY_FEATURES, "--lib", "--tests", "--", "-D", "warnings"]);
+        run("cargo clippy (wasm32)", c)
+    })?;
     counted("native tests", counts, || {
         let mut c = paths.cmd(env!("CARGO"));
         c.args(["test", "--workspace"]);
         c
     })?;
-    let wasm_tests = wasm_test_targets(&paths.root.join("tests"));
-    if wasm_tests.is_empty() {
-        return Err("step `wasm tests`: no tests/wasm_*.rs file: the core must also be tested in wasm32".into());
-    }
     counted("wasm tests (Node 22, wasm-bindgen-test-runner)", counts, || {
         let mut c = paths.cmd(env!("CARGO"));
         c.args(["test", "--target", "wasm32-unknown-unknown", "--no-default-features", "--features"]);
-        c.arg(WASM_TEST_FEATURES);
-        for name in &wasm_tests {
-            c.args(["--test", name]);
-        }
+        c.args([WASM_TEST_FEATURES, "--tests"]);
         c.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", paths.tools_bin.join("wasm-bindgen-test-runner"));
         c
     })?;
@@ -74,18 +77,6 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
         step("page build", || build::page(paths).map(drop))?;
     }
     e2e(paths, counts)
-}
-
-/// The wasm test targets: `tests/wasm_*.rs` (the other integration tests are native: they use ring, files, threads).
-fn wasm_test_targets(tests: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(tests) else { return Vec::new() };
-    let mut names: Vec<String> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".rs")).map(str::to_owned))
-        .filter(|n| n.starts_with("wasm_"))
-        .collect();
-    names.sort();
-    names
 }
 
 /// Under CI the Wycheproof vectors must be there; elsewhere their absence is announced loudly.
@@ -167,20 +158,7 @@ fn is_node_test(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_node_test, wasm_test_targets};
-
-    #[test]
-    fn wasm_targets_are_the_wasm_prefixed_files() {
-        let dir = std::env::temp_dir().join(format!("xtask-wasm-targets-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("support")).unwrap();
-        for f in ["wasm_tokens.rs", "wasm_vectors.rs", "catalogue.rs", "wasm_notes.md"] {
-            std::fs::write(dir.join(f), "").unwrap();
-        }
-        let found = wasm_test_targets(&dir);
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(found, vec!["wasm_tokens".to_owned(), "wasm_vectors".to_owned()]);
-        assert!(wasm_test_targets(&dir).is_empty());
-    }
+    use super::is_node_test;
 
     #[test]
     fn picks_node_test_files_by_node_naming() {

@@ -32,7 +32,8 @@ export function signJws(key, header, payload, alg = key.alg) {
 }
 
 export async function startIssuer({ clientId = "netbird", delayMs = 0, port = 0, label = "test" } = {}) {
-  const state = { keys: [newKey()], outage: false, delayMs, requests: [] };
+  // `fault(path)` (see `issuer.fault`) may answer instead: { status, body, headers, delayMs, destroy }.
+  const state = { keys: [newKey()], outage: false, delayMs, requests: [], fault: null };
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, "http://x").pathname;
     state.requests.push({ method: req.method, path });
@@ -41,6 +42,12 @@ export async function startIssuer({ clientId = "netbird", delayMs = 0, port = 0,
       res.end(typeof body === "string" ? body : JSON.stringify(body));
     };
     if (state.outage) return send(503, { error: "down" });
+    const f = state.fault?.(path);
+    if (f) {
+      if (f.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
+      if (f.destroy) return req.socket.destroy();
+      return send(f.status ?? 200, f.body ?? "", f.headers);
+    }
     if (path === "/.well-known/openid-configuration" || path === "/.well-known/oauth-authorization-server") {
       return send(200, discovery(issuer.url, state.keys[0].alg));
     }
@@ -66,6 +73,13 @@ export async function startIssuer({ clientId = "netbird", delayMs = 0, port = 0,
     /** Replace the key (PocketID keeps exactly one: old tokens stop verifying). Returns the old key. */
     rotate(alg = "RS256") { const old = state.keys[0]; state.keys = [newKey(alg)]; return old; },
     outage(on) { state.outage = on; },
+    /** Answer requests with `fn(path)` → {status, body, headers, delayMs, destroy} (undefined: normal answer); null clears. */
+    fault(fn) { state.fault = fn; },
+    /** The JWKS document the issuer would serve now. */
+    jwks: () => ({ keys: state.keys.map((k) => k.jwk) }),
+    /** Stop listening (connections refused) until `up()`, which listens again on the same port. */
+    down: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+    up: () => new Promise((r, j) => { server.once("error", j); server.listen(Number(new URL(url).port), "127.0.0.1", r); }),
     user,
     /** A PocketID ID token (v2.10+ shape) for `who` ({name, groups}), with claim/header overrides. */
     idToken({ name = "alice", groups = ["netbird-users"], claims = {}, header = {}, key = state.keys[0], alg } = {}) {

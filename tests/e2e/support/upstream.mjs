@@ -3,13 +3,16 @@
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 
-export async function startUpstream({ port = 0, label = "upstream" } = {}) {
+// `record: false` keeps no history (long load runs): `seen` stays empty, `count` still counts.
+export async function startUpstream({ port = 0, label = "upstream", record = true } = {}) {
+  let count = 0;
   const seen = [];
   const server = createServer(async (req, res) => {
     const chunks = [];
     for await (const c of req) chunks.push(c);
     const body = Buffer.concat(chunks);
-    seen.push({ method: req.method, url: req.url, headers: req.headers, body: body.toString() });
+    count++;
+    if (record) seen.push({ method: req.method, url: req.url, headers: req.headers, body: body.toString() });
     if (req.url.includes("/stream/")) {
       res.writeHead(200, { "content-type": "text/plain" });
       for (let i = 0; i < 5; i++) {
@@ -55,6 +58,7 @@ export async function startUpstream({ port = 0, label = "upstream" } = {}) {
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     seen,
+    count: () => count,
     last: () => seen[seen.length - 1],
     close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
   };

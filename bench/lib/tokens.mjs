@@ -1,0 +1,80 @@
+// Token pools for the workloads, minted with the e2e issuer's signing code (tests/e2e/support/issuer.mjs) and
+// cached under target/bench/ with their key (RSA signing costs ~0.4 ms a token): a pool is reused while its
+// tokens have more than a day to live. All tokens are PocketID ID tokens (5 groups, ~900 bytes).
+import { createPrivateKey, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { b64u, newKey, signJws } from "../../tests/e2e/support/issuer.mjs";
+
+export const ISSUER = "https://id.bench.pocketgate.test"; // the `iss` of every token (JWKS_URI points at loopback)
+export const CLIENT_ID = "netbird";
+export const ALLOW = "netbird-users";
+const GROUPS = ["netbird-users", "staff", "devs", "ops", "vpn"];
+const DAY = 86400;
+
+/** A PocketID-shaped ID token for user `i` (same claim set as the e2e issuer's `idToken`). */
+function idToken(key, i, t) {
+  const name = `user${i % 200}`;
+  const payload = {
+    amr: ["phr"], aud: [CLIENT_ID], auth_time: t, display_name: name, email_verified: true,
+    exp: t + 3 * DAY, family_name: "Doe", given_name: name, iat: t, iss: ISSUER, jti: b64u(randomBytes(8)),
+    nonce: "n-0S6_WzA2Mj", rat: t - 10, type: "id-token", sub: `${(i % 200).toString(16).padStart(32, "0")}`,
+    email: `${name}@example.com`, preferred_username: name, name, groups: GROUPS,
+  };
+  return signJws(key, { alg: key.alg, kid: key.kid, typ: "JWT" }, payload);
+}
+
+/** `{ key, tokens }` with at least `n` distinct valid tokens for `alg`, from the cache when it is fresh. */
+export function pool(dir, alg, n, log = () => {}) {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `pool-${alg}.json`);
+  const now = Math.floor(Date.now() / 1000);
+  if (existsSync(file)) {
+    const c = JSON.parse(readFileSync(file, "utf8"));
+    if (c.tokens.length >= n && c.exp - now > DAY) {
+      const privateKey = createPrivateKey(c.pkcs8);
+      return { key: { alg, kid: c.kid, jwk: c.jwk, privateKey }, tokens: c.tokens.slice(0, n) };
+    }
+  }
+  const key = newKey(alg);
+  const t0 = performance.now();
+  const tokens = Array.from({ length: n }, (_, i) => idToken(key, i, now));
+  log(`minted ${n} ${alg} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s (cached in ${file})`);
+  const pkcs8 = key.privateKey.export({ format: "pem", type: "pkcs8" });
+  writeFileSync(file, JSON.stringify({ kid: key.kid, jwk: key.jwk, pkcs8, exp: now + 3 * DAY, tokens }));
+  return { key, tokens };
+}
+
+/** Tokens that must be refused: alternately a valid token with a damaged signature, and an unknown `kid`. */
+export function denyTokens(tokens) {
+  return tokens.map((tok, i) => {
+    const [h, p, s] = tok.split(".");
+    if (i % 2 === 0) {
+      const mid = s.length >> 1;
+      const c = s[mid] === "A" ? "B" : "A";
+      return `${h}.${p}.${s.slice(0, mid)}${c}${s.slice(mid + 1)}`;
+    }
+    const header = JSON.parse(Buffer.from(h, "base64url"));
+    header.kid = b64u(randomBytes(8));
+    return `${b64u(JSON.stringify(header))}.${p}.${s}`;
+  });
+}
+
+/**
+ * The mixed workload: 200 users, each with a current token; each request comes from a random user (seeded),
+ * and `fresh` of them (default 5 %) carry that user's new token (a login or refresh). Returns 1-based indices
+ * into `tokens` (user u starts with tokens[u]; new tokens are taken from 200 upwards).
+ */
+export function mixedSequence(length, { users = 200, fresh = 0.05, seed = 42 } = {}) {
+  let x = seed >>> 0;
+  const rand = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const current = Array.from({ length: users }, (_, u) => u);
+  let next = users;
+  const seq = new Array(length);
+  for (let i = 0; i < length; i++) {
+    const u = Math.floor(rand() * users);
+    if (rand() < fresh) current[u] = next++;
+    seq[i] = current[u] + 1;
+  }
+  return { seq, distinct: next };
+}

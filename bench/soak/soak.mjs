@@ -1,0 +1,269 @@
+// Soak: the gate (build/ from `worker-build --release`) in real workerd under `wrangler dev`, driven at saturation
+// by wrk with a mixed workload for --minutes (default 10), in front of the loopback PocketID-shaped issuer and a
+// non-recording stand-in upstream. Meanwhile a side client checks verdicts with known-good and known-bad tokens
+// (exact status and code, identity of allowed users), and /_gate/healthz and the workerd RSS are sampled.
+// Fails (exit 1) on any 5xx, any wrong verdict, any status outside 200/401/403 in the wrk stream, wrk socket errors,
+// or a cache above its capacity. --write appends the figures to BENCHMARKS.md (section "Soak").
+//
+//   node bench/soak/soak.mjs [--minutes N] [--connections C] [--threads T] [--write]
+//   (on the shared machine: flock /work/team/LOAD.lock node bench/soak/soak.mjs --write; or `cargo xtask soak`)
+//
+// Workload (one cycle of 40 000 request lines, replayed by every wrk thread from its own offset):
+//   30 % cold: 12 000 distinct valid tokens (more than the 10 000-entry token cache: eviction is exercised)
+//   25 % hot: forward-auth, 200 users' tokens repeated
+//   20 % bad: damaged signature, unknown kid, expired, wrong group (403), garbage, 4 % each
+//    5 % no token
+//   10 % proxy mode /api/peers with a hot token (reaches the upstream)
+//   10 % proxy mode bypass routes (/relay, /oauth2/keys, /peers)
+import { execFileSync, spawn } from "node:child_process";
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { NODE_MODULES, ROOT, WORKER_SCRIPT, need } from "../../tests/e2e/support/env.mjs";
+import { newKey, startIssuer } from "../../tests/e2e/support/issuer.mjs";
+import { freePort } from "../../tests/e2e/support/proxies.mjs";
+import { startUpstream } from "../../tests/e2e/support/upstream.mjs";
+
+const argv = process.argv.slice(2);
+const opt = (name, def) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : def; };
+const MINUTES = Number(opt("minutes", 10));
+const CONNECTIONS = Number(opt("connections", 32));
+const THREADS = Number(opt("threads", 2));
+const WRITE = argv.includes("--write");
+const OUT = join(ROOT, "target/soak");
+const log = (...a) => console.log(`[soak ${new Date().toISOString().slice(11, 19)}]`, ...a);
+mkdirSync(OUT, { recursive: true });
+
+need(WORKER_SCRIPT, "build the Worker first (`cargo xtask soak` does)");
+const WRK = need("/usr/bin/wrk", "apt-get install -y wrk");
+
+// ---------------------------------------------------------------------------------------------- the rig
+const issuer = await startIssuer();
+const upstream = await startUpstream({ record: false, label: "soak-upstream" });
+const port = await freePort();
+const gate = `http://127.0.0.1:${port}`;
+const config = join(OUT, "wrangler.json");
+writeFileSync(config, JSON.stringify({
+  name: "pocketgate-soak", main: WORKER_SCRIPT, compatibility_date: "2025-09-01",
+}));
+const wrangler = spawn(need(join(NODE_MODULES, ".bin/wrangler"), "run `cargo xtask setup`"), [
+  "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false",
+  "--log-level", "error",
+  "--var", `ISSUER:${issuer.url}`, "--var", "AUDIENCE:netbird", "--var", "ALLOW_GROUPS:netbird-users",
+  "--var", `UPSTREAM:${upstream.url}`,
+], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } });
+const wranglerOut = [];
+const keep = (d) => { wranglerOut.push(String(d)); if (wranglerOut.length > 200) wranglerOut.shift(); };
+wrangler.stdout.on("data", keep);
+wrangler.stderr.on("data", keep);
+
+async function stop(code) {
+  if (wrangler.exitCode === null) {
+    const gone = new Promise((r) => wrangler.once("exit", r));
+    wrangler.kill("SIGTERM");
+    await gone;
+  }
+  await issuer.close();
+  await upstream.close();
+  process.exit(code);
+}
+wrangler.on("exit", (c) => { if (!stopping) { console.error(wranglerOut.join("")); console.error(`wrangler dev exited (${c})`); process.exit(1); } });
+let stopping = false;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+function get(path, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const r = http.get(`${gate}${path}`, { agent, headers }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString() }));
+    });
+    r.setTimeout(30_000, () => r.destroy(new Error("timeout")));
+    r.on("error", reject);
+  });
+}
+
+let healthy = false;
+for (let i = 0; i < 240 && !healthy; i++) {
+  try { healthy = (await get("/_gate/healthz")).status === 200; } catch { /* not up yet */ }
+  if (!healthy) await new Promise((r) => setTimeout(r, 500));
+}
+if (!healthy) { console.error(wranglerOut.join("")); log("the gate did not become healthy"); stopping = true; await stop(1); }
+
+/** The workerd process serving the gate: a descendant of wrangler named workerd. */
+function workerdPid() {
+  const rows = execFileSync("ps", ["-eo", "pid=,ppid=,comm="], { encoding: "utf8" }).trim().split("\n")
+    .map((l) => l.trim().split(/\s+/)).map(([pid, ppid, comm]) => ({ pid: Number(pid), ppid: Number(ppid), comm }));
+  const mine = new Set([wrangler.pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const r of rows) if (mine.has(r.ppid) && !mine.has(r.pid)) { mine.add(r.pid); grew = true; }
+  }
+  const w = rows.filter((r) => mine.has(r.pid) && r.comm === "workerd");
+  if (w.length !== 1) throw new Error(`expected one workerd under wrangler, found ${w.length}`);
+  return w[0].pid;
+}
+const rssKiB = (pid) => Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)[1]);
+const pid = workerdPid();
+
+// ---------------------------------------------------------------------------------------------- workload
+log(`gate ${gate} (workerd pid ${pid}), issuer ${issuer.url}, upstream ${upstream.url}; minting tokens`);
+const now = () => Math.floor(Date.now() / 1000);
+const users = Array.from({ length: 200 }, (_, i) => issuer.idToken({ name: `user${i}` }));
+const cold = Array.from({ length: 12_000 }, (_, i) => issuer.idToken({ name: `cold${i % 500}` }));
+const stranger = newKey();
+function damaged(t) { const [h, p, s] = t.split("."); const m = s.length >> 1; return `${h}.${p}.${s.slice(0, m)}${s[m] === "A" ? "B" : "A"}${s.slice(m + 1)}`; }
+const bad = {
+  damaged: (i) => damaged(users[i % users.length]),
+  unknownKid: () => issuer.idToken({ key: stranger }),
+  expired: () => issuer.idToken({ claims: { iat: now() - 7200, exp: now() - 3600 } }),
+  group: (i) => issuer.idToken({ name: `guest${i % 50}`, groups: ["guests"] }),
+  garbage: (i) => `garbage.${i}.x`,
+};
+const badPools = Object.fromEntries(Object.entries(bad).map(([k, f]) => [k, Array.from({ length: 200 }, (_, i) => f(i))]));
+const line = (path, xfu, token) => `${path}\t${xfu}\t${token ? `Bearer ${token}` : ""}`;
+const lines = [];
+cold.forEach((t) => lines.push(line("/_gate/auth", "/api/peers", t)));
+for (let i = 0; i < 10_000; i++) lines.push(line("/_gate/auth", "/api/peers", users[i % users.length]));
+for (const [, pool] of Object.entries(badPools)) for (let i = 0; i < 1_600; i++) lines.push(line("/_gate/auth", "/api/peers", pool[i % pool.length]));
+for (let i = 0; i < 2_000; i++) lines.push(line("/_gate/auth", "/api/peers", null));
+for (let i = 0; i < 4_000; i++) lines.push(line("/api/peers", "", users[i % users.length]));
+for (let i = 0; i < 4_000; i++) lines.push(line(["/relay", "/oauth2/keys", "/peers"][i % 3], "", null));
+// A fixed shuffle (deterministic LCG) so every part of the cycle has the same mix.
+let seed = 42;
+for (let i = lines.length - 1; i > 0; i--) { seed = (seed * 1103515245 + 12345) % 2 ** 31; const j = seed % (i + 1); [lines[i], lines[j]] = [lines[j], lines[i]]; }
+const linesFile = join(OUT, "lines.tsv");
+writeFileSync(linesFile, lines.join("\n") + "\n");
+
+// ---------------------------------------------------------------------------------------------- side checks
+const sub = (name) => issuer.user(name).sub;
+const checks = [
+  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${users[7]}`, "x-forwarded-uri": "/api/peers" }); return r.status === 200 && r.headers["x-auth-request-user"] === sub("user7"); },
+  async () => { const t = issuer.idToken({ name: "fresh" }); const r = await get("/_gate/auth", { authorization: `Bearer ${t}`, "x-forwarded-uri": "/api/x" }); return r.status === 200 && r.headers["x-auth-request-user"] === sub("fresh"); },
+  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${damaged(issuer.idToken())}`, "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "signature_invalid"; },
+  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${issuer.idToken({ key: stranger })}`, "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "key_not_found"; },
+  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${bad.expired()}`, "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "token_expired"; },
+  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${bad.group(1)}`, "x-forwarded-uri": "/api/peers" }); return r.status === 403 && JSON.parse(r.text).code === "group_not_allowed"; },
+  async () => { const r = await get("/_gate/auth", { "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "token_missing"; },
+  async () => { const r = await get("/api/peers", { authorization: `Bearer ${users[3]}`, "x-auth-request-user": "root" }); return r.status === 200 && JSON.parse(r.text).user === sub("user3"); },
+  async () => { const r = await get("/api/peers", { "x-auth-request-user": "root" }); return r.status === 401; },
+  async () => { const r = await get("/oauth2/../api/peers"); return r.status === 401; },
+  async () => { const r = await get("/relay", { "x-auth-request-user": "root" }); return r.status === 200 && JSON.parse(r.text).user === null; },
+];
+const side = { checks: 0, wrong: [], errors: 0 };
+let sideRunning = true;
+const sideLoop = (async () => {
+  for (let i = 0; sideRunning; i++) {
+    try {
+      const ok = await checks[i % checks.length]();
+      side.checks++;
+      if (!ok) side.wrong.push(i % checks.length);
+    } catch { side.errors++; }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+})();
+
+// ---------------------------------------------------------------------------------------------- sampling
+const samples = [];
+async function sample(label) {
+  let caches = null;
+  let status = null;
+  try { const h = await get("/_gate/healthz"); status = h.status; caches = JSON.parse(h.text).caches ?? null; } catch { /* counted below */ }
+  const s = { label, t: Math.round((Date.now() - t0) / 1000), rssKiB: rssKiB(pid), healthz: status, caches };
+  samples.push(s);
+  log(`${label}: RSS ${(s.rssKiB / 1024).toFixed(1)} MiB, healthz ${status}, caches ${JSON.stringify(caches)}`);
+}
+let t0 = Date.now();
+await sample("idle");
+
+// ---------------------------------------------------------------------------------------------- load
+const load = [loadavg()];
+log(`wrk: ${THREADS} threads, ${CONNECTIONS} connections, ${MINUTES} min`);
+t0 = Date.now();
+const wrk = spawn(WRK, ["-t", String(THREADS), "-c", String(CONNECTIONS), "-d", `${Math.round(MINUTES * 60)}s`, "--timeout", "10s",
+  "-s", join(ROOT, "bench/soak/soak.lua"), gate, "--", linesFile], { stdio: ["ignore", "pipe", "pipe"] });
+let wrkOut = "";
+wrk.stdout.on("data", (d) => { wrkOut += d; });
+wrk.stderr.on("data", (d) => { wrkOut += d; });
+const every = Math.max(10, Math.min(60, MINUTES * 6)) * 1000;
+const sampler = setInterval(() => { sample("load"); load.push(loadavg()); }, every);
+await new Promise((r) => wrk.once("exit", r));
+clearInterval(sampler);
+sideRunning = false;
+await sideLoop;
+await sample("end");
+const uptime = execFileSync("uptime", { encoding: "utf8" }).trim();
+
+const m = wrkOut.match(/SOAK (\{.*\})/);
+if (!m) { console.error(wrkOut); log("wrk printed no summary"); stopping = true; await stop(1); }
+const w = JSON.parse(m[1]);
+const seconds = w.duration_us / 1e6;
+const fiveXX = Object.entries(w.statuses).filter(([s]) => Number(s) >= 500).reduce((a, [, n]) => a + n, 0);
+const odd = Object.keys(w.statuses).filter((s) => !["200", "401", "403"].includes(s));
+const loaded = samples.filter((s) => s.label !== "idle");
+const capacityOk = samples.every((s) => !s.caches || s.caches.tokens <= s.caches.tokens_capacity);
+const maxTokens = Math.max(...samples.map((s) => s.caches?.tokens ?? 0));
+const maxCrypto = Math.max(...samples.map((s) => s.caches?.crypto_keys ?? 0));
+const socketErrors = w.connect + w.read + w.write + w.timeout;
+const result = {
+  minutes: MINUTES, threads: THREADS, connections: CONNECTIONS, requests: w.requests, rps: Math.round(w.requests / seconds),
+  p50_ms: w.p50_us / 1000, p99_ms: w.p99_us / 1000, max_ms: w.max_us / 1000, statuses: w.statuses, fiveXX, socketErrors,
+  sideChecks: side.checks, wrong: side.wrong.length, sideErrors: side.errors, upstreamRequests: upstream.count(),
+  jwksFetches: issuer.jwksFetches(),
+  rss: { idle: samples[0].rssKiB, first: loaded[0]?.rssKiB, end: samples.at(-1).rssKiB, max: Math.max(...loaded.map((s) => s.rssKiB)) },
+  maxTokens, tokenCapacity: samples.at(-1).caches?.tokens_capacity, maxCrypto, uptime,
+};
+log(JSON.stringify(result, null, 1));
+writeFileSync(join(OUT, "result.json"), JSON.stringify({ result, samples }, null, 1));
+
+const failures = [];
+if (fiveXX) failures.push(`${fiveXX} responses with 5xx`);
+if (odd.length) failures.push(`unexpected statuses ${odd.join(",")}`);
+if (side.wrong.length) failures.push(`${side.wrong.length} wrong verdicts (checks ${[...new Set(side.wrong)].join(",")})`);
+if (side.errors) failures.push(`${side.errors} side-check request errors`);
+if (socketErrors) failures.push(`${socketErrors} wrk socket errors/timeouts`);
+if (!capacityOk) failures.push("token cache above its capacity");
+if (samples.some((s) => s.healthz !== 200)) failures.push("healthz not 200 in a sample");
+
+if (WRITE) {
+  const mib = (k) => `${(k / 1024).toFixed(1)} MiB`;
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const text = `
+## Soak
+
+Command: \`flock /work/team/LOAD.lock cargo xtask soak --minutes ${MINUTES}\` (runs \`node bench/soak/soak.mjs --minutes ${MINUTES} --write\`
+after \`worker-build --release\`): the gate from \`build/\` under \`wrangler dev\` (real workerd, one isolate), in front of
+the loopback PocketID-shaped issuer (RS256) and a stand-in upstream; \`wrk -t${THREADS} -c${CONNECTIONS}\` replays the mixed
+workload of \`bench/soak/soak.mjs\` (30 % distinct valid tokens, 12 000 per cycle > the 10 000-entry token cache; 25 % repeated
+tokens of 200 users; 20 % bad tokens: damaged signature, unknown kid, expired, wrong group, garbage; 5 % no token; 20 %
+proxy mode to the upstream, half of it bypass routes). A side client checks verdicts (exact status, code and identity)
+throughout; \`/_gate/healthz\` cache sizes and the workerd RSS (\`/proc/PID/status\`) are sampled every ${every / 1000} s.
+
+Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu}, under the machine lock; \`uptime\` at the end: \`${uptime}\`.
+
+| figure | value |
+| --- | ---: |
+| duration | ${MINUTES} min |
+| requests (wrk) | ${w.requests} (${result.rps} req/s) |
+| latency p50 / p99 / max | ${result.p50_ms} / ${result.p99_ms} / ${result.max_ms} ms |
+| statuses | ${Object.entries(w.statuses).map(([s, n]) => `${s}: ${n}`).join(", ")} |
+| 5xx | ${fiveXX} |
+| wrk socket errors / timeouts | ${socketErrors} |
+| side verdict checks (wrong) | ${side.checks} (${side.wrong.length} wrong, ${side.errors} errors) |
+| requests that reached the upstream | ${upstream.count()} |
+| JWKS fetches at the issuer | ${issuer.jwksFetches()} |
+| workerd RSS idle → first sample under load → end (max) | ${mib(result.rss.idle)} → ${mib(result.rss.first)} → ${mib(result.rss.end)} (${mib(result.rss.max)}) |
+| token cache entries, max seen (capacity) | ${maxTokens} (${result.tokenCapacity}) |
+| imported WebCrypto keys, max seen | ${maxCrypto} |
+
+RSS samples (MiB): ${samples.map((s) => (s.rssKiB / 1024).toFixed(0)).join(", ")}.
+Verdict: ${failures.length ? `**FAILED**: ${failures.join("; ")}` : "zero 5xx, zero wrong verdicts, caches bounded."}
+`;
+  appendFileSync(join(ROOT, "BENCHMARKS.md"), text);
+  log("appended to BENCHMARKS.md");
+}
+stopping = true;
+if (failures.length) { log(`FAILED: ${failures.join("; ")}`); await stop(1); }
+log("soak passed: zero 5xx, zero wrong verdicts, caches bounded");
+await stop(0);
