@@ -19,6 +19,7 @@ import { NODE_MODULES, ROOT, WORKER_SCRIPT, need, toolRequire } from "../tests/e
 import { startIssuer } from "../tests/e2e/support/issuer.mjs";
 import { ALLOW, CLIENT_ID, ISSUER, denyTokens, mixedSequence, pool } from "./lib/tokens.mjs";
 import { WORKERD, freePort, startWorkerd, writeConfig } from "./lib/workerd.mjs";
+import { connect as inspector } from "./lib/profile.mjs";
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
@@ -146,15 +147,23 @@ async function runOne(ctx, worker, alg, workload) {
   const port = await freePort();
   const config = workerDir(worker, alg, port, ctx.jose, `${issuer.url}/.well-known/jwks.json`);
   issuer.state.requests.length = 0;
-  const wd = await startWorkerd(config, () => probe(port, files.probe));
+  const inspectPort = flag("profile") ? await freePort() : 0;
+  const args = inspectPort ? [`--inspector-addr=127.0.0.1:${inspectPort}`] : [];
+  const wd = await startWorkerd(config, () => probe(port, files.probe), { args });
   try {
     const fetchStart = issuer.jwksFetches();
     const warmStart = w.rotating ? Math.floor(w.n * 0.75) : 0;
     await wrk(port, w, CFG.warm, warmStart, connections);
     const fetchWarm = issuer.jwksFetches();
+    const prof = inspectPort ? await inspector(inspectPort) : null;
+    await prof?.start();
     const cpu0 = cpuTicks(wd.proc.pid);
     const r = await wrk(port, w, CFG.duration, 0, connections);
     const cpu1 = cpuTicks(wd.proc.pid);
+    if (prof) {
+      const file = join(OUT, `profile-${worker}-${alg}-${workload}.cpuprofile`);
+      log(`profile: ${file}\n  ${(await prof.stop(file)).join("\n  ")}`);
+    }
     const fetchEnd = issuer.jwksFetches();
     const rps = r.requests / (r.duration_us / 1e6);
     const problems = [];

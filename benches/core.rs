@@ -96,6 +96,32 @@ fn verify(c: &mut Criterion) {
     }
 }
 
+/// Where the fixed cost of `full − primitive` goes (RS256 token): each stage alone.
+fn stages(c: &mut Criterion) {
+    let routes = qufabric_default_routes(true);
+    let issuer = Issuer::rs256();
+    let verifier = verifier(&issuer);
+    let keys = keys(&issuer);
+    let token = issuer.id_token(serde_json::json!({}));
+    let limits = Limits::default();
+    let payload = pocketgate::token::parse(&token, &limits).expect("parses").payload;
+    let mut g = c.benchmark_group("stages/RS256");
+    g.bench_function("route_action", |b| b.iter(|| routes.action(black_box(METHOD), black_box(PATH))));
+    g.bench_function("token_parse", |b| b.iter(|| pocketgate::token::parse(black_box(&token), &limits)));
+    g.bench_function("payload_json", |b| {
+        b.iter(|| pocketgate::json::parse_object(black_box(&payload), pocketgate::error::Part::Payload))
+    });
+    g.bench_function("prepare", |b| b.iter(|| verifier.prepare(black_box(&token))));
+    g.bench_function("prepare_select_finish", |b| {
+        b.iter(|| {
+            let p = verifier.prepare(black_box(&token)).expect("parses");
+            let key = p.select_key(&keys).expect("key");
+            p.finish(&verifier, key, NOW)
+        })
+    });
+    g.finish();
+}
+
 fn cache_hit(c: &mut Criterion) {
     let routes = qufabric_default_routes(true);
     let issuer = Issuer::rs256();
@@ -143,5 +169,5 @@ fn refs(groups: &[String]) -> Vec<&str> {
     groups.iter().map(String::as_str).collect()
 }
 
-criterion_group!(benches, verify, cache_hit, policy);
+criterion_group!(benches, verify, stages, cache_hit, policy);
 criterion_main!(benches);

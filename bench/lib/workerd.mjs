@@ -57,11 +57,11 @@ const config :Workerd.Config = (
  * Start workerd on `config` and wait until `probe()` (a request through it) answers 200. Returns
  * { proc, readyMs, stop() }: readyMs = spawn → first answered request (the cold start).
  */
-export async function startWorkerd(config, probe, { timeoutMs = 20000 } = {}) {
+export async function startWorkerd(config, probe, { timeoutMs = 20000, args = [] } = {}) {
   need(WORKERD, "run `cargo xtask setup` (npm package @cloudflare/workerd-linux-64)");
   const t0 = performance.now();
   // stdout carries the Workers' console.log lines (the gate logs one per request): discard them cheaply.
-  const proc = spawn(WORKERD, ["serve", basename(config), "--experimental"], {
+  const proc = spawn(WORKERD, ["serve", basename(config), "--experimental", ...args], {
     cwd: join(config, ".."),
     stdio: ["ignore", "ignore", "pipe"],
   });

@@ -4,8 +4,10 @@
 use crate::dev::need_tool;
 use crate::util::{Paths, Result, header, run};
 
-/// Run the demo; `--check` makes the allow/deny requests itself and exits.
+/// Run the demo (after `setup`, which is quick once everything is installed, so the demo is the one command a
+/// newcomer needs); `--check` makes the allow/deny requests itself and exits.
 pub fn demo(paths: &Paths, args: &[String]) -> Result {
+    crate::setup::setup(paths)?;
     let node = paths.node22_bin.join("node");
     need_tool(&node)?;
     need_tool(&paths.npm_bin.join("wrangler"))?;
