@@ -34,11 +34,13 @@ const CFG = {
   warm: Math.max(1, Math.round(Number(opt("warm", 1)))), // wrk takes whole seconds
   connections: Number(opt("connections", 8)),
   algs: opt("algs", QUICK ? "RS256" : "RS256,ES256,EdDSA").split(","),
-  pool: Number(opt("pool", QUICK ? 8000 : 48000)),
+  pool: Number(opt("pool", QUICK ? 16000 : 60000)),
 };
 const OUT = join(ROOT, "target/bench");
 // --gate-dir: another worker-build output (index.js + index_bg.wasm) to measure, e.g. a profiling build.
-const GATE_DIR = opt("gate-dir", join(ROOT, "build"));
+// The files are snapshotted once per session (other builds may rewrite build/ while the bench runs).
+const GATE_SRC = opt("gate-dir", join(ROOT, "build"));
+const GATE_DIR = join(ROOT, "target/bench/gate-snapshot");
 // --only / --cells: a subset (for profiling and before/after checks), e.g. --only pocketgate --cells RS256:hot
 const WORKERS = opt("only", "passthrough,pocketgate,jose").split(",");
 const log = (...a) => console.log(...a);
@@ -171,8 +173,9 @@ async function runOne(ctx, worker, alg, workload) {
     const expectDeny = w.deny && worker !== "passthrough";
     if (expectDeny && r.status !== r.requests) problems.push(`${r.requests - r.status} deny tokens were allowed`);
     if (!expectDeny && r.status) problems.push(`${r.status} allow requests were refused`);
-    // Only the gate caches verified tokens: a wrapped stream would turn its cold/deny runs warm.
-    if (w.rotating && worker === "pocketgate" && r.requests > warmStart) problems.push(`token stream wrapped (${r.requests} > ${warmStart})`);
+    // Only the gate caches verified tokens: a wrapped stream would turn its cold/deny runs warm (mixed repeats
+    // by design).
+    if (w.rotating && !w.seq && worker === "pocketgate" && r.requests > warmStart) problems.push(`token stream wrapped (${r.requests} > ${warmStart})`);
     // workerd's own CPU per request (user + system, all its threads): robust to other load on the machine.
     const cpuUs = ((cpu1 - cpu0) * 1e6) / CLK_TCK / r.requests;
     return { worker, alg, workload, rps, cpuUs, ...r, readyMs: wd.readyMs, fetches: { start: fetchStart,
@@ -191,8 +194,8 @@ const spread = (xs, f = (x) => x.toFixed(2)) => xs.length > 1 ? `${f(median(xs))
 function summarise(results, meta) {
   const cells = [...new Set(results.map((r) => `${r.alg}|${r.workload}`))];
   const lines = [];
-  lines.push("| alg | workload | Worker | req/s median [min–max] | p50 ms | p99 ms | ×passthrough | ×jose | JWKS fetches start+warm / measured |");
-  lines.push("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  lines.push("| alg | workload | Worker | req/s median [min–max] | workerd CPU µs/req | p50 ms | p99 ms | req/s ×passthrough | req/s ×jose | JWKS fetches start+warm / measured |");
+  lines.push("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   const ratios = {};
   for (const cell of cells) {
     const [alg, workload] = cell.split("|");
@@ -207,7 +210,7 @@ function summarise(results, meta) {
       if (!rs.length) continue;
       const f = rs.map((r) => `${r.fetches.start + r.fetches.warm}/${r.fetches.measure}`);
       const fetches = [...new Set(f)].join(", ");
-      lines.push(`| ${alg} | ${workload} | ${worker} | ${spread(rs.map((r) => r.rps), fmtN)} | ${ms(median(rs.map((r) => r.p50_us)))} | ` +
+      lines.push(`| ${alg} | ${workload} | ${worker} | ${spread(rs.map((r) => r.rps), fmtN)} | ${spread(rs.map((r) => r.cpuUs), (x) => x.toFixed(0))} | ${ms(median(rs.map((r) => r.p50_us)))} | ` +
         `${ms(median(rs.map((r) => r.p99_us)))} | ${worker === "pocketgate" && vsPass.length ? spread(vsPass) : ""} | ` +
         `${worker === "pocketgate" && vsJose.length ? spread(vsJose) : ""} | ${worker === "passthrough" ? "–" : fetches} |`);
     }
@@ -247,6 +250,8 @@ async function main() {
   const t0 = Date.now();
   const prep = prepare();
   if (flag("prepare")) return log("prepared: jose bundle and token pools in target/bench/");
+  mkdirSync(GATE_DIR, { recursive: true });
+  for (const f of ["index.js", "index_bg.wasm"]) copyFileSync(join(GATE_SRC, f), join(GATE_DIR, f));
   need(WORKERD, "run `cargo xtask setup`");
   const issuers = {};
   for (const alg of CFG.algs) {
@@ -294,8 +299,11 @@ async function main() {
   writeFileSync(join(OUT, QUICK ? "report-quick.md" : "report.md"), md);
   log("\n" + md);
   if (flag("write")) writeBenchmarks(md);
-  if (s.problems.length) {
-    console.error(`\n${s.problems.length} problem(s):\n  ${s.problems.join("\n  ")}`);
+  // A smoke run (--quick) uses a small token pool: a wrapped stream only makes its figures warmer, not wrong.
+  const fatal = QUICK ? s.problems.filter((p) => !p.includes("token stream wrapped")) : s.problems;
+  if (QUICK && fatal.length < s.problems.length) console.error(`\n(quick run: ${s.problems.length - fatal.length} wrapped token stream(s), figures not comparable)`);
+  if (fatal.length) {
+    console.error(`\n${fatal.length} problem(s):\n  ${fatal.join("\n  ")}`);
     process.exit(1);
   }
 }
@@ -308,8 +316,9 @@ function renderSection(meta, s) {
   return `${START}
 ## In workerd: PocketGate vs a passthrough Worker vs a \`jose\` Worker (forward-auth, loopback)
 
-Command: \`cargo xtask bench\` (builds the Worker with worker-build, then \`flock $BENCH_LOCK node bench/run.mjs\`
-with ${meta.quick ? "`--quick`" : "the full settings"}); measured ${meta.date.slice(0, 16).replace("T", " ")} UTC in ${meta.seconds.toFixed(0)} s.
+Command: \`cargo xtask bench workerd --lock /work/team/LOAD.lock --write\` (this part of \`cargo xtask bench\`: builds
+the Worker with worker-build as \`cargo xtask build\` does, bundles the jose Worker and mints the token pools outside the
+lock, then runs \`node bench/run.mjs${meta.quick ? " --quick" : ""}\` under it); measured ${meta.date.slice(0, 16).replace("T", " ")} UTC, ${meta.seconds.toFixed(0)} s.
 Machine: ${v.cpu}, shared with other agents' builds (load average ${meta.load[0]} before, ${meta.load[1]} after).
 Versions: workerd ${v.workerd.replace(/^workerd /, "")} (npm @cloudflare/workerd-linux-64, served directly from a generated
 capnp config: no miniflare/wrangler layer in the request path), jose ${v.jose}, ${v.wrk.split(" [")[0]}, Node ${v.node}

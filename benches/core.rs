@@ -111,6 +111,9 @@ fn stages(c: &mut Criterion) {
     g.bench_function("payload_json", |b| {
         b.iter(|| pocketgate::json::parse_object(black_box(&payload), pocketgate::error::Part::Payload))
     });
+    g.bench_function("payload_json_serde_value", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&payload)))
+    });
     g.bench_function("prepare", |b| b.iter(|| verifier.prepare(black_box(&token))));
     g.bench_function("prepare_select_finish", |b| {
         b.iter(|| {

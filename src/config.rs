@@ -364,6 +364,18 @@ fn parse_upstream(value: &str) -> Result<String, Error> {
     Ok(origin.to_owned())
 }
 
+/// Whether a key-set URL learnt from a discovery document may be fetched: `https://` with a host, or `http://` on a
+/// loopback host; never with user info (in `http://127.0.0.1:1@other.host/` the host is `other.host`).
+pub fn is_fetchable_key_url(url: &str) -> bool {
+    let authority = url.split_once("://").map_or("", |(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    !authority.contains('@')
+        && match url_host(url) {
+            Some(("https", host)) => !host.is_empty(),
+            Some(("http", host)) => is_loopback_host(host),
+            _ => false,
+        }
+}
+
 /// True for `localhost`, `127.x.x.x` and `[::1]`.
 pub fn is_loopback_host(host: &str) -> bool {
     host == "localhost"
@@ -744,6 +756,26 @@ mod tests {
             let (s, m) = only_error(&with(&[("ROUTES", bad)]));
             assert_eq!(s, "ROUTES", "{bad}");
             assert!(m.contains(needle), "{bad}: {m}");
+        }
+    }
+
+    #[test]
+    fn fetchable_key_urls() {
+        for ok in ["https://id.example.com/.well-known/jwks.json", "http://127.0.0.1:9/jwks", "http://localhost/j"] {
+            assert!(is_fetchable_key_url(ok), "{ok}");
+        }
+        for bad in [
+            "http://id.example.com/jwks",
+            "http://127.0.0.1:1@id.example.com/jwks",
+            "http://localhost@0.0.0.0:8080/jwks",
+            "https://user@id.example.com/jwks",
+            "http://0.0.0.0/jwks",
+            "https:///jwks",
+            "/.well-known/jwks.json",
+            "file:///etc/passwd",
+            "HTTP://127.0.0.1/jwks",
+        ] {
+            assert!(!is_fetchable_key_url(bad), "{bad}");
         }
     }
 

@@ -294,6 +294,8 @@ fn tricky_path() -> impl Strategy<Value = String> {
         Just("%25".to_owned()),
         Just("%2f".to_owned()),
         Just("x?y=/../z".to_owned()),
+        Just("zo%C3%AB".to_owned()),
+        Just("zo\u{eb}".to_owned()),
         "[ -~]{0,6}",
     ];
     (prop::collection::vec(piece, 0..8), any::<bool>()).prop_map(|(pieces, slash)| {

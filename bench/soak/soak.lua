@@ -1,8 +1,9 @@
 -- wrk script for the soak run: replays request lines (`PATH<TAB>X-FORWARDED-URI<TAB>AUTHORIZATION`, empty fields
 -- = header absent) in order, each thread from its own offset, and counts response statuses per thread.
 -- Usage: wrk ... -s soak.lua URL -- LINES
-local reqs, pos, counts = {}, 0, {}
+local reqs, pos = {}, 0
 local threads = {}
+counts = {} -- global: done() reads each thread's copy with thread:get
 
 function setup(thread)
   thread:set("id", #threads)

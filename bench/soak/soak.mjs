@@ -52,7 +52,14 @@ const wrangler = spawn(need(join(NODE_MODULES, ".bin/wrangler"), "run `cargo xta
   "--log-level", "error",
   "--var", `ISSUER:${issuer.url}`, "--var", "AUDIENCE:netbird", "--var", "ALLOW_GROUPS:netbird-users",
   "--var", `UPSTREAM:${upstream.url}`,
-], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } });
+], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true, // own process group: stopped as a whole below
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } });
+/** Stop wrangler and the workerd processes it started (its process group), also when this script fails. */
+const killGroup = (sig) => { try { process.kill(-wrangler.pid, sig); } catch { /* already gone */ } };
+process.on("exit", () => killGroup("SIGKILL"));
+process.on("uncaughtException", (e) => { console.error(e); process.exit(1); });
+process.on("unhandledRejection", (e) => { console.error(e); process.exit(1); });
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(130));
 const wranglerOut = [];
 const keep = (d) => { wranglerOut.push(String(d)); if (wranglerOut.length > 200) wranglerOut.shift(); };
 wrangler.stdout.on("data", keep);
@@ -61,9 +68,10 @@ wrangler.stderr.on("data", keep);
 async function stop(code) {
   if (wrangler.exitCode === null) {
     const gone = new Promise((r) => wrangler.once("exit", r));
-    wrangler.kill("SIGTERM");
-    await gone;
+    killGroup("SIGTERM");
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 5_000))]);
   }
+  killGroup("SIGKILL");
   await issuer.close();
   await upstream.close();
   process.exit(code);
@@ -91,24 +99,28 @@ for (let i = 0; i < 240 && !healthy; i++) {
 }
 if (!healthy) { console.error(wranglerOut.join("")); log("the gate did not become healthy"); stopping = true; await stop(1); }
 
-/** The workerd process serving the gate: a descendant of wrangler named workerd. */
-function workerdPid() {
-  const rows = execFileSync("ps", ["-eo", "pid=,ppid=,comm="], { encoding: "utf8" }).trim().split("\n")
-    .map((l) => l.trim().split(/\s+/)).map(([pid, ppid, comm]) => ({ pid: Number(pid), ppid: Number(ppid), comm }));
+/** wrangler dev runs two workerd processes: its proxy (listening on --port) and the runtime holding the gate's
+ *  isolate (started with --inspector-addr). Returns both PIDs. */
+function workerdPids() {
+  const rows = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" }).trim().split("\n")
+    .map((l) => l.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/)).filter(Boolean)
+    .map(([, pid, ppid, args]) => ({ pid: Number(pid), ppid: Number(ppid), args }));
   const mine = new Set([wrangler.pid]);
   for (let grew = true; grew;) {
     grew = false;
     for (const r of rows) if (mine.has(r.ppid) && !mine.has(r.pid)) { mine.add(r.pid); grew = true; }
   }
-  const w = rows.filter((r) => mine.has(r.pid) && r.comm === "workerd");
-  if (w.length !== 1) throw new Error(`expected one workerd under wrangler, found ${w.length}`);
-  return w[0].pid;
+  const w = rows.filter((r) => mine.has(r.pid) && /\/workerd serve /.test(r.args));
+  const runtime = w.filter((r) => r.args.includes("--inspector-addr"));
+  const proxy = w.filter((r) => !r.args.includes("--inspector-addr"));
+  if (runtime.length !== 1 || proxy.length > 1) throw new Error(`unexpected workerd processes under wrangler: ${w.map((r) => r.args.slice(0, 120)).join(" | ")}`);
+  return { pid: runtime[0].pid, proxyPid: proxy[0]?.pid };
 }
-const rssKiB = (pid) => Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)[1]);
-const pid = workerdPid();
+const rssKiB = (pid) => (pid ? Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)[1]) : 0);
+const { pid, proxyPid } = workerdPids();
 
 // ---------------------------------------------------------------------------------------------- workload
-log(`gate ${gate} (workerd pid ${pid}), issuer ${issuer.url}, upstream ${upstream.url}; minting tokens`);
+log(`gate ${gate} (workerd runtime pid ${pid}, proxy pid ${proxyPid}), issuer ${issuer.url}, upstream ${upstream.url}; minting tokens`);
 const now = () => Math.floor(Date.now() / 1000);
 const users = Array.from({ length: 200 }, (_, i) => issuer.idToken({ name: `user${i}` }));
 const cold = Array.from({ length: 12_000 }, (_, i) => issuer.idToken({ name: `cold${i % 500}` }));
@@ -170,9 +182,9 @@ async function sample(label) {
   let caches = null;
   let status = null;
   try { const h = await get("/_gate/healthz"); status = h.status; caches = JSON.parse(h.text).caches ?? null; } catch { /* counted below */ }
-  const s = { label, t: Math.round((Date.now() - t0) / 1000), rssKiB: rssKiB(pid), healthz: status, caches };
+  const s = { label, t: Math.round((Date.now() - t0) / 1000), rssKiB: rssKiB(pid), proxyRssKiB: rssKiB(proxyPid), healthz: status, caches };
   samples.push(s);
-  log(`${label}: RSS ${(s.rssKiB / 1024).toFixed(1)} MiB, healthz ${status}, caches ${JSON.stringify(caches)}`);
+  log(`${label}: runtime RSS ${(s.rssKiB / 1024).toFixed(1)} MiB (wrangler's proxy workerd ${(s.proxyRssKiB / 1024).toFixed(1)} MiB), healthz ${status}, caches ${JSON.stringify(caches)}`);
 }
 let t0 = Date.now();
 await sample("idle");
@@ -212,6 +224,7 @@ const result = {
   sideChecks: side.checks, wrong: side.wrong.length, sideErrors: side.errors, upstreamRequests: upstream.count(),
   jwksFetches: issuer.jwksFetches(),
   rss: { idle: samples[0].rssKiB, first: loaded[0]?.rssKiB, end: samples.at(-1).rssKiB, max: Math.max(...loaded.map((s) => s.rssKiB)) },
+  proxyRss: { idle: samples[0].proxyRssKiB, end: samples.at(-1).proxyRssKiB },
   maxTokens, tokenCapacity: samples.at(-1).caches?.tokens_capacity, maxCrypto, uptime,
 };
 log(JSON.stringify(result, null, 1));
@@ -253,11 +266,12 @@ Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu},
 | side verdict checks (wrong) | ${side.checks} (${side.wrong.length} wrong, ${side.errors} errors) |
 | requests that reached the upstream | ${upstream.count()} |
 | JWKS fetches at the issuer | ${issuer.jwksFetches()} |
-| workerd RSS idle → first sample under load → end (max) | ${mib(result.rss.idle)} → ${mib(result.rss.first)} → ${mib(result.rss.end)} (${mib(result.rss.max)}) |
+| workerd RSS (runtime with the gate's isolate) idle → first sample under load → end (max) | ${mib(result.rss.idle)} → ${mib(result.rss.first)} → ${mib(result.rss.end)} (${mib(result.rss.max)}) |
+| wrangler's proxy workerd RSS idle → end | ${mib(result.proxyRss.idle)} → ${mib(result.proxyRss.end)} |
 | token cache entries, max seen (capacity) | ${maxTokens} (${result.tokenCapacity}) |
 | imported WebCrypto keys, max seen | ${maxCrypto} |
 
-RSS samples (MiB): ${samples.map((s) => (s.rssKiB / 1024).toFixed(0)).join(", ")}.
+Runtime RSS samples (MiB, every ${every / 1000} s): ${samples.map((s) => (s.rssKiB / 1024).toFixed(0)).join(", ")}.
 Verdict: ${failures.length ? `**FAILED**: ${failures.join("; ")}` : "zero 5xx, zero wrong verdicts, caches bounded."}
 `;
   appendFileSync(join(ROOT, "BENCHMARKS.md"), text);

@@ -44,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
     let mut tampered = signature.clone();
     let last = tampered.len() - 1;
     tampered[last] ^= 1;
-    let forged = format!("{}.{}", &segments[..2].join("."), b64(&tampered));
+    let forged = format!("{}.{}", segments[..2].join("."), b64(&tampered));
     for result in [
         verifier.verify(&forged, |_| Some(keys), &Ring, NOW),
         verifier.verify(&forged, |_| Some(keys), &RustCrypto, NOW),

@@ -136,7 +136,8 @@ pub fn json_response(status: u16, body: &str, extra: &[(&str, String)]) -> worke
     let init = web_sys::ResponseInit::new();
     init.set_status(status);
     init.set_headers(&headers);
-    Ok(web_sys::Response::new_with_opt_str_and_init(Some(body), &init)?)
+    let body = if body.is_empty() { None } else { Some(body) };
+    Ok(web_sys::Response::new_with_opt_str_and_init(body, &init)?)
 }
 
 /// The refusal for `e`: its status, `{"code","message"}`, and `WWW-Authenticate` on a 401.

@@ -18,7 +18,7 @@ use worker::{AbortController, Delay, js_sys, web_sys};
 
 use super::log;
 use super::state::{Gate, now, now_ms};
-use crate::config::{GateConfig, is_loopback_host, url_host};
+use crate::config::{GateConfig, is_fetchable_key_url};
 use crate::error::Error;
 use crate::jwk::{KeySet, MAX_JWKS_BYTES};
 use crate::keycache::{Action, FetchOutcome, FetchReason, parse_cache_control};
@@ -142,12 +142,7 @@ async fn jwks_uri(gate: &Gate, cfg: &GateConfig, i: usize) -> Result<String, Err
         .get("jwks_uri")
         .and_then(Value::as_str)
         .ok_or_else(|| unavailable("the discovery document has no jwks_uri"))?;
-    let acceptable = match url_host(uri) {
-        Some(("https", host)) => !host.is_empty(),
-        Some(("http", host)) => is_loopback_host(host),
-        _ => false,
-    };
-    if !acceptable {
+    if !is_fetchable_key_url(uri) {
         return Err(unavailable("the discovery document's jwks_uri is not https"));
     }
     *gate.discovered[i].borrow_mut() = Some(uri.to_owned());

@@ -241,7 +241,6 @@ describe("issuer faults", { concurrency: true }, () => {
 
   for (const [name, uri] of [
     ["plain http on a public host", "http://example.com/jwks"],
-    ["user info hiding a public host behind a loopback name", "http://127.0.0.1:1@example.invalid/jwks"],
     ["a relative reference", "/.well-known/jwks.json"],
     ["another scheme", "file:///etc/passwd"],
   ]) {
@@ -253,6 +252,26 @@ describe("issuer faults", { concurrency: true }, () => {
         issuer.fault(null);
         await recovers(gate, issuer);
       }));
+  }
+
+  // 0.0.0.0 reaches this loopback listener on Linux, but it is not a loopback name: plain http there is refused,
+  // also when user info puts a loopback name before the `@`.
+  for (const [name, uri] of [["user info", "http://127.0.0.1:1@0.0.0.0:PORT/jwks"], ["user info (localhost)", "http://localhost@0.0.0.0:PORT/jwks"],
+    ["no user info", "http://0.0.0.0:PORT/jwks"]]) {
+    test(`discovery's jwks_uri on a non-loopback http host (${name}): 503, never fetched`, async () => {
+      const key = newKey();
+      let hits = 0;
+      const other = await server((req, res) => { hits++; res.writeHead(200, { "content-type": "application/json" }); res.end(JSON.stringify({ keys: [key.jwk] })); });
+      await withGate(async ({ issuer, gate }) => {
+        const target = uri.replace("PORT", new URL(other.url).port);
+        issuer.fault((p) => (p === DISCOVERY ? { body: { issuer: issuer.url, jwks_uri: target } } : undefined));
+        const v = await verdict(gate, issuer.idToken({ key }));
+        assert.equal(v.status, 503, `${target}: ${v.text}`);
+        assert.equal(v.code, "keys_unavailable");
+        assert.equal(hits, 0, `${target} was fetched`);
+        await neverAdmits(gate, issuer, { noKeys: true });
+      }).finally(() => other.close());
+    });
   }
 
   test("discovery naming another issuer (different host): 503, then recovery", () =>
@@ -319,9 +338,15 @@ describe("issuer faults", { concurrency: true }, () => {
         [(t) => ({ iat: t - 3661, auth_time: t - 3661, exp: t - 61 }), 401, "token_expired"],
       ];
       for (const [claims, status, code] of cases) {
-        await secondStart();
-        const token = issuer.idToken({ claims: claims(now()) });
-        const v = await verdict(gate, token);
+        // Only an answer within the second the token was minted in is conclusive (the gate counts whole seconds).
+        let v;
+        for (let attempt = 0; attempt < 5 && !v; attempt++) {
+          await secondStart();
+          const t = now();
+          const answer = await verdict(gate, issuer.idToken({ claims: claims(t), name: `skew${attempt}` }));
+          if (now() === t) v = answer;
+        }
+        assert.ok(v, "no answer within one second in 5 attempts");
         assert.equal(v.status, status, `${JSON.stringify(claims(0))}: ${v.text}`);
         assert.equal(v.code, code);
       }

@@ -1,5 +1,12 @@
-//! `cargo xtask bench`: the native criterion benches (benches/core.rs). Figures go to BENCHMARKS.md by hand.
+//! `cargo xtask bench [--quick] [--lock FILE] [workerd] [--write ...] [criterion filter]`: the native criterion
+//! benches (benches/core.rs), then the side-by-side Worker benchmark in workerd (bench/run.mjs: passthrough vs
+//! PocketGate vs a `jose` Worker under wrk). `workerd` runs only the latter; a bare filter runs only criterion.
+//! `--lock FILE` holds `flock FILE` for the measured parts only (builds and token minting run outside it); other
+//! `--options` (`--write`, `--rounds N`, `--duration S`, ...) go to bench/run.mjs.
 
+use crate::build;
+use crate::dev::need_tool;
+use crate::setup;
 use crate::util::{Paths, Result, header, run};
 
 /// Settings that keep the full run to a few minutes on a 2-core machine.
@@ -7,10 +14,78 @@ const FULL: &[&str] = &["--warm-up-time", "1", "--measurement-time", "3"];
 /// A smoke run: criterion's quick mode with tiny times.
 const QUICK: &[&str] = &["--quick", "--warm-up-time", "0.2", "--measurement-time", "0.5"];
 
-/// Run `cargo bench --bench core` (`quick`: a fast smoke run). Extra arguments (a filter) go to criterion.
+/// Options of bench/run.mjs that take a value.
+const VALUE_OPTIONS: &[&str] = &["--rounds", "--duration", "--warm", "--connections", "--algs", "--cells", "--only"];
+
+/// Run the benches (`quick`: a fast smoke run of each).
 pub fn bench(paths: &Paths, quick: bool, extra: &[String]) -> Result {
+    let mut lock: Option<String> = None;
+    let mut node_args: Vec<String> = Vec::new();
+    let mut filter: Vec<String> = Vec::new();
+    let mut workerd_only = false;
+    let mut it = extra.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--lock" => lock = Some(it.next().ok_or("--lock needs a file")?.clone()),
+            "workerd" if filter.is_empty() && !workerd_only => workerd_only = true,
+            o if o.starts_with("--") => {
+                node_args.push(o.to_owned());
+                if VALUE_OPTIONS.contains(&o) {
+                    node_args.push(it.next().ok_or(format!("{o} needs a value"))?.clone());
+                }
+            }
+            other => filter.push(other.to_owned()),
+        }
+    }
+    if !workerd_only {
+        criterion(paths, quick, &filter, lock.as_deref())?;
+        if !filter.is_empty() {
+            return Ok(());
+        }
+    }
+    workerd(paths, quick, &node_args, lock.as_deref())
+}
+
+/// `program` run under `flock <lock>` when a lock file is given.
+fn locked(paths: &Paths, lock: Option<&str>, program: &std::path::Path) -> std::process::Command {
+    match lock {
+        Some(file) => {
+            let mut c = paths.cmd("flock");
+            c.arg(file).arg(program);
+            c
+        }
+        None => paths.cmd(program),
+    }
+}
+
+/// `cargo bench --bench core` with `filter` for criterion.
+fn criterion(paths: &Paths, quick: bool, filter: &[String], lock: Option<&str>) -> Result {
     header(if quick { "bench: core (quick smoke run)" } else { "bench: core (criterion)" });
-    let mut c = paths.cmd(env!("CARGO"));
-    c.args(["bench", "--bench", "core", "--"]).args(if quick { QUICK } else { FULL }).arg("--noplot").args(extra);
+    let mut c = locked(paths, lock, std::path::Path::new(env!("CARGO")));
+    c.args(["bench", "--bench", "core", "--"]).args(if quick { QUICK } else { FULL }).arg("--noplot").args(filter);
     run("cargo bench --bench core", c)
+}
+
+/// The release Worker (worker-build, as `cargo xtask build` makes it), then bench/run.mjs: `--prepare` (jose
+/// bundle, token pools) outside the lock, the measurements inside it.
+fn workerd(paths: &Paths, quick: bool, node_args: &[String], lock: Option<&str>) -> Result {
+    setup::setup(paths)?;
+    build::worker(paths)?.ok_or("no wrangler.toml: there is no Worker to benchmark")?;
+    let node = paths.node22_bin.join("node");
+    need_tool(&node)?;
+    need_tool(std::path::Path::new("/usr/bin/wrk"))?;
+    let script = paths.root.join("bench/run.mjs");
+    let quick_arg: &[&str] = if quick { &["--quick"] } else { &[] };
+    header("bench: workerd — prepare (jose Worker bundle, token pools)");
+    let mut prep = paths.cmd(&node);
+    prep.arg(&script).arg("--prepare").args(quick_arg).args(node_args);
+    run("bench/run.mjs --prepare", prep)?;
+    header(if quick {
+        "bench: workerd (quick smoke run)"
+    } else {
+        "bench: workerd (passthrough vs PocketGate vs jose)"
+    });
+    let mut c = locked(paths, lock, &node);
+    c.arg(&script).args(quick_arg).args(node_args);
+    run("bench/run.mjs", c)
 }

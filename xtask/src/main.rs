@@ -8,6 +8,7 @@ mod dev;
 mod fuzz;
 mod setup;
 mod sizes;
+mod soak;
 mod test;
 mod util;
 
@@ -19,7 +20,11 @@ usage: cargo xtask <command>
   test            setup, fmt, clippy, native tests, wasm tests (Node 22), Worker/page builds, end-to-end suites
   dev [-- args]   the gate in workerd (wrangler dev) on 127.0.0.1:8787; args go to wrangler dev (--port, --var N:V)
   demo [--check]  dev issuer + stand-in QuFabric + the gate, with curl lines (--check: verify allow/deny, exit)
-  bench [--quick] criterion benches of the native core (--quick: a fast smoke run) [criterion filter]
+  bench [--quick] [--lock FILE] [workerd] [--write]
+                  criterion benches of the native core, then passthrough vs PocketGate vs jose Workers in workerd
+                  under wrk (bench/run.mjs; --quick: a fast smoke run; `workerd`: only that; a filter: criterion only)
+  soak [--minutes N] [--lock FILE] [--write]
+                  release Worker in workerd under wrk at saturation, mixed workload, verdicts sampled (default 10 min)
   fuzz [--time N] [--lock FILE] [target...]
                   seed fuzz/corpus, run each cargo-fuzz target N s (default 60; nightly); see FUZZING.md";
 
@@ -35,6 +40,7 @@ fn main() {
             bench::bench(&paths, quick, &extra)
         }
         Some("fuzz") => fuzz::fuzz(&paths, &args[1..]),
+        Some("soak") => soak::soak(&paths, &args[1..]),
         Some("dev") => dev::dev(&paths, args[1..].strip_prefix(&["--".to_owned()]).unwrap_or(&args[1..])),
         Some("demo") => demo::demo(&paths, args[1..].strip_prefix(&["--".to_owned()]).unwrap_or(&args[1..])),
         Some("help" | "-h" | "--help") => {
