@@ -20,6 +20,7 @@
 //! | `PERSONAL_ACCESS_TOKENS` | `deny` or `pass`: `Authorization: Token …` on authenticated routes | `deny` |
 //! | `UPSTREAM` | origin to proxy to (`https://host[:port]`); unset = forward-auth only | unset |
 //! | `REALM` | the `realm` of `WWW-Authenticate` | `pocketgate` |
+//! | `LOG` | `all`: one line per request; `deny`: only refusals, errors and key fetches | `all` |
 
 use serde_json::{Map, Value};
 
@@ -40,6 +41,15 @@ pub enum PatMode {
     Deny,
     /// Pass the request to the upstream untouched; the upstream checks the token itself.
     Pass,
+}
+
+/// Which requests get a log line (`LOG`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogMode {
+    /// One line per request (default).
+    All,
+    /// Only refusals and errors (status 4xx/5xx), and key-set fetches.
+    Deny,
 }
 
 /// Where an issuer's keys come from.
@@ -73,6 +83,8 @@ pub struct GateConfig {
     pub pat: PatMode,
     /// `WWW-Authenticate` realm. Default [`DEFAULT_REALM`].
     pub realm: String,
+    /// Which requests are logged. Default [`LogMode::All`].
+    pub log: LogMode,
 }
 
 /// The variables that configure one issuer when `ISSUERS` is not used.
@@ -134,13 +146,23 @@ impl GateConfig {
                 }
             },
         );
+        let log = keep(
+            e,
+            match var("LOG").as_deref() {
+                None | Some("all") => Ok(LogMode::All),
+                Some("deny") => Ok(LogMode::Deny),
+                Some(_) => Err(config_err("LOG", "must be \"all\" (the default: one line per request) or \"deny\"")),
+            },
+        );
         let (verifier, keys) = match issuers {
             Some((configs, keys)) => (keep(e, Verifier::new(configs, Limits::default())), Some(keys)),
             None => (None, None),
         };
-        match (verifier, keys, routes, upstream, pat, realm) {
-            (Some(verifier), Some(keys), Some(routes), Some(upstream), Some(pat), Some(realm)) if errors.is_empty() => {
-                Ok(GateConfig { verifier, keys, routes, upstream, pat, realm })
+        match (verifier, keys, routes, upstream, pat, realm, log) {
+            (Some(verifier), Some(keys), Some(routes), Some(upstream), Some(pat), Some(realm), Some(log))
+                if errors.is_empty() =>
+            {
+                Ok(GateConfig { verifier, keys, routes, upstream, pat, realm, log })
             }
             _ => Err(errors),
         }
@@ -568,6 +590,7 @@ mod tests {
         assert_eq!(cfg.upstream, None);
         assert_eq!(cfg.pat, PatMode::Deny);
         assert_eq!(cfg.realm, "pocketgate");
+        assert_eq!(cfg.log, LogMode::All);
     }
 
     #[test]
@@ -637,6 +660,16 @@ mod tests {
     }
 
     #[test]
+    fn log_variable() {
+        for (value, mode) in [("all", LogMode::All), ("deny", LogMode::Deny), (" deny ", LogMode::Deny), ("", LogMode::All)] {
+            assert_eq!(GateConfig::from_env(env(&with(&[("LOG", value)]))).unwrap().log, mode, "LOG={value:?}");
+        }
+        let (s, m) = only_error(&with(&[("LOG", "errors")]));
+        assert_eq!(s, "LOG");
+        assert!(m.contains("\"all\"") && m.contains("\"deny\""), "{m}");
+    }
+
+    #[test]
     fn numeric_and_enum_variables() {
         for (name, bad) in [
             ("LEEWAY_SECONDS", "-1"),
@@ -646,6 +679,8 @@ mod tests {
             ("PERSONAL_ACCESS_TOKENS", "allow"),
             ("DASHBOARD", "open"),
             ("REALM", "a\"b"),
+            ("LOG", "none"),
+            ("LOG", "ALL"),
             ("AUDIENCE", "netbird,,cli"),
             ("AUDIENCE", "netbird,netbird"),
             ("JWKS_URI", "http://keys.example.com/jwks"),

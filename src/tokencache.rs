@@ -7,7 +7,9 @@
 //! - An entry dies at the token's `exp` (`now >= exp` is a miss and removes it; no leeway: a miss simply
 //!   re-verifies) and as soon as its key is no longer in the issuer's key set.
 //!
-//! Costs: a lookup is one SHA-256 of the token and one hash-map probe, with no allocation. An insert is amortised
+//! Costs: a lookup is one SHA-256 of the token and one hash-map probe, with no allocation. A caller that may
+//! both look up and insert the same token hashes it once with [`TokenCache::key`] and uses
+//! [`TokenCache::get_key`]/[`TokenCache::insert_key`]. An insert is amortised
 //! O(1): insertion order is a queue with lazy deletion (compacted when it grows past twice the capacity), and
 //! expired entries are swept at most once per distinct `now` when the cache is full.
 
@@ -23,6 +25,10 @@ use crate::verify::Verified;
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
 type TokenHash = [u8; 32];
+
+/// A token's cache key: the SHA-256 of the whole token (the token itself is not kept).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenKey(TokenHash);
 
 #[derive(Debug)]
 struct Entry {
@@ -72,7 +78,22 @@ impl TokenCache {
         if self.entries.is_empty() {
             return None;
         }
-        let hash = digest(token);
+        self.get_key(&TokenCache::key(token), now, key_present)
+    }
+
+    /// The cache key of `token` (one SHA-256), for [`TokenCache::get_key`] and [`TokenCache::insert_key`].
+    pub fn key(token: &str) -> TokenKey {
+        TokenKey(digest(token))
+    }
+
+    /// [`TokenCache::get`] by a key from [`TokenCache::key`].
+    pub fn get_key(
+        &mut self,
+        key: &TokenKey,
+        now: u64,
+        key_present: impl Fn(&Verified) -> bool,
+    ) -> Option<Arc<Verified>> {
+        let hash = key.0;
         let entry = self.entries.get(&hash)?;
         if now < entry.dead_at && key_present(&entry.verified) {
             return Some(Arc::clone(&entry.verified));
@@ -87,13 +108,21 @@ impl TokenCache {
         if self.capacity == 0 {
             return;
         }
+        self.insert_key(TokenCache::key(token), verified, now);
+    }
+
+    /// [`TokenCache::insert`] by a key from [`TokenCache::key`].
+    pub fn insert_key(&mut self, key: TokenKey, verified: Arc<Verified>, now: u64) {
+        if self.capacity == 0 {
+            return;
+        }
         let Some(dead_at) = dead_at(verified.exp) else {
             return;
         };
         if now >= dead_at {
             return;
         }
-        let hash = digest(token);
+        let hash = key.0;
         if !self.entries.contains_key(&hash) && self.entries.len() >= self.capacity {
             self.make_room(now);
         }
@@ -317,6 +346,25 @@ mod tests {
             c.insert("a", verified(0, 1, EXP), T0 + i);
         }
         assert!(c.order.len() <= 2 * 2 + 16);
+    }
+
+    #[test]
+    fn key_api_matches_the_token_api() {
+        let mut c = TokenCache::new(DEFAULT_CAPACITY);
+        let k = TokenCache::key(TOKEN);
+        assert_eq!(k, TokenCache::key(TOKEN));
+        assert_ne!(k, TokenCache::key(&TOKEN[..TOKEN.len() - 1]));
+        assert!(c.get_key(&k, T0, present).is_none());
+        let v = verified(0, 1, EXP);
+        c.insert_key(k, Arc::clone(&v), T0);
+        assert!(Arc::ptr_eq(&c.get(TOKEN, T0, present).unwrap(), &v), "insert_key then get");
+        c.insert("b", verified(0, 2, EXP), T0);
+        assert_eq!(c.get_key(&TokenCache::key("b"), T0, present).map(|v| v.thumbprint), Some([2; 32]));
+        assert!(c.get_key(&k, EXP as u64, present).is_none(), "dies at exp");
+        assert!(!format!("{k:?}").contains(TOKEN));
+        let mut off = TokenCache::new(0);
+        off.insert_key(k, verified(0, 1, EXP), T0);
+        assert!(off.is_empty());
     }
 
     #[test]

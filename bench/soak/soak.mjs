@@ -16,10 +16,10 @@
 //   10 % proxy mode /api/peers with a hot token (reaches the upstream)
 //   10 % proxy mode bypass routes (/relay, /oauth2/keys, /peers)
 import { execFileSync, spawn } from "node:child_process";
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { cpus, loadavg } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { NODE_MODULES, ROOT, WORKER_SCRIPT, need } from "../../tests/e2e/support/env.mjs";
 import { newKey, startIssuer } from "../../tests/e2e/support/issuer.mjs";
 import { freePort } from "../../tests/e2e/support/proxies.mjs";
@@ -43,9 +43,13 @@ const issuer = await startIssuer();
 const upstream = await startUpstream({ record: false, label: "soak-upstream" });
 const port = await freePort();
 const gate = `http://127.0.0.1:${port}`;
+// A private copy of build/: wrangler dev reloads (a new workerd) when its script changes, and other runs rebuild build/.
+const BUILD = join(OUT, `build-${process.pid}`);
+cpSync(dirname(WORKER_SCRIPT), BUILD, { recursive: true });
+process.on("exit", () => rmSync(BUILD, { recursive: true, force: true }));
 const config = join(OUT, "wrangler.json");
 writeFileSync(config, JSON.stringify({
-  name: "pocketgate-soak", main: WORKER_SCRIPT, compatibility_date: "2025-09-01",
+  name: "pocketgate-soak", main: join(BUILD, "index.js"), compatibility_date: "2025-09-01",
 }));
 const wrangler = spawn(need(join(NODE_MODULES, ".bin/wrangler"), "run `cargo xtask setup`"), [
   "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false",
@@ -116,7 +120,8 @@ function workerdPids() {
   if (runtime.length !== 1 || proxy.length > 1) throw new Error(`unexpected workerd processes under wrangler: ${w.map((r) => r.args.slice(0, 120)).join(" | ")}`);
   return { pid: runtime[0].pid, proxyPid: proxy[0]?.pid };
 }
-const rssKiB = (pid) => (pid ? Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)[1]) : 0);
+/** RSS of `pid` in KiB; null once the process is gone (a restarted runtime fails the soak). */
+const rssKiB = (pid) => (pid && existsSync(`/proc/${pid}/status`) ? Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)[1]) : null);
 const { pid, proxyPid } = workerdPids();
 
 // ---------------------------------------------------------------------------------------------- workload
@@ -163,15 +168,18 @@ const checks = [
   async () => { const r = await get("/oauth2/../api/peers"); return r.status === 401; },
   async () => { const r = await get("/relay", { "x-auth-request-user": "root" }); return r.status === 200 && JSON.parse(r.text).user === null; },
 ];
-const side = { checks: 0, wrong: [], errors: 0 };
+const side = { checks: 0, wrong: [], errors: 0, retried: 0, messages: [] };
 let sideRunning = true;
+const transport = (e) => ["ECONNRESET", "EPIPE"].includes(e?.code) || /socket hang up/.test(e?.message ?? "");
 const sideLoop = (async () => {
   for (let i = 0; sideRunning; i++) {
+    const check = checks[i % checks.length];
     try {
-      const ok = await checks[i % checks.length]();
+      // A keep-alive socket closed by the server as it is reused is a transport race, not a verdict: retry once.
+      const ok = await check().catch((e) => { if (!transport(e)) throw e; side.retried++; return check(); });
       side.checks++;
       if (!ok) side.wrong.push(i % checks.length);
-    } catch { side.errors++; }
+    } catch (e) { side.errors++; side.messages.push(`check ${i % checks.length}: ${e?.code ?? ""} ${e?.message ?? e}`); }
     await new Promise((r) => setTimeout(r, 5));
   }
 })();
@@ -221,9 +229,10 @@ const socketErrors = w.connect + w.read + w.write + w.timeout;
 const result = {
   minutes: MINUTES, threads: THREADS, connections: CONNECTIONS, requests: w.requests, rps: Math.round(w.requests / seconds),
   p50_ms: w.p50_us / 1000, p99_ms: w.p99_us / 1000, max_ms: w.max_us / 1000, statuses: w.statuses, fiveXX, socketErrors,
-  sideChecks: side.checks, wrong: side.wrong.length, sideErrors: side.errors, upstreamRequests: upstream.count(),
+  sideChecks: side.checks, wrong: side.wrong.length, sideErrors: side.errors, sideRetried: side.retried,
+  sideMessages: side.messages.slice(0, 5), upstreamRequests: upstream.count(),
   jwksFetches: issuer.jwksFetches(),
-  rss: { idle: samples[0].rssKiB, first: loaded[0]?.rssKiB, end: samples.at(-1).rssKiB, max: Math.max(...loaded.map((s) => s.rssKiB)) },
+  rss: { idle: samples[0].rssKiB, first: loaded[0]?.rssKiB, end: samples.at(-1).rssKiB, max: Math.max(...loaded.map((s) => s.rssKiB ?? 0)) },
   proxyRss: { idle: samples[0].proxyRssKiB, end: samples.at(-1).proxyRssKiB },
   maxTokens, tokenCapacity: samples.at(-1).caches?.tokens_capacity, maxCrypto, uptime,
 };
@@ -238,6 +247,7 @@ if (side.errors) failures.push(`${side.errors} side-check request errors`);
 if (socketErrors) failures.push(`${socketErrors} wrk socket errors/timeouts`);
 if (!capacityOk) failures.push("token cache above its capacity");
 if (samples.some((s) => s.healthz !== 200)) failures.push("healthz not 200 in a sample");
+if (samples.some((s) => s.rssKiB === null)) failures.push("the workerd runtime process went away (crash or reload)");
 
 if (WRITE) {
   const mib = (k) => `${(k / 1024).toFixed(1)} MiB`;
@@ -263,7 +273,7 @@ Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu},
 | statuses | ${Object.entries(w.statuses).map(([s, n]) => `${s}: ${n}`).join(", ")} |
 | 5xx | ${fiveXX} |
 | wrk socket errors / timeouts | ${socketErrors} |
-| side verdict checks (wrong) | ${side.checks} (${side.wrong.length} wrong, ${side.errors} errors) |
+| side verdict checks (wrong) | ${side.checks} (${side.wrong.length} wrong, ${side.errors} errors; ${side.retried} retried after a keep-alive reset) |
 | requests that reached the upstream | ${upstream.count()} |
 | JWKS fetches at the issuer | ${issuer.jwksFetches()} |
 | workerd RSS (runtime with the gate's isolate) idle → first sample under load → end (max) | ${mib(result.rss.idle)} → ${mib(result.rss.first)} → ${mib(result.rss.end)} (${mib(result.rss.max)}) |

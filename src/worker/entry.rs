@@ -2,11 +2,12 @@
 
 use worker::{Context, Env, event, web_sys};
 
-use super::auth::{self, config_error, deny_response, json_response};
+use super::auth::{self, Verdict, config_error, deny_response, json_response};
 use super::headers::{path_and_query, uri_path};
 use super::log;
 use super::proxy;
 use super::state::{Gate, now_ms};
+use crate::config::LogMode;
 
 const SETUP: &str = "/_gate/setup";
 
@@ -52,7 +53,11 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
         },
     };
     let status = response.as_ref().map_or(500, |r| r.status());
-    log::request("request", &method, &path, status, outcome.as_ref(), now_ms().saturating_sub(started));
+    // `LOG=deny`: only refusals and errors (an invalid configuration logs everything).
+    let refused = status >= 400 || outcome.as_ref().is_some_and(|o| matches!(o.verdict, Verdict::Deny(..)));
+    if refused || gate.config.as_ref().map_or(true, |c| c.log == LogMode::All) {
+        log::request("request", &method, &path, status, outcome.as_ref(), now_ms().saturating_sub(started));
+    }
     response
 }
 

@@ -31,7 +31,7 @@ thread_local! {
 }
 
 /// The variables the gate reads (see [`crate::config`]).
-const VARS: [&str; 13] = [
+const VARS: [&str; 14] = [
     "ISSUER",
     "AUDIENCE",
     "ALLOW_GROUPS",
@@ -45,6 +45,7 @@ const VARS: [&str; 13] = [
     "PERSONAL_ACCESS_TOKENS",
     "UPSTREAM",
     "REALM",
+    "LOG",
 ];
 
 /// A variable as a string: a plain var or secret, or a `[vars]` table/array serialised as JSON.

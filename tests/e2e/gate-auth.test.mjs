@@ -171,3 +171,27 @@ describe("routes seen through the proxy's headers", () => {
     assert.equal((await gate.fetch("/_gate/auth", { method: "POST" })).status, 405);
   });
 });
+
+describe("LOG=deny", () => {
+  let quiet;
+  before(async () => {
+    quiet = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", LOG: "deny" });
+  });
+  after(async () => { await quiet?.dispose(); });
+  test("logs refusals and key fetches, not allowed requests", async () => {
+    const h = { ...API };
+    const ok = await quiet.fetch("/_gate/auth", { headers: { ...h, authorization: `Bearer ${issuer.idToken({ name: "alice" })}` } });
+    assert.equal(ok.status, 200);
+    const no = await quiet.fetch("/_gate/auth", { headers: h });
+    assert.equal(no.status, 401);
+    const parsed = () => quiet.logs.map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
+    // Log lines arrive on workerd's stdout after the answer: wait for the refusal's line (the later request).
+    for (let i = 0; i < 100 && !parsed().some((l) => l.event === "request" && l.decision === "deny"); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const lines = parsed();
+    const requests = lines.filter((l) => l.event === "request");
+    assert.deepEqual(requests.map((l) => [l.decision, l.code, l.status]), [["deny", "token_missing", 401]], JSON.stringify(lines));
+    assert.ok(lines.some((l) => l.event === "key_fetch" && l.ok === true), "no key_fetch line");
+  });
+});
