@@ -661,7 +661,9 @@ mod tests {
 
     #[test]
     fn log_variable() {
-        for (value, mode) in [("all", LogMode::All), ("deny", LogMode::Deny), (" deny ", LogMode::Deny), ("", LogMode::All)] {
+        for (value, mode) in
+            [("all", LogMode::All), ("deny", LogMode::Deny), (" deny ", LogMode::Deny), ("", LogMode::All)]
+        {
             assert_eq!(GateConfig::from_env(env(&with(&[("LOG", value)]))).unwrap().log, mode, "LOG={value:?}");
         }
         let (s, m) = only_error(&with(&[("LOG", "errors")]));

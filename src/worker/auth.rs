@@ -106,16 +106,19 @@ async fn verify(gate: &Gate, cfg: &GateConfig, token: &str) -> Result<(Arc<Verif
     let i = prepared.issuer();
     let set = usable(keys::key_set(gate, cfg, i).await?)?;
     let generation = gate.keys[i].borrow().generation();
-    let key = match prepared.select_key(&set) {
-        Ok(key) => key.clone(),
+    // The set that holds the token's key (a newer one after an unknown `kid`); the key is borrowed from it, not
+    // copied.
+    let set = match prepared.select_key(&set) {
+        Ok(_) => set,
         Err(e) if e.wants_key_refresh() => match keys::refresh_for_unknown_kid(gate, cfg, i, generation).await {
-            Some(newer) => prepared.select_key(&*usable(newer)?)?.clone(),
+            Some(newer) => usable(newer)?,
             None => return Err(e),
         },
         Err(e) => return Err(e),
     };
-    gate.crypto.verify_async(&key, prepared.alg(), prepared.signing_input(), prepared.signature()).await?;
-    let verified = Arc::new(prepared.finish(&cfg.verifier, &key, now())?);
+    let key = prepared.select_key(&set)?;
+    gate.crypto.verify_async(key, prepared.alg(), prepared.signing_input(), prepared.signature()).await?;
+    let verified = Arc::new(prepared.finish(&cfg.verifier, key, now())?);
     gate.tokens.borrow_mut().insert_key(cache_key, Arc::clone(&verified), now());
     Ok((verified, false))
 }
