@@ -16,9 +16,9 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
     let started = now_ms();
     let gate = Gate::get(&env);
     let url = req.url();
-    let path = uri_path(path_and_query(&url)).unwrap_or("/").to_owned();
+    let path = uri_path(path_and_query(&url)).unwrap_or("/");
     let method = req.method();
-    let (response, outcome) = match path.as_str() {
+    let (response, outcome) = match path {
         "/_gate/healthz" => (auth::healthz(&gate).await, None),
         "/_gate/auth" if method != "GET" && method != "HEAD" => {
             (json_response(405, r#"{"code":"method_not_allowed","message":"use GET or HEAD"}"#, &[]), None)
@@ -56,7 +56,7 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
     // `LOG=deny`: only refusals and errors (an invalid configuration logs everything).
     let refused = status >= 400 || outcome.as_ref().is_some_and(|o| matches!(o.verdict, Verdict::Deny(..)));
     if refused || gate.config.as_ref().map_or(true, |c| c.log == LogMode::All) {
-        log::request("request", &method, &path, status, outcome.as_ref(), now_ms().saturating_sub(started));
+        log::request("request", &method, path, status, outcome.as_ref(), now_ms().saturating_sub(started));
     }
     response
 }
