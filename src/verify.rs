@@ -150,9 +150,7 @@ impl Verifier {
         backend: &impl SignatureVerifier,
         now: u64,
     ) -> Result<Verified, Error> {
-        let prepared = self.prepare(token)?;
-        let set = keys(prepared.issuer).ok_or_else(no_keys)?;
-        let key = prepared.select_key(set)?;
+        let (prepared, key) = self.locate(token, keys)?;
         backend.verify(key, prepared.alg, prepared.signing_input(), prepared.signature())?;
         prepared.finish(self, key, now)
     }
@@ -165,11 +163,22 @@ impl Verifier {
         backend: &impl AsyncSignatureVerifier,
         now: u64,
     ) -> Result<Verified, Error> {
+        let (prepared, key) = self.locate(token, keys)?;
+        backend.verify_async(key, prepared.alg, prepared.signing_input(), prepared.signature()).await?;
+        prepared.finish(self, key, now)
+    }
+
+    /// The steps before the signature, shared by [`Verifier::verify`] and [`Verifier::verify_async`]:
+    /// prepare, then the key for the token in its issuer's set.
+    fn locate<'t, 'k>(
+        &self,
+        token: &'t str,
+        keys: impl Fn(usize) -> Option<&'k KeySet>,
+    ) -> Result<(Prepared<'t>, &'k Jwk), Error> {
         let prepared = self.prepare(token)?;
         let set = keys(prepared.issuer).ok_or_else(no_keys)?;
         let key = prepared.select_key(set)?;
-        backend.verify_async(key, prepared.alg, prepared.signing_input(), prepared.signature()).await?;
-        prepared.finish(self, key, now)
+        Ok((prepared, key))
     }
 }
 
