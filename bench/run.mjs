@@ -37,12 +37,16 @@ const CFG = {
   pool: Number(opt("pool", QUICK ? 16000 : 60000)),
 };
 const OUT = join(ROOT, "target/bench");
-// --gate-dir: another worker-build output (index.js + index_bg.wasm) to measure, e.g. a profiling build.
+// --gate-dir: another worker-build output (index.js, worker/shim.mjs, worker/index.wasm) to measure, e.g. a profiling build.
 // The files are snapshotted once per session (other builds may rewrite build/ while the bench runs).
 const GATE_SRC = opt("gate-dir", join(ROOT, "build"));
 const GATE_DIR = join(ROOT, "target/bench/gate-snapshot");
+// worker-build's output with our entry module (CUSTOM_SHIM): a re-export, the bundled entry + glue, the module.
+const GATE_FILES = ["index.js", "worker/shim.mjs", "worker/index.wasm"];
 // --only / --cells: a subset (for profiling and before/after checks), e.g. --only pocketgate --cells RS256:hot
 const WORKERS = opt("only", "passthrough,pocketgate,jose").split(",");
+// --gate-vars: extra variables for PocketGate only, e.g. --gate-vars LOG=all (before/after checks of a setting).
+const GATE_VARS = Object.fromEntries(opt("gate-vars", "").split(",").filter(Boolean).map((kv) => kv.split("=")));
 const log = (...a) => console.log(...a);
 
 // ---------------------------------------------------------------------------------------------- preparation
@@ -96,12 +100,12 @@ function workerDir(worker, alg, port, jose, jwksUri) {
     copyFileSync(jose, join(dir, "index.js"));
     return writeConfig(dir, [{ name: "index.js", path: "index.js", kind: "esModule" }], vars, port);
   }
-  copyFileSync(join(GATE_DIR, "index.js"), join(dir, "index.js"));
-  copyFileSync(join(GATE_DIR, "index_bg.wasm"), join(dir, "index_bg.wasm"));
-  return writeConfig(dir, [
-    { name: "index.js", path: "index.js", kind: "esModule" },
-    { name: "index_bg.wasm", path: "index_bg.wasm", kind: "wasm" },
-  ], vars, port);
+  mkdirSync(join(dir, "worker"), { recursive: true });
+  for (const f of GATE_FILES) copyFileSync(join(GATE_DIR, f), join(dir, f));
+  Object.assign(vars, GATE_VARS);
+  // Module names are the paths the imports resolve to (index.js → worker/shim.mjs → worker/index.wasm).
+  return writeConfig(dir, GATE_FILES.map((f) => ({ name: f, path: f, kind: f.endsWith(".wasm") ? "wasm" : "esModule" })),
+    vars, port);
 }
 
 const HEADERS = (token) => ({ authorization: `Bearer ${token}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" });
@@ -232,10 +236,10 @@ function summarise(results, meta) {
 
 function sizes(jose) {
   const one = (name, path) => { const b = readFileSync(path); return { name, raw: b.length, gzip: gzipSync(b, { level: 9 }).length }; };
-  const wasm = one("PocketGate build/index_bg.wasm", join(GATE_DIR, "index_bg.wasm"));
-  const shim = one("PocketGate build/index.js (shim)", join(GATE_DIR, "index.js"));
-  return [wasm, shim, { name: "PocketGate total (.wasm + shim)", raw: wasm.raw + shim.raw, gzip: wasm.gzip + shim.gzip },
-    one("jose Worker bundle (esbuild)", jose)];
+  const files = GATE_FILES.map((f) => one(`PocketGate build/${f}`, join(GATE_DIR, f)));
+  const total = { name: "PocketGate total (.wasm + JS)", raw: 0, gzip: 0 };
+  for (const f of files) { total.raw += f.raw; total.gzip += f.gzip; }
+  return [...files, total, one("jose Worker bundle (esbuild)", jose)];
 }
 
 function versions() {
@@ -250,8 +254,8 @@ async function main() {
   const t0 = Date.now();
   const prep = prepare();
   if (flag("prepare")) return log("prepared: jose bundle and token pools in target/bench/");
-  mkdirSync(GATE_DIR, { recursive: true });
-  for (const f of ["index.js", "index_bg.wasm"]) copyFileSync(join(GATE_SRC, f), join(GATE_DIR, f));
+  mkdirSync(join(GATE_DIR, "worker"), { recursive: true });
+  for (const f of GATE_FILES) copyFileSync(need(join(GATE_SRC, f), "build the Worker first (`cargo xtask bench` does)"), join(GATE_DIR, f));
   need(WORKERD, "run `cargo xtask setup`");
   const issuers = {};
   for (const alg of CFG.algs) {

@@ -20,7 +20,7 @@
 //! | `PERSONAL_ACCESS_TOKENS` | `deny` or `pass`: `Authorization: Token …` on authenticated routes | `deny` |
 //! | `UPSTREAM` | origin to proxy to (`https://host[:port]`); unset = forward-auth only | unset |
 //! | `REALM` | the `realm` of `WWW-Authenticate` | `pocketgate` |
-//! | `LOG` | `all`: one line per request; `deny`: only refusals, errors and key fetches | `all` |
+//! | `LOG` | `deny`: only refusals, errors and key fetches; `all`: one line per request | `deny` |
 
 use serde_json::{Map, Value};
 
@@ -46,9 +46,11 @@ pub enum PatMode {
 /// Which requests get a log line (`LOG`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogMode {
-    /// One line per request (default).
+    /// One line per request, allowed ones included.
     All,
-    /// Only refusals and errors (status 4xx/5xx), and key-set fetches.
+    /// Only refusals and errors (status 4xx/5xx), and key-set fetches (default: the platform's own request logs
+    /// already record every request, and a `console.log` per allowed request is a large share of a cached
+    /// answer's cost).
     Deny,
 }
 
@@ -149,9 +151,12 @@ impl GateConfig {
         let log = keep(
             e,
             match var("LOG").as_deref() {
-                None | Some("all") => Ok(LogMode::All),
-                Some("deny") => Ok(LogMode::Deny),
-                Some(_) => Err(config_err("LOG", "must be \"all\" (the default: one line per request) or \"deny\"")),
+                Some("all") => Ok(LogMode::All),
+                None | Some("deny") => Ok(LogMode::Deny),
+                Some(_) => Err(config_err(
+                    "LOG",
+                    "must be \"deny\" (the default: refusals, errors and key fetches) or \"all\" (one line per request)",
+                )),
             },
         );
         let (verifier, keys) = match issuers {
@@ -662,10 +667,11 @@ mod tests {
     #[test]
     fn log_variable() {
         for (value, mode) in
-            [("all", LogMode::All), ("deny", LogMode::Deny), (" deny ", LogMode::Deny), ("", LogMode::All)]
+            [("all", LogMode::All), (" all ", LogMode::All), ("deny", LogMode::Deny), ("", LogMode::Deny)]
         {
             assert_eq!(GateConfig::from_env(env(&with(&[("LOG", value)]))).unwrap().log, mode, "LOG={value:?}");
         }
+        assert_eq!(GateConfig::from_env(env(&with(&[]))).unwrap().log, LogMode::Deny, "LOG unset");
         let (s, m) = only_error(&with(&[("LOG", "errors")]));
         assert_eq!(s, "LOG");
         assert!(m.contains("\"all\"") && m.contains("\"deny\""), "{m}");

@@ -246,6 +246,15 @@ impl KeyCache {
         self.start(now, FetchReason::UnknownKid)
     }
 
+    /// Whether [`KeyCache::on_unknown_kid`] would answer [`Action::UseKeys`] at `now` without changing anything:
+    /// no fetch holds (or held and lost) the slot, and the unknown-`kid` cooldown or a failure's retry delay
+    /// applies. An adapter can then refuse an unknown `kid` at once, without the refresh machinery.
+    pub fn unknown_kid_stands(&self, now: u64) -> bool {
+        let cooling =
+            self.unknown_kid_fetch_at.is_some_and(|t| now < t.saturating_add(self.policy.unknown_kid_cooldown));
+        self.in_flight_since.is_none() && (cooling || self.retry_pending(now))
+    }
+
     /// Report the end of the fetch started by a [`Action::Fetch`]; frees the single-flight slot.
     ///
     /// `Loaded` replaces the set at once (TTL = `max_age` clamped to `[min_ttl, max_ttl]`, or `default_ttl` when
@@ -527,6 +536,23 @@ mod tests {
             }
         }
         assert_eq!(fetches, vec![T0 + 1, T0 + 31, T0 + 61, T0 + 91]);
+    }
+
+    #[test]
+    fn unknown_kid_stands_agrees_with_on_unknown_kid() {
+        let mut c = cache_loaded_at_t0(None);
+        assert!(!c.unknown_kid_stands(T0 + 5), "no refresh yet: one may start");
+        assert_eq!(c.on_unknown_kid(T0 + 5), Action::Fetch(FetchReason::UnknownKid));
+        assert!(!c.unknown_kid_stands(T0 + 5), "a fetch holds the slot");
+        c.complete(loaded(None), T0 + 6);
+        for t in [T0 + 6, T0 + 20, T0 + 34] {
+            assert!(c.unknown_kid_stands(t), "cooling at {t}");
+            assert_eq!(c.on_unknown_kid(t), Action::UseKeys, "and on_unknown_kid agrees at {t}");
+        }
+        assert!(!c.unknown_kid_stands(T0 + 35), "cooldown over");
+        assert_eq!(c.on_unknown_kid(T0 + 35), Action::Fetch(FetchReason::UnknownKid));
+        c.complete(failed(), T0 + 36);
+        assert!(c.unknown_kid_stands(T0 + 64) && c.on_unknown_kid(T0 + 64) == Action::UseKeys);
     }
 
     #[test]

@@ -1,36 +1,28 @@
 //! The verified-token cache: a verdict for a token string, reused until the token's `exp`.
 //!
-//! - Keyed by the SHA-256 of the whole token: no other byte string can hit an entry. Only the digest is stored,
-//!   never the token.
-//! - Bounded: at most `capacity` entries (default 10 000); when full, expired entries go first, then the
-//!   oldest inserted.
+//! - Keyed by the whole token: a hit is an exact byte-for-byte match, so no other string can hit an entry.
+//!   (The token is kept in memory while cached; `Debug` never shows it.)
+//! - Bounded: at most `capacity` entries (default 10 000) and at most [`DEFAULT_MAX_BYTES`] of token bytes;
+//!   when full, expired entries go first, then the oldest inserted.
 //! - An entry dies at the token's `exp` (`now >= exp` is a miss and removes it; no leeway: a miss simply
 //!   re-verifies) and as soon as its key is no longer in the issuer's key set.
 //!
-//! Costs: a lookup is one SHA-256 of the token and one hash-map probe, with no allocation. A caller that may
-//! both look up and insert the same token hashes it once with [`TokenCache::key`] and uses
-//! [`TokenCache::get_key`]/[`TokenCache::insert_key`]. An insert is amortised
+//! Costs: a lookup is one SipHash-1-3 of the token (the standard library's hasher, about ten times cheaper
+//! than SHA-256 in wasm), one hash-map probe and one comparison, with no allocation. An insert is amortised
 //! O(1): insertion order is a queue with lazy deletion (compacted when it grows past twice the capacity), and
 //! expired entries are swept at most once per distinct `now` when the cache is full.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
 use crate::jwk::KeySet;
 use crate::verify::Verified;
 
 /// Default number of entries.
 pub const DEFAULT_CAPACITY: usize = 10_000;
+/// Default budget for the cached tokens' bytes: 16 MiB (10 000 PocketID tokens of ~1 KB take ~10 MB).
+pub const DEFAULT_MAX_BYTES: usize = 16 << 20;
 
-type TokenHash = [u8; 32];
-
-/// A token's cache key: the SHA-256 of the whole token (the token itself is not kept).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TokenKey(TokenHash);
-
-#[derive(Debug)]
 struct Entry {
     verified: Arc<Verified>,
     /// First second at which the entry is dead (`ceil(exp)`).
@@ -40,19 +32,29 @@ struct Entry {
 }
 
 /// See the module documentation.
-#[derive(Debug)]
 pub struct TokenCache {
     capacity: usize,
-    entries: HashMap<TokenHash, Entry>,
+    max_bytes: usize,
+    /// Sum of the cached tokens' lengths.
+    bytes: usize,
+    entries: HashMap<Arc<str>, Entry>,
     /// Insertion order, oldest first; records whose `seq` no longer matches an entry are stale.
-    order: VecDeque<(TokenHash, u64)>,
+    order: VecDeque<(Arc<str>, u64)>,
     next_seq: u64,
     /// The `now` of the last sweep of expired entries.
     swept_at: Option<u64>,
 }
 
-fn digest(token: &str) -> TokenHash {
-    Sha256::digest(token.as_bytes()).into()
+/// Sizes only: never a token.
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("len", &self.entries.len())
+            .field("capacity", &self.capacity)
+            .field("bytes", &self.bytes)
+            .field("max_bytes", &self.max_bytes)
+            .finish()
+    }
 }
 
 /// First whole second at which a token with this `exp` is expired (`now >= exp`); `None` when `exp` is not a
@@ -66,54 +68,42 @@ fn dead_at(exp: f64) -> Option<u64> {
 }
 
 impl TokenCache {
-    /// An empty cache holding at most `capacity` entries (0 disables caching).
+    /// An empty cache holding at most `capacity` entries (0 disables caching) and [`DEFAULT_MAX_BYTES`] of
+    /// tokens.
     pub fn new(capacity: usize) -> TokenCache {
-        TokenCache { capacity, entries: HashMap::new(), order: VecDeque::new(), next_seq: 0, swept_at: None }
+        TokenCache::with_max_bytes(capacity, DEFAULT_MAX_BYTES)
+    }
+
+    /// An empty cache holding at most `capacity` entries and `max_bytes` of tokens (a longer token is not
+    /// cached).
+    pub fn with_max_bytes(capacity: usize, max_bytes: usize) -> TokenCache {
+        TokenCache {
+            capacity,
+            max_bytes,
+            bytes: 0,
+            entries: HashMap::new(),
+            order: VecDeque::new(),
+            next_seq: 0,
+            swept_at: None,
+        }
     }
 
     /// The cached verdict for `token` at `now`, if any and if `key_present` says its key (by
     /// [`Verified::issuer`] and [`Verified::thumbprint`]) is still in its issuer's key set; an entry whose key is
     /// gone, or that expired (`now >= exp`), is removed.
     pub fn get(&mut self, token: &str, now: u64, key_present: impl Fn(&Verified) -> bool) -> Option<Arc<Verified>> {
-        if self.entries.is_empty() {
-            return None;
-        }
-        self.get_key(&TokenCache::key(token), now, key_present)
-    }
-
-    /// The cache key of `token` (one SHA-256), for [`TokenCache::get_key`] and [`TokenCache::insert_key`].
-    pub fn key(token: &str) -> TokenKey {
-        TokenKey(digest(token))
-    }
-
-    /// [`TokenCache::get`] by a key from [`TokenCache::key`].
-    pub fn get_key(
-        &mut self,
-        key: &TokenKey,
-        now: u64,
-        key_present: impl Fn(&Verified) -> bool,
-    ) -> Option<Arc<Verified>> {
-        let hash = key.0;
-        let entry = self.entries.get(&hash)?;
+        let entry = self.entries.get(token)?;
         if now < entry.dead_at && key_present(&entry.verified) {
             return Some(Arc::clone(&entry.verified));
         }
-        self.entries.remove(&hash);
+        self.remove(token);
         None
     }
 
-    /// Remember a successful verification. Ignored when caching is disabled or the token is already expired at
-    /// `now`; a token already cached is replaced (and counts as newly inserted).
+    /// Remember a successful verification. Ignored when caching is disabled, the token is already expired at
+    /// `now` or longer than the byte budget; a token already cached is replaced (and counts as newly inserted).
     pub fn insert(&mut self, token: &str, verified: Arc<Verified>, now: u64) {
-        if self.capacity == 0 {
-            return;
-        }
-        self.insert_key(TokenCache::key(token), verified, now);
-    }
-
-    /// [`TokenCache::insert`] by a key from [`TokenCache::key`].
-    pub fn insert_key(&mut self, key: TokenKey, verified: Arc<Verified>, now: u64) {
-        if self.capacity == 0 {
+        if self.capacity == 0 || token.len() > self.max_bytes {
             return;
         }
         let Some(dead_at) = dead_at(verified.exp) else {
@@ -122,46 +112,62 @@ impl TokenCache {
         if now >= dead_at {
             return;
         }
-        let hash = key.0;
-        if !self.entries.contains_key(&hash) && self.entries.len() >= self.capacity {
-            self.make_room(now);
+        self.remove(token);
+        while self.entries.len() >= self.capacity || self.bytes + token.len() > self.max_bytes {
+            if !self.make_room(now) {
+                break;
+            }
         }
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
-        self.entries.insert(hash, Entry { verified, dead_at, seq });
-        self.order.push_back((hash, seq));
+        let key: Arc<str> = Arc::from(token);
+        self.bytes += key.len();
+        self.entries.insert(Arc::clone(&key), Entry { verified, dead_at, seq });
+        self.order.push_back((key, seq));
         if self.order.len() > self.capacity.saturating_mul(2).saturating_add(16) {
             let entries = &self.entries;
-            self.order.retain(|(h, s)| entries.get(h).is_some_and(|e| e.seq == *s));
+            self.order.retain(|(k, s)| entries.get(k).is_some_and(|e| e.seq == *s));
+        }
+    }
+
+    fn remove(&mut self, token: &str) {
+        if let Some((key, _)) = self.entries.remove_entry(token) {
+            self.bytes -= key.len();
         }
     }
 
     /// Free at least one slot: drop expired entries (once per distinct `now`), else the oldest inserted.
-    fn make_room(&mut self, now: u64) {
+    /// `false` when nothing was left to drop.
+    fn make_room(&mut self, now: u64) -> bool {
         if self.swept_at != Some(now) {
             self.swept_at = Some(now);
+            let before = self.entries.len();
             self.entries.retain(|_, e| now < e.dead_at);
-            if self.entries.len() < self.capacity {
-                return;
+            if self.entries.len() < before {
+                self.bytes = self.entries.keys().map(|k| k.len()).sum();
+                return true;
             }
         }
-        while let Some((hash, seq)) = self.order.pop_front() {
-            if self.entries.get(&hash).is_some_and(|e| e.seq == seq) {
-                self.entries.remove(&hash);
-                return;
+        while let Some((key, seq)) = self.order.pop_front() {
+            if self.entries.get(&key).is_some_and(|e| e.seq == seq) {
+                self.remove(&key);
+                return true;
             }
         }
+        false
     }
 
     /// Drop every entry of issuer `issuer` whose key is not in `keys` (call after a key-set reload).
     pub fn retain_keys(&mut self, issuer: usize, keys: &KeySet) {
         self.entries.retain(|_, e| e.verified.issuer != issuer || keys.contains_thumbprint(&e.verified.thumbprint));
+        self.bytes = self.entries.keys().map(|k| k.len()).sum();
     }
 
     /// Drop every entry.
     pub fn clear(&mut self) {
         self.entries.clear();
         self.order.clear();
+        self.bytes = 0;
     }
 
     /// Number of entries (expired entries not yet removed included).
@@ -177,6 +183,11 @@ impl TokenCache {
     /// The capacity.
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// Bytes of the cached tokens (at most the budget given to [`TokenCache::with_max_bytes`]).
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 }
 
@@ -243,11 +254,12 @@ mod tests {
     }
 
     #[test]
-    fn only_the_digest_is_stored() {
+    fn debug_output_never_shows_a_token() {
         let mut c = TokenCache::new(DEFAULT_CAPACITY);
         c.insert(TOKEN, verified(0, 1, EXP), T0);
         let dump = format!("{c:?}");
-        assert!(!dump.contains(TOKEN) && !dump.contains("c2lnbmF0dXJl"));
+        assert!(!dump.contains(TOKEN) && !dump.contains("c2lnbmF0dXJl") && !dump.contains("eyJ"), "{dump}");
+        assert!(dump.contains("len: 1"), "{dump}");
     }
 
     #[test]
@@ -349,22 +361,26 @@ mod tests {
     }
 
     #[test]
-    fn key_api_matches_the_token_api() {
-        let mut c = TokenCache::new(DEFAULT_CAPACITY);
-        let k = TokenCache::key(TOKEN);
-        assert_eq!(k, TokenCache::key(TOKEN));
-        assert_ne!(k, TokenCache::key(&TOKEN[..TOKEN.len() - 1]));
-        assert!(c.get_key(&k, T0, present).is_none());
-        let v = verified(0, 1, EXP);
-        c.insert_key(k, Arc::clone(&v), T0);
-        assert!(Arc::ptr_eq(&c.get(TOKEN, T0, present).unwrap(), &v), "insert_key then get");
-        c.insert("b", verified(0, 2, EXP), T0);
-        assert_eq!(c.get_key(&TokenCache::key("b"), T0, present).map(|v| v.thumbprint), Some([2; 32]));
-        assert!(c.get_key(&k, EXP as u64, present).is_none(), "dies at exp");
-        assert!(!format!("{k:?}").contains(TOKEN));
-        let mut off = TokenCache::new(0);
-        off.insert_key(k, verified(0, 1, EXP), T0);
-        assert!(off.is_empty());
+    fn the_byte_budget_is_never_exceeded_and_the_oldest_goes_first() {
+        let mut c = TokenCache::with_max_bytes(1000, 100);
+        for i in 0..50 {
+            c.insert(&format!("{i:019}"), verified(0, 1, EXP), T0); // 19 bytes each: 5 fit in 100
+            assert!(c.bytes() <= 100, "{} bytes", c.bytes());
+        }
+        assert_eq!(c.len(), 5);
+        assert_eq!(c.bytes(), 95);
+        assert!(c.get(&format!("{:019}", 44), T0, present).is_none());
+        for i in 45..50 {
+            assert!(c.get(&format!("{i:019}"), T0, present).is_some(), "{i}");
+        }
+        c.insert(&"x".repeat(101), verified(0, 1, EXP), T0);
+        assert_eq!(c.len(), 5, "a token over the whole budget is not cached and evicts nothing");
+        c.insert(&format!("{:019}", 49), verified(0, 2, EXP), T0);
+        assert_eq!((c.len(), c.bytes()), (5, 95), "replacing an entry does not count its bytes twice");
+        c.retain_keys(0, &KeySet::from_keys(vec![key(2)]));
+        assert_eq!((c.len(), c.bytes()), (1, 19));
+        c.clear();
+        assert_eq!((c.len(), c.bytes()), (0, 0));
     }
 
     #[test]

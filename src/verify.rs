@@ -225,14 +225,49 @@ impl<'t> Prepared<'t> {
     }
     /// After the signature verified with `key`: check the claims at `now`.
     pub fn finish(self, verifier: &Verifier, key: &Jwk, now: u64) -> Result<Verified, Error> {
-        let cfg = &verifier.issuers[self.issuer];
+        self.awaiting(key).finish(verifier, now)
+    }
+
+    /// What [`Prepared::finish`] needs once the signature with `key` has been started, without the token's
+    /// bytes: for an adapter that hands the signature check to the host and resumes later.
+    pub fn awaiting(self, key: &Jwk) -> Awaiting {
+        Awaiting {
+            payload: self.payload,
+            issuer: self.issuer,
+            alg: self.alg,
+            kid: key.kid.clone(),
+            thumbprint: key.thumbprint,
+        }
+    }
+}
+
+/// A token whose signature check (with a known key) is in flight: call [`Awaiting::finish`] only after it
+/// succeeded. Owns its data (no borrow of the token), so it can wait across calls.
+#[derive(Clone, Debug)]
+pub struct Awaiting {
+    payload: Map<String, Value>,
+    issuer: usize,
+    alg: Algorithm,
+    kid: Option<String>,
+    thumbprint: [u8; 32],
+}
+
+impl Awaiting {
+    /// Index of the token's issuer.
+    pub fn issuer(&self) -> usize {
+        self.issuer
+    }
+
+    /// After the signature verified: check the claims at `now`.
+    pub fn finish(self, verifier: &Verifier, now: u64) -> Result<Verified, Error> {
+        let cfg = verifier.issuers.get(self.issuer).ok_or(Error::IssuerNotTrusted)?;
         let rules = ClaimRules { issuer: &cfg.issuer, audiences: &cfg.audiences, leeway: cfg.leeway };
         let exp = claims::validate(&self.payload, &rules, now)?;
         Ok(Verified {
             issuer: self.issuer,
             alg: self.alg,
-            kid: key.kid.clone(),
-            thumbprint: key.thumbprint,
+            kid: self.kid,
+            thumbprint: self.thumbprint,
             exp,
             claims: self.payload,
         })

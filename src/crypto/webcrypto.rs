@@ -140,28 +140,59 @@ impl WebCrypto {
     }
 }
 
-impl AsyncSignatureVerifier for WebCrypto {
-    async fn verify_async(&self, key: &Jwk, alg: Algorithm, message: &[u8], signature: &[u8]) -> Result<(), Error> {
-        if key.kind() != alg.key_kind() {
-            return Err(Error::KeyMismatch { reason: "the key's type or curve does not match the algorithm" });
-        }
-        if signature.len() != expected_signature_len(&key.material) {
-            return Err(Error::SignatureInvalid);
-        }
+impl WebCrypto {
+    /// Start verifying with an already imported key, without waiting: `Ok(Some(promise))` settles with the
+    /// verdict (read it with [`WebCrypto::verdict`]); `Ok(None)`: the key is not imported yet (use
+    /// [`AsyncSignatureVerifier::verify_async`]); `Err`: refused before WebCrypto (the key does not fit `alg`, or
+    /// the signature has the wrong length).
+    pub fn start_verify(
+        &self,
+        key: &Jwk,
+        alg: Algorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<Option<js_sys::Promise>, Error> {
+        precheck(key, alg, signature)?;
         let subtle = self.subtle()?;
-        let cache_key = (key.thumbprint, alg);
-        let started = match self.verify_cached(subtle, &cache_key, message, signature) {
-            Some(started) => started,
-            None => {
-                let (crypto_key, params) = self.import(subtle, key, alg).await?;
-                subtle.verify_with_object_and_u8_array_and_u8_array(&params, &crypto_key, signature, message)
-            }
-        };
-        let promise = started.map_err(|_| Error::SignatureInvalid)?;
-        match JsFuture::from(promise).await {
+        match self.verify_cached(subtle, &(key.thumbprint, alg), message, signature) {
+            Some(started) => started.map(Some).map_err(|_| Error::SignatureInvalid),
+            None => Ok(None),
+        }
+    }
+
+    /// The verdict of a settled `verify` promise: only a fulfilment with `true` is a valid signature.
+    pub fn verdict(settled: Result<JsValue, JsValue>) -> Result<(), Error> {
+        match settled {
             Ok(v) if v.as_bool() == Some(true) => Ok(()),
             _ => Err(Error::SignatureInvalid),
         }
+    }
+}
+
+/// The checks before WebCrypto is called: the key fits the algorithm, the signature has the only length it can.
+fn precheck(key: &Jwk, alg: Algorithm, signature: &[u8]) -> Result<(), Error> {
+    if key.kind() != alg.key_kind() {
+        return Err(Error::KeyMismatch { reason: "the key's type or curve does not match the algorithm" });
+    }
+    if signature.len() != expected_signature_len(&key.material) {
+        return Err(Error::SignatureInvalid);
+    }
+    Ok(())
+}
+
+impl AsyncSignatureVerifier for WebCrypto {
+    async fn verify_async(&self, key: &Jwk, alg: Algorithm, message: &[u8], signature: &[u8]) -> Result<(), Error> {
+        let promise = match self.start_verify(key, alg, message, signature)? {
+            Some(promise) => promise,
+            None => {
+                let subtle = self.subtle()?;
+                let (crypto_key, params) = self.import(subtle, key, alg).await?;
+                subtle
+                    .verify_with_object_and_u8_array_and_u8_array(&params, &crypto_key, signature, message)
+                    .map_err(|_| Error::SignatureInvalid)?
+            }
+        };
+        WebCrypto::verdict(JsFuture::from(promise).await)
     }
 }
 

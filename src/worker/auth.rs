@@ -5,19 +5,18 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use serde_json::json;
-use worker::wasm_bindgen::intern;
-use worker::web_sys;
+use worker::wasm_bindgen::{JsValue, intern};
+use worker::{js_sys, web_sys};
 
 use super::headers::{Credential, challenges, credential, error_body, forward_auth_headers, www_authenticate};
 use super::keys;
 use super::state::{Gate, now};
 use crate::config::{GateConfig, PatMode};
-use crate::crypto::AsyncSignatureVerifier;
+use crate::crypto::{AsyncSignatureVerifier, WebCrypto};
 use crate::error::Error;
 use crate::jwk::KeySet;
 use crate::policy::{Decision, Identity, RouteAction, authorize};
-use crate::tokencache::TokenCache;
-use crate::verify::Verified;
+use crate::verify::{Awaiting, Verified};
 
 /// The gate's verdict on one request, with what the log needs.
 pub struct Outcome {
@@ -59,49 +58,141 @@ impl Outcome {
     }
 }
 
+/// What [`decide_now`] cannot finish without I/O: a bearer token that is not in the verified-token cache.
+pub struct Pending {
+    action: RouteAction,
+    token: String,
+}
+
 /// Decide a request for `method` and `path` (query allowed; the route table normalises it).
 pub async fn decide(gate: &Gate, cfg: &GateConfig, method: &str, path: &str, authorization: Option<&str>) -> Outcome {
-    let action = cfg.routes.action(method, path);
-    if *action == RouteAction::Bypass {
-        return Outcome::of(Verdict::Bypass);
-    }
-    let token = match credential(authorization) {
-        Credential::Bearer(t) => t,
-        Credential::Pat if cfg.pat == PatMode::Pass => return Outcome::of(Verdict::PatPass),
-        Credential::Pat => return Outcome::of(Verdict::Deny(Error::PatNotAllowed, true)),
-        Credential::Other => return Outcome::of(Verdict::Deny(Error::TokenMissing, true)),
-        Credential::None => return Outcome::of(Verdict::Deny(Error::TokenMissing, false)),
-    };
-    match verify(gate, cfg, token).await {
-        Ok((verified, cached)) => {
-            let issuer = cfg.verifier.issuers().get(verified.issuer).map(|c| c.issuer.clone());
-            let kid = verified.kid.clone();
-            let verdict = match authorize(action, cfg.verifier.issuers(), &verified) {
-                Decision::Allow(id) => Verdict::Allow(id),
-                Decision::Bypass => Verdict::Bypass,
-                Decision::Deny(e) => Verdict::Deny(e, true),
-            };
-            Outcome { verdict, issuer, kid, cached }
-        }
-        Err(e) => Outcome::of(Verdict::Deny(e, true)),
+    match decide_now(gate, cfg, method, path, authorization) {
+        Ok(outcome) => outcome,
+        Err(pending) => decide_pending(gate, cfg, pending).await,
     }
 }
 
-/// Verify a bearer token: the token cache first, else parse → issuer's keys (refreshed once on an unknown
-/// `kid`, within the cooldown) → WebCrypto → claims. Returns the verdict and whether it was cached.
-async fn verify(gate: &Gate, cfg: &GateConfig, token: &str) -> Result<(Arc<Verified>, bool), Error> {
+/// The part of [`decide`] that needs no I/O: the route, the credential and the verified-token cache. `Err`: the
+/// token must be verified ([`decide_pending`]).
+pub fn decide_now(
+    gate: &Gate,
+    cfg: &GateConfig,
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+) -> Result<Outcome, Pending> {
+    let action = cfg.routes.action(method, path);
+    if *action == RouteAction::Bypass {
+        return Ok(Outcome::of(Verdict::Bypass));
+    }
+    let token = match credential(authorization) {
+        Credential::Bearer(t) => t,
+        Credential::Pat if cfg.pat == PatMode::Pass => return Ok(Outcome::of(Verdict::PatPass)),
+        Credential::Pat => return Ok(Outcome::of(Verdict::Deny(Error::PatNotAllowed, true))),
+        Credential::Other => return Ok(Outcome::of(Verdict::Deny(Error::TokenMissing, true))),
+        Credential::None => return Ok(Outcome::of(Verdict::Deny(Error::TokenMissing, false))),
+    };
     let t0 = now();
-    // One SHA-256 of the token per request: the same key serves the lookup and, on a miss, the insert.
-    let cache_key = TokenCache::key(token);
-    let hit = gate.tokens.borrow_mut().get_key(&cache_key, t0, |v| {
+    let hit = gate.tokens.borrow_mut().get(token, t0, |v| {
         gate.keys
             .get(v.issuer)
             .and_then(|c| c.borrow().keys(t0).ok())
             .is_some_and(|set| set.contains_thumbprint(&v.thumbprint))
     });
-    if let Some(v) = hit {
-        return Ok((v, true));
+    match hit {
+        Some(verified) => Ok(outcome(cfg, action, &verified, true)),
+        None => Err(Pending { action: action.clone(), token: token.to_owned() }),
     }
+}
+
+/// What [`start`] made of a [`Pending`] verification.
+pub enum Started {
+    /// Decided without WebCrypto (a malformed token, an untrusted issuer, a wrong signature length, …).
+    Now(Outcome),
+    /// The signature check is running: resume with its settled promise through [`resume`].
+    Waiting(js_sys::Promise, Waiting),
+    /// Needs I/O first (a key fetch, an unknown `kid`, a key import): use [`decide_pending`].
+    Async(Pending),
+}
+
+/// A verification whose signature check runs in WebCrypto (see [`start`]).
+pub struct Waiting {
+    action: RouteAction,
+    awaiting: Awaiting,
+    token: String,
+}
+
+/// Verify `pending` as far as possible without a Rust future: with the issuer's keys fresh in the cache and the
+/// token's key already imported, the same steps as [`decide_pending`] up to the signature, which is started
+/// and handed back with what [`resume`] needs. Anything that needs I/O goes back as [`Started::Async`].
+pub fn start(gate: &Gate, cfg: &GateConfig, pending: Pending) -> Started {
+    let deny = |e| Started::Now(Outcome::of(Verdict::Deny(e, true)));
+    let prepared = match cfg.verifier.prepare(&pending.token) {
+        Ok(p) => p,
+        Err(e) => return deny(e),
+    };
+    let t = now();
+    let Some(cache) = gate.keys.get(prepared.issuer()) else {
+        return Started::Async(pending);
+    };
+    let set = match cache.borrow().keys(t) {
+        Ok(set) if cache.borrow().is_fresh(t) && !set.keys().is_empty() => set,
+        _ => return Started::Async(pending),
+    };
+    let key = match prepared.select_key(&set) {
+        Ok(key) => key,
+        // Within the cooldown the unknown `kid` stands: refused now, as the refresh machinery would.
+        Err(e) if e.wants_key_refresh() && cache.borrow().unknown_kid_stands(t) => return deny(e),
+        Err(e) if e.wants_key_refresh() => return Started::Async(pending),
+        Err(e) => return deny(e),
+    };
+    match gate.crypto.start_verify(key, prepared.alg(), prepared.signing_input(), prepared.signature()) {
+        Ok(Some(promise)) => {
+            let awaiting = prepared.awaiting(key);
+            Started::Waiting(promise, Waiting { action: pending.action, awaiting, token: pending.token })
+        }
+        Ok(None) => Started::Async(pending),
+        Err(e) => deny(e),
+    }
+}
+
+/// Finish a [`Started::Waiting`] verification once WebCrypto's promise settled (`Ok`: fulfilled with the value,
+/// `Err`: rejected): the verdict, the claims, the token cache, the group check.
+pub fn resume(gate: &Gate, cfg: &GateConfig, waiting: Waiting, settled: Result<JsValue, JsValue>) -> Outcome {
+    let verified = WebCrypto::verdict(settled).and_then(|()| waiting.awaiting.finish(&cfg.verifier, now()));
+    match verified {
+        Ok(v) => {
+            let verified = Arc::new(v);
+            gate.tokens.borrow_mut().insert(&waiting.token, Arc::clone(&verified), now());
+            outcome(cfg, &waiting.action, &verified, false)
+        }
+        Err(e) => Outcome::of(Verdict::Deny(e, true)),
+    }
+}
+
+/// Finish what [`decide_now`] left: verify the token (keys, WebCrypto, claims), then the group check.
+pub async fn decide_pending(gate: &Gate, cfg: &GateConfig, pending: Pending) -> Outcome {
+    match verify(gate, cfg, &pending.token).await {
+        Ok(verified) => outcome(cfg, &pending.action, &verified, false),
+        Err(e) => Outcome::of(Verdict::Deny(e, true)),
+    }
+}
+
+/// The verdict for a verified token on a route that requires a user.
+fn outcome(cfg: &GateConfig, action: &RouteAction, verified: &Verified, cached: bool) -> Outcome {
+    let issuer = cfg.verifier.issuers().get(verified.issuer).map(|c| c.issuer.clone());
+    let kid = verified.kid.clone();
+    let verdict = match authorize(action, cfg.verifier.issuers(), verified) {
+        Decision::Allow(id) => Verdict::Allow(id),
+        Decision::Bypass => Verdict::Bypass,
+        Decision::Deny(e) => Verdict::Deny(e, true),
+    };
+    Outcome { verdict, issuer, kid, cached }
+}
+
+/// Verify a bearer token that missed the cache: parse → issuer's keys (refreshed once on an unknown `kid`,
+/// within the cooldown) → WebCrypto → claims; a success is cached.
+async fn verify(gate: &Gate, cfg: &GateConfig, token: &str) -> Result<Arc<Verified>, Error> {
     let prepared = cfg.verifier.prepare(token)?;
     let i = prepared.issuer();
     let set = usable(keys::key_set(gate, cfg, i).await?)?;
@@ -119,8 +210,8 @@ async fn verify(gate: &Gate, cfg: &GateConfig, token: &str) -> Result<(Arc<Verif
     let key = prepared.select_key(&set)?;
     gate.crypto.verify_async(key, prepared.alg(), prepared.signing_input(), prepared.signature()).await?;
     let verified = Arc::new(prepared.finish(&cfg.verifier, key, now())?);
-    gate.tokens.borrow_mut().insert_key(cache_key, Arc::clone(&verified), now());
-    Ok((verified, false))
+    gate.tokens.borrow_mut().insert(token, Arc::clone(&verified), now());
+    Ok(verified)
 }
 
 /// A set without a single usable key is an outage (503), not a bad token (401).
@@ -162,27 +253,29 @@ pub fn config_error(errors: &[Error]) -> Error {
     errors.first().cloned().unwrap_or(Error::Config { setting: "config".into(), message: "invalid".into() })
 }
 
-/// `GET|HEAD /_gate/auth`: the original method and URI come from `X-Forwarded-Method`/`X-Forwarded-Uri`
-/// (Caddy, Traefik) or `X-Original-Method`/`X-Original-URI` (nginx); without a URI the strictest rule applies.
-pub async fn forward_auth(
-    gate: &Gate,
-    cfg: &GateConfig,
-    req: &web_sys::Request,
-) -> (worker::Result<web_sys::Response>, Outcome) {
+/// `GET|HEAD /_gate/auth` up to what needs I/O: the original method and URI come from
+/// `X-Forwarded-Method`/`X-Forwarded-Uri` (Caddy, Traefik) or `X-Original-Method`/`X-Original-URI` (nginx);
+/// without a URI the strictest rule applies. `Err`: finish with [`decide_pending`], then answer with
+/// [`forward_auth_response`].
+pub fn forward_auth(gate: &Gate, cfg: &GateConfig, req: &web_sys::Request) -> Result<Outcome, Pending> {
     let h = req.headers();
     // Constant names are interned: each crosses to JavaScript once per isolate, not once per request.
     let get = |name: &str| h.get(intern(name)).ok().flatten();
-    let method = get("x-forwarded-method").or_else(|| get("x-original-method")).unwrap_or_else(|| "GET".into());
+    let method = get("x-forwarded-method").or_else(|| get("x-original-method"));
+    let method = method.map_or(std::borrow::Cow::Borrowed("GET"), |m| m.to_ascii_uppercase().into());
     // An absent or absolute URI is not a normal path: the route table then applies its strictest rule.
     let uri = get("x-forwarded-uri").or_else(|| get("x-original-uri")).unwrap_or_default();
     let authorization = get("authorization");
-    let outcome = decide(gate, cfg, &method.to_ascii_uppercase(), &uri, authorization.as_deref()).await;
-    let response = match &outcome.verdict {
+    decide_now(gate, cfg, &method, &uri, authorization.as_deref())
+}
+
+/// The forward-auth answer for `outcome`: 200 with the identity headers, or the refusal.
+pub fn forward_auth_response(cfg: &GateConfig, outcome: &Outcome) -> worker::Result<web_sys::Response> {
+    match &outcome.verdict {
         Verdict::Allow(id) => forward_auth_ok(Some(id)),
         Verdict::Bypass | Verdict::PatPass => forward_auth_ok(None),
         Verdict::Deny(e, sent) => deny_response(&cfg.realm, e, *sent),
-    };
-    (response, outcome)
+    }
 }
 
 /// The forward-auth 200 (no body, `Cache-Control: no-store`, the four identity headers). One `Headers` and one

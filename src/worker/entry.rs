@@ -1,36 +1,136 @@
 //! The fetch handler: `/_gate/healthz`, `/_gate/auth`, `/_gate/setup/` (static assets), else proxy mode.
+//!
+//! Called for every request by the Worker's entry module (`shim.js`, worker-build's `CUSTOM_SHIM`). It answers
+//! synchronously when no I/O is needed (`/_gate/auth` with a cached token, a bypass or a refusal); for a new
+//! token whose issuer keys are cached it starts WebCrypto's signature check and returns `[promise, number]`,
+//! which the entry module chains to [`resume`]; anything else returns a `Promise` (a Rust future). The hot path
+//! costs one call into WebAssembly, no future and no microtask; a new token costs two calls and one `then`.
 
-use worker::{Context, Env, event, web_sys};
+use std::rc::Rc;
 
-use super::auth::{self, Verdict, config_error, deny_response, json_response};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsError, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::{Env, js_sys, web_sys};
+
+use super::auth::{self, Outcome, Started, Verdict, config_error, deny_response, json_response};
 use super::headers::{path_and_query, uri_path};
 use super::log;
 use super::proxy;
 use super::state::{Gate, now_ms};
+use super::waiting::{self, Parked};
 use crate::config::LogMode;
 
 const SETUP: &str = "/_gate/setup";
+const AUTH: &str = "/_gate/auth";
 
-#[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<web_sys::Response> {
+/// The Worker's `fetch`: a `Response`, or a `Promise` of one. A failure to build the answer (a JavaScript
+/// exception) is a 500 with a stable code, logged without request data.
+#[wasm_bindgen]
+pub fn fetch(req: web_sys::Request, env: Env) -> Result<JsValue, JsValue> {
     let started = now_ms();
     let gate = Gate::get(&env);
     let url = req.url();
-    let path = uri_path(path_and_query(&url)).unwrap_or("/");
+    let path = uri_path(path_and_query(&url)).unwrap_or("/").to_owned();
     let method = req.method();
-    let (response, outcome) = match path {
-        "/_gate/healthz" => (auth::healthz(&gate).await, None),
-        "/_gate/auth" if method != "GET" && method != "HEAD" => {
+    if path == AUTH
+        && (method == "GET" || method == "HEAD")
+        && let Ok(cfg) = &gate.config
+    {
+        return match auth::forward_auth(&gate, cfg, &req) {
+            Ok(outcome) => {
+                let response = auth::forward_auth_response(cfg, &outcome);
+                finish(&gate, &method, &path, response, Some(outcome), started)
+            }
+            Err(pending) => match auth::start(&gate, cfg, pending) {
+                Started::Now(outcome) => {
+                    let response = auth::forward_auth_response(cfg, &outcome);
+                    finish(&gate, &method, &path, response, Some(outcome), started)
+                }
+                Started::Waiting(promise, waiting) => {
+                    park(Parked { gate: Rc::clone(&gate), waiting, method, path, started }, promise)
+                }
+                Started::Async(pending) => later(async move {
+                    let (response, outcome) = auth_pending(&gate, pending).await;
+                    finish(&gate, &method, &path, response, outcome, started)
+                }),
+            },
+        };
+    }
+    later(async move {
+        let (response, outcome) = route(&gate, &env, req, &method, &path).await;
+        finish(&gate, &method, &path, response, outcome, started)
+    })
+}
+
+/// Resume a request parked by [`fetch`] (see [`waiting`]): `value` is what WebCrypto's promise settled with,
+/// `fulfilled` whether it was fulfilled (else rejected). Returns the `Response`.
+#[wasm_bindgen]
+pub fn resume(id: u32, value: JsValue, fulfilled: bool) -> Result<JsValue, JsValue> {
+    let Some(p) = waiting::take(id) else {
+        return Err(JsError::new("no parked request with this number").into());
+    };
+    let settled = if fulfilled { Ok(value) } else { Err(value) };
+    respond_resumed(p, settled)
+}
+
+fn respond_resumed(p: Parked, settled: Result<JsValue, JsValue>) -> Result<JsValue, JsValue> {
+    let (response, outcome) = match &p.gate.config {
+        Ok(cfg) => {
+            let o = auth::resume(&p.gate, cfg, p.waiting, settled);
+            (auth::forward_auth_response(cfg, &o), Some(o))
+        }
+        Err(errors) => (deny_response("", &config_error(errors), false), None),
+    };
+    finish(&p.gate, &p.method, &p.path, response, outcome, p.started)
+}
+
+/// Park a request whose signature WebCrypto is checking: `[promise, number]` for the entry module to chain to
+/// [`resume`]. When too many are parked, the promise is awaited in a future instead.
+fn park(p: Parked, promise: js_sys::Promise) -> Result<JsValue, JsValue> {
+    match waiting::park(p) {
+        Ok(id) => Ok(js_sys::Array::of2(&promise, &JsValue::from(id)).into()),
+        Err(p) => later(async move { respond_resumed(*p, JsFuture::from(promise).await) }),
+    }
+}
+
+/// Run `answer` as a `Promise`.
+fn later(answer: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Result<JsValue, JsValue> {
+    Ok(wasm_bindgen_futures::future_to_promise(answer).into())
+}
+
+/// `/_gate/auth` after [`auth::forward_auth`] asked for a verification.
+async fn auth_pending(gate: &Gate, pending: auth::Pending) -> (worker::Result<web_sys::Response>, Option<Outcome>) {
+    match &gate.config {
+        Ok(cfg) => {
+            let o = auth::decide_pending(gate, cfg, pending).await;
+            (auth::forward_auth_response(cfg, &o), Some(o))
+        }
+        Err(errors) => (deny_response("", &config_error(errors), false), None),
+    }
+}
+
+/// Every route except the synchronous forward-auth answers.
+async fn route(
+    gate: &Rc<Gate>,
+    env: &Env,
+    req: web_sys::Request,
+    method: &str,
+    path: &str,
+) -> (worker::Result<web_sys::Response>, Option<Outcome>) {
+    match path {
+        "/_gate/healthz" => (auth::healthz(gate).await, None),
+        AUTH if method != "GET" && method != "HEAD" => {
             (json_response(405, r#"{"code":"method_not_allowed","message":"use GET or HEAD"}"#, &[]), None)
         }
-        "/_gate/auth" => match &gate.config {
-            Ok(cfg) => {
-                let (r, o) = auth::forward_auth(&gate, cfg, &req).await;
-                (r, Some(o))
-            }
+        AUTH => match &gate.config {
+            Ok(cfg) => match auth::forward_auth(gate, cfg, &req) {
+                Ok(o) => (auth::forward_auth_response(cfg, &o), Some(o)),
+                Err(pending) => auth_pending(gate, pending).await,
+            },
             Err(errors) => (deny_response("", &config_error(errors), false), None),
         },
-        p if p == SETUP || p.starts_with("/_gate/setup/") => (setup(&env, &req, p).await, None),
+        p if p == SETUP || p.starts_with("/_gate/setup/") => (setup(env, &req, p).await, None),
         p if p.starts_with("/_gate/") => {
             (json_response(404, r#"{"code":"not_found","message":"no such gate endpoint"}"#, &[]), None)
         }
@@ -38,7 +138,7 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
             Err(errors) => (deny_response("", &config_error(errors), false), None),
             Ok(cfg) => match &cfg.upstream {
                 Some(upstream) => {
-                    let (r, o) = proxy::proxy(&gate, cfg, upstream, req).await;
+                    let (r, o) = proxy::proxy(gate, cfg, upstream, req).await;
                     (r, Some(o))
                 }
                 None => (
@@ -51,14 +151,30 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
                 ),
             },
         },
-    };
+    }
+}
+
+/// Log the request (per `LOG`) and hand the answer to JavaScript; an error becomes a 500.
+fn finish(
+    gate: &Gate,
+    method: &str,
+    path: &str,
+    response: worker::Result<web_sys::Response>,
+    outcome: Option<Outcome>,
+    started: u64,
+) -> Result<JsValue, JsValue> {
+    let response = response.or_else(|e| {
+        worker::console_error!("{}", serde_json::json!({"event": "internal_error", "message": e.to_string()}));
+        json_response(500, r#"{"code":"internal_error","message":"the gate could not build its answer"}"#, &[])
+    });
     let status = response.as_ref().map_or(500, |r| r.status());
     // `LOG=deny`: only refusals and errors (an invalid configuration logs everything).
     let refused = status >= 400 || outcome.as_ref().is_some_and(|o| matches!(o.verdict, Verdict::Deny(..)));
     if refused || gate.config.as_ref().map_or(true, |c| c.log == LogMode::All) {
-        log::request("request", &method, path, status, outcome.as_ref(), now_ms().saturating_sub(started));
+        log::request("request", method, path, status, outcome.as_ref(), now_ms().saturating_sub(started));
     }
-    response
+    // Not even a 500 could be built: throw, and workerd answers 500.
+    response.map(Into::into).map_err(|e| JsError::new(&e.to_string()).into())
 }
 
 /// The setup page (another module's static files, wrangler `[assets]` bound as `ASSETS`), served below

@@ -4,6 +4,7 @@
 //! - `state`: the per-isolate [`state::Gate`] (configuration parsed once, key caches, token cache, WebCrypto).
 //! - `keys`: discovery and JWKS fetches into the key caches (timeout, single flight across requests).
 //! - `auth`: token → verdict, `/_gate/auth` (forward-auth) and refusal responses.
+//! - `waiting`: requests whose signature WebCrypto is checking, resumed without a Rust future.
 //! - `proxy`: route rules, header stripping, the upstream fetch (streams and WebSockets pass through).
 //! - `log`: one structured JSON line per request, never a token.
 
@@ -21,3 +22,5 @@ mod log;
 mod proxy;
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod state;
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
+mod waiting;

@@ -9,7 +9,7 @@ import { b64u, newKey, signJws, startIssuer } from "./support/issuer.mjs";
 let issuer, gate;
 before(async () => {
   issuer = await startIssuer();
-  gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users" });
+  gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", LOG: "all" });
 });
 after(async () => { await gate?.dispose(); await issuer?.close(); });
 
@@ -172,10 +172,10 @@ describe("routes seen through the proxy's headers", () => {
   });
 });
 
-describe("LOG=deny", () => {
+describe("LOG unset (deny, the default)", () => {
   let quiet;
   before(async () => {
-    quiet = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", LOG: "deny" });
+    quiet = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users" });
   });
   after(async () => { await quiet?.dispose(); });
   test("logs refusals and key fetches, not allowed requests", async () => {

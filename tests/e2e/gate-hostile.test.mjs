@@ -14,7 +14,8 @@ let issuer, upstream, gate, port;
 before(async () => {
   issuer = await startIssuer();
   upstream = await startUpstream();
-  gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", UPSTREAM: upstream.url });
+  // LOG=all: a request the Worker saw leaves a line even when it was allowed (the smuggling checks read them).
+  gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", UPSTREAM: upstream.url, LOG: "all" });
   port = Number(new URL(gate.url).port);
 });
 after(async () => { await gate?.dispose(); await upstream?.close(); await issuer?.close(); });

@@ -54,7 +54,12 @@ pub fn worker(paths: &Paths) -> Result<Option<(String, PathBuf)>> {
         println!("\n(no wrangler.toml: Worker build skipped)");
         return Ok(None);
     }
-    header("build: Worker (worker-build --release)");
+    header("build: Worker (worker-build --release, entry src/worker/shim.js)");
+    // worker-build swaps its new files in without removing old ones: a stale module must not be left behind.
+    let out = paths.root.join("build");
+    if out.exists() {
+        std::fs::remove_dir_all(&out).map_err(|e| format!("cannot remove {}: {e}", out.display()))?;
+    }
     let mut c = paths.cmd(paths.tools_bin.join("worker-build"));
     c.arg("--release").args(WORKER_CARGO_ARGS);
     run("Worker build", c)?;

@@ -76,6 +76,8 @@ impl Paths {
             ("WASM_BINDGEN_BIN", self.tools_bin.join("wasm-bindgen").into()),
             ("WASM_OPT_BIN", self.npm_bin.join("wasm-opt").into()),
             ("ESBUILD_BIN", self.npm_bin.join("esbuild").into()),
+            // The Worker's own entry module (as wrangler.toml's build command sets it).
+            ("CUSTOM_SHIM", self.root.join("src/worker/shim.js").into()),
             ("WRANGLER_SEND_METRICS", "false".into()),
             ("CLOUDFLARE_CF_FETCH_ENABLED", "false".into()),
             ("CHROMEDRIVER", "/usr/bin/chromedriver".into()),
