@@ -21,6 +21,7 @@
 //! | `UPSTREAM` | origin to proxy to (`https://host[:port]`); unset = forward-auth only | unset |
 //! | `REALM` | the `realm` of `WWW-Authenticate` | `pocketgate` |
 //! | `LOG` | `deny`: only refusals, errors and key fetches; `all`: one line per request | `deny` |
+//! | `LOG_LIMIT` | request lines per second per isolate, 0–100000 (0 = no limit); the rest are counted | 100 |
 
 use serde_json::{Map, Value};
 
@@ -85,9 +86,15 @@ pub struct GateConfig {
     pub pat: PatMode,
     /// `WWW-Authenticate` realm. Default [`DEFAULT_REALM`].
     pub realm: String,
-    /// Which requests are logged. Default [`LogMode::All`].
+    /// Which requests are logged. Default [`LogMode::Deny`].
     pub log: LogMode,
+    /// Request log lines per second per isolate (0 = no limit). Default [`DEFAULT_LOG_LIMIT`].
+    pub log_limit: u32,
 }
+
+/// Default `LOG_LIMIT`: 100 request lines per second per isolate.
+pub const DEFAULT_LOG_LIMIT: u32 = 100;
+const MAX_LOG_LIMIT: u32 = 100_000;
 
 /// The variables that configure one issuer when `ISSUERS` is not used.
 const SINGLE_ISSUER_VARS: [&str; 5] = ["ISSUER", "AUDIENCE", "ALLOW_GROUPS", "DENY_GROUPS", "JWKS_URI"];
@@ -159,16 +166,35 @@ impl GateConfig {
                 )),
             },
         );
+        let log_limit = keep(
+            e,
+            match var("LOG_LIMIT") {
+                None => Ok(DEFAULT_LOG_LIMIT),
+                Some(v) => v.parse::<u32>().ok().filter(|n| *n <= MAX_LOG_LIMIT).ok_or_else(|| {
+                    config_err(
+                        "LOG_LIMIT",
+                        format!(
+                            "must be a whole number of lines per second from 0 (no limit) to {MAX_LOG_LIMIT}, e.g. 100"
+                        ),
+                    )
+                }),
+            },
+        );
         let (verifier, keys) = match issuers {
             Some((configs, keys)) => (keep(e, Verifier::new(configs, Limits::default())), Some(keys)),
             None => (None, None),
         };
-        match (verifier, keys, routes, upstream, pat, realm, log) {
-            (Some(verifier), Some(keys), Some(routes), Some(upstream), Some(pat), Some(realm), Some(log))
-                if errors.is_empty() =>
-            {
-                Ok(GateConfig { verifier, keys, routes, upstream, pat, realm, log })
-            }
+        match (verifier, keys, routes, upstream, pat, realm, log, log_limit) {
+            (
+                Some(verifier),
+                Some(keys),
+                Some(routes),
+                Some(upstream),
+                Some(pat),
+                Some(realm),
+                Some(log),
+                Some(log_limit),
+            ) if errors.is_empty() => Ok(GateConfig { verifier, keys, routes, upstream, pat, realm, log, log_limit }),
             _ => Err(errors),
         }
     }
@@ -672,6 +698,19 @@ mod tests {
             assert_eq!(GateConfig::from_env(env(&with(&[("LOG", value)]))).unwrap().log, mode, "LOG={value:?}");
         }
         assert_eq!(GateConfig::from_env(env(&with(&[]))).unwrap().log, LogMode::Deny, "LOG unset");
+    }
+
+    #[test]
+    fn log_limit_variable() {
+        assert_eq!(GateConfig::from_env(env(&with(&[]))).unwrap().log_limit, DEFAULT_LOG_LIMIT);
+        for (value, n) in [("0", 0), ("1", 1), (" 250 ", 250), ("100000", 100_000)] {
+            assert_eq!(GateConfig::from_env(env(&with(&[("LOG_LIMIT", value)]))).unwrap().log_limit, n, "{value:?}");
+        }
+        for bad in ["-1", "100001", "ten", "1.5"] {
+            let (s, m) = only_error(&with(&[("LOG_LIMIT", bad)]));
+            assert_eq!(s, "LOG_LIMIT", "{bad:?}");
+            assert!(m.contains("0 (no limit)"), "{m}");
+        }
         let (s, m) = only_error(&with(&[("LOG", "errors")]));
         assert_eq!(s, "LOG");
         assert!(m.contains("\"all\"") && m.contains("\"deny\""), "{m}");

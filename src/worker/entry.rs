@@ -16,6 +16,7 @@ use worker::{Env, js_sys, web_sys};
 use super::auth::{self, Outcome, Started, Verdict, config_error, deny_response, json_response};
 use super::headers::{path_and_query, uri_path};
 use super::log;
+use super::loglimit::Admit;
 use super::proxy;
 use super::state::{Gate, now_ms};
 use super::waiting::{self, Parked};
@@ -171,7 +172,14 @@ fn finish(
     // `LOG=deny`: only refusals and errors (an invalid configuration logs everything).
     let refused = status >= 400 || outcome.as_ref().is_some_and(|o| matches!(o.verdict, Verdict::Deny(..)));
     if refused || gate.config.as_ref().map_or(true, |c| c.log == LogMode::All) {
-        log::request("request", method, path, status, outcome.as_ref(), now_ms().saturating_sub(started));
+        // At most `LOG_LIMIT` lines per second; what is dropped is counted in the next line's preamble.
+        let now = now_ms();
+        if let Admit::Write { suppressed } = gate.log_limit.borrow_mut().admit(now / 1000) {
+            if suppressed > 0 {
+                log::suppressed(suppressed);
+            }
+            log::request("request", method, path, status, outcome.as_ref(), now.saturating_sub(started));
+        }
     }
     // Not even a 500 could be built: throw, and workerd answers 500.
     response.map(Into::into).map_err(|e| JsError::new(&e.to_string()).into())

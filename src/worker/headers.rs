@@ -86,12 +86,11 @@ pub const IDENTITY_HEADERS: [&str; 4] =
 /// The headers of a forward-auth 200: all four identity headers, empty when unknown (bypass, pass-through PAT,
 /// absent claim). Proxies that copy headers then never see a missing one (Caddy 2.6 would forward its
 /// unreplaced placeholder text; nginx drops empty values).
-pub fn forward_auth_headers(id: Option<&Identity>) -> Vec<(&'static str, String)> {
-    let known = id.map(identity_headers).unwrap_or_default();
-    IDENTITY_HEADERS
-        .iter()
-        .map(|name| (*name, known.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default()))
-        .collect()
+pub fn forward_auth_headers(id: Option<&Identity>) -> [(&'static str, String); 4] {
+    let mut known = id.map(identity_headers).unwrap_or_default();
+    IDENTITY_HEADERS.map(|name| {
+        (name, known.iter_mut().find(|(n, _)| *n == name).map(|(_, v)| std::mem::take(v)).unwrap_or_default())
+    })
 }
 
 /// `WWW-Authenticate` for a 401 (RFC 6750): `error="invalid_token"` when a credential was sent.

@@ -42,6 +42,11 @@ pub fn request(kind: &str, method: &str, path: &str, status: u16, outcome: Optio
     }
 }
 
+/// Request lines dropped by `LOG_LIMIT` since the last line written.
+pub fn suppressed(lines: u64) {
+    worker::console_log!("{}", json!({"event": "log_suppressed", "lines": lines}));
+}
+
 /// One key-set fetch.
 /// `failure`: the stable code and the gate's own message when it failed.
 pub fn key_fetch(issuer: &str, reason: FetchReason, failure: Option<(&str, String)>, keys: usize, latency_ms: u64) {

@@ -6,9 +6,10 @@
 //! - `auth`: token → verdict, `/_gate/auth` (forward-auth) and refusal responses.
 //! - `waiting`: requests whose signature WebCrypto is checking, resumed without a Rust future.
 //! - `proxy`: route rules, header stripping, the upstream fetch (streams and WebSockets pass through).
-//! - `log`: one structured JSON line per request, never a token.
+//! - `log`: one structured JSON line per request, never a token; [`loglimit`]: at most `LOG_LIMIT` per second.
 
 mod headers;
+mod loglimit;
 
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod auth;

@@ -6,7 +6,8 @@ use std::rc::Rc;
 
 use worker::Env;
 
-use crate::config::GateConfig;
+use super::loglimit::LogLimit;
+use crate::config::{DEFAULT_LOG_LIMIT, GateConfig};
 use crate::crypto::WebCrypto;
 use crate::error::Error;
 use crate::keycache::{KeyCache, KeyCachePolicy};
@@ -24,6 +25,8 @@ pub struct Gate {
     pub tokens: RefCell<TokenCache>,
     /// Signature backend with its imported-key cache.
     pub crypto: WebCrypto,
+    /// The request log's budget (`LOG_LIMIT`).
+    pub log_limit: RefCell<LogLimit>,
 }
 
 thread_local! {
@@ -31,7 +34,7 @@ thread_local! {
 }
 
 /// The variables the gate reads (see [`crate::config`]).
-const VARS: [&str; 14] = [
+const VARS: [&str; 15] = [
     "ISSUER",
     "AUDIENCE",
     "ALLOW_GROUPS",
@@ -46,6 +49,7 @@ const VARS: [&str; 14] = [
     "UPSTREAM",
     "REALM",
     "LOG",
+    "LOG_LIMIT",
 ];
 
 /// A variable as a string: a plain var or secret, or a `[vars]` table/array serialised as JSON.
@@ -79,6 +83,7 @@ impl Gate {
             discovered: (0..n).map(|_| RefCell::new(None)).collect(),
             tokens: RefCell::new(TokenCache::new(DEFAULT_CAPACITY)),
             crypto: WebCrypto::new(),
+            log_limit: RefCell::new(LogLimit::new(config.as_ref().map_or(DEFAULT_LOG_LIMIT, |c| c.log_limit))),
             config,
         }
     }

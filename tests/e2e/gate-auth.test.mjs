@@ -172,6 +172,29 @@ describe("routes seen through the proxy's headers", () => {
   });
 });
 
+describe("LOG_LIMIT", () => {
+  let limited;
+  before(async () => {
+    limited = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", LOG_LIMIT: "1" });
+  });
+  after(async () => { await limited?.dispose(); });
+  test("a burst of refusals writes at most LOG_LIMIT lines per second, then reports the dropped ones", async () => {
+    const parsed = () => limited.logs.map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
+    const t0 = Date.now();
+    for (let i = 0; i < 20; i++) assert.equal((await limited.fetch("/_gate/auth", { headers: API })).status, 401);
+    const seconds = Math.ceil((Date.now() - t0) / 1000) + 1; // whole seconds the burst can touch
+    await new Promise((r) => setTimeout(r, 1100)); // a new second: the next refusal carries the summary
+    assert.equal((await limited.fetch("/_gate/auth", { headers: API })).status, 401);
+    for (let i = 0; i < 100 && !parsed().some((l) => l.event === "log_suppressed"); i++) await new Promise((r) => setTimeout(r, 20));
+    const lines = parsed();
+    const requests = lines.filter((l) => l.event === "request");
+    const dropped = lines.filter((l) => l.event === "log_suppressed").reduce((n, l) => n + l.lines, 0);
+    assert.ok(requests.length <= seconds + 1, `${requests.length} request lines in ${seconds} s: ${JSON.stringify(lines)}`);
+    assert.ok(requests.length >= 2, JSON.stringify(lines));
+    assert.equal(requests.length + dropped, 21, "every refusal is either written or counted");
+  });
+});
+
 describe("LOG unset (deny, the default)", () => {
   let quiet;
   before(async () => {
