@@ -45,6 +45,10 @@ const GATE_DIR = join(ROOT, "target/bench/gate-snapshot");
 const GATE_FILES = ["index.js", "worker/shim.mjs", "worker/index.wasm"];
 // --only / --cells: a subset (for profiling and before/after checks), e.g. --only pocketgate --cells RS256:hot
 const WORKERS = opt("only", "passthrough,pocketgate,jose").split(",");
+// The forward-auth floor (bench/workers/floor: reads the headers, answers with the gate's headers, verifies
+// nothing) runs next to them in the hot cells: the ceiling for any gate's hot throughput.
+const FLOOR = opt("only", "") === "" || WORKERS.includes("floor");
+const workersFor = (workload) => WORKERS.filter((w) => w !== "floor").concat(FLOOR && workload.startsWith("hot") ? ["floor"] : []);
 // --gate-vars: extra variables for PocketGate only, e.g. --gate-vars LOG=all (before/after checks of a setting).
 const GATE_VARS = Object.fromEntries(opt("gate-vars", "").split(",").filter(Boolean).map((kv) => kv.split("=")));
 const log = (...a) => console.log(...a);
@@ -92,8 +96,8 @@ function workerDir(worker, alg, port, jose, jwksUri) {
   const dir = join(OUT, "workerd", `${worker}-${alg}`);
   mkdirSync(dir, { recursive: true });
   const vars = { ISSUER, AUDIENCE: CLIENT_ID, ALLOW_GROUPS: ALLOW, JWKS_URI: jwksUri };
-  if (worker === "passthrough") {
-    copyFileSync(join(ROOT, "bench/workers/passthrough/index.js"), join(dir, "index.js"));
+  if (worker === "passthrough" || worker === "floor") {
+    copyFileSync(join(ROOT, `bench/workers/${worker}/index.js`), join(dir, "index.js"));
     return writeConfig(dir, [{ name: "index.js", path: "index.js", kind: "esModule" }], {}, port);
   }
   if (worker === "jose") {
@@ -209,14 +213,15 @@ function summarise(results, meta) {
     const vsPass = Object.keys(g).filter((k) => p[k]).map((k) => g[k].rps / p[k].rps);
     const vsJose = Object.keys(g).filter((k) => j[k]).map((k) => g[k].rps / j[k].rps);
     ratios[cell] = { vsPass, vsJose };
-    for (const worker of WORKERS) {
+    const passRatio = (worker) => { const w = byRound(worker); return Object.keys(w).filter((k) => p[k]).map((k) => w[k].rps / p[k].rps); };
+    for (const worker of workersFor(workload)) {
       const rs = of(worker);
       if (!rs.length) continue;
       const f = rs.map((r) => `${r.fetches.start + r.fetches.warm}/${r.fetches.measure}`);
       const fetches = [...new Set(f)].join(", ");
       lines.push(`| ${alg} | ${workload} | ${worker} | ${spread(rs.map((r) => r.rps), fmtN)} | ${spread(rs.map((r) => r.cpuUs), (x) => x.toFixed(0))} | ${ms(median(rs.map((r) => r.p50_us)))} | ` +
-        `${ms(median(rs.map((r) => r.p99_us)))} | ${worker === "pocketgate" && vsPass.length ? spread(vsPass) : ""} | ` +
-        `${worker === "pocketgate" && vsJose.length ? spread(vsJose) : ""} | ${worker === "passthrough" ? "–" : fetches} |`);
+        `${ms(median(rs.map((r) => r.p99_us)))} | ${worker !== "passthrough" && passRatio(worker).length ? spread(passRatio(worker)) : ""} | ` +
+        `${worker === "pocketgate" && vsJose.length ? spread(vsJose) : ""} | ${worker === "passthrough" || worker === "floor" ? "–" : fetches} |`);
     }
   }
   const ready = (worker) => results.filter((r) => r.worker === worker).map((r) => r.readyMs);
@@ -224,7 +229,7 @@ function summarise(results, meta) {
   lines.push("Cold start (spawn workerd → first answered request, valid token, includes the JWKS fetch), median [min–max] ms over every run:");
   lines.push("");
   lines.push("| Worker | ms |\n| --- | ---: |");
-  for (const worker of WORKERS) if (ready(worker).length) lines.push(`| ${worker} | ${spread(ready(worker), (x) => x.toFixed(0))} |`);
+  for (const worker of [...WORKERS, "floor"]) if (ready(worker).length) lines.push(`| ${worker} | ${spread(ready(worker), (x) => x.toFixed(0))} |`);
   lines.push("");
   lines.push("Bundle sizes:");
   lines.push("");
@@ -279,8 +284,9 @@ async function main() {
   try {
     for (let round = 0; round < CFG.rounds; round++) {
       for (const [i, [alg, workload]] of cells.entries()) {
-        const k = (round + i) % WORKERS.length;
-        for (const worker of [...WORKERS.slice(k), ...WORKERS.slice(0, k)]) {
+        const ws = workersFor(workload);
+        const k = (round + i) % ws.length;
+        for (const worker of [...ws.slice(k), ...ws.slice(0, k)]) {
           const r = await runOne(ctx, worker, alg, workload);
           r.round = round;
           results.push(r);
@@ -329,9 +335,11 @@ capnp config: no miniflare/wrangler layer in the request path), jose ${v.jose}, 
 (issuer and harness only), ${v.rustc}.
 
 Setup: each run starts a fresh workerd process with one Worker — **passthrough** (returns 200, checks nothing),
-**pocketgate** (\`build/\` from \`worker-build --release\`, \`GET /_gate/auth\` forward-auth, JWKS_URI set) or **jose**
-(bench/workers/jose: \`createRemoteJWKSet\` + \`jwtVerify\` with issuer and audience + groups any-of, bundled by
-esbuild) — against the same loopback PocketID-shaped issuer (tests/e2e/support/issuer.mjs; JWKS with one key,
+**pocketgate** (\`build/\` from \`worker-build --release\`, entry module src/worker/shim.js, \`GET /_gate/auth\`
+forward-auth, JWKS_URI set, every other variable at its default) or **jose** (bench/workers/jose: \`createRemoteJWKSet\` +
+\`jwtVerify\` with issuer and audience + groups any-of, bundled by esbuild); in the hot cells also **floor**
+(bench/workers/floor: reads the headers a gate reads and answers with the gate's six headers, verifying nothing —
+the ceiling for any forward-auth gate) — against the same loopback PocketID-shaped issuer (tests/e2e/support/issuer.mjs; JWKS with one key,
 \`Cache-Control: private, no-store\`). wrk -t1 -c${meta.cfg.connections} (hot1: -c1), ${meta.cfg.warm} s warm-up on a disjoint part of
 the token stream, then ${meta.cfg.duration} s measured; ${meta.cfg.rounds} round(s), the three Workers alternate in each round
 (rotating order), ratios are taken pair by pair within a round: median [min–max].

@@ -1,0 +1,23 @@
+// The forward-auth floor: what any forward-auth answer costs before verifying anything. It reads the headers a
+// gate reads (Authorization, X-Forwarded-Method/Uri) and answers 200 with the same six response headers as the
+// gate, with fixed identity values. No token is checked: this is the ceiling for any gate's hot throughput.
+export default {
+  fetch(request) {
+    const h = request.headers;
+    const authorization = h.get("authorization");
+    const method = h.get("x-forwarded-method") ?? "GET";
+    const uri = h.get("x-forwarded-uri");
+    if (!authorization || !uri || !method || !request.url) return new Response(null, { status: 401 });
+    return new Response(null, {
+      status: 200,
+      headers: {
+        "content-type": "application/json",
+        "cache-control": "no-store",
+        "x-auth-request-user": "2bd806c97f0e00af1a1fc3328fa763a9",
+        "x-auth-request-email": "alice@example.com",
+        "x-auth-request-preferred-username": "alice",
+        "x-auth-request-groups": "netbird-users",
+      },
+    });
+  },
+};
