@@ -4,6 +4,11 @@
 //!   (The token is kept in memory while cached; `Debug` never shows it.)
 //! - Bounded: at most `capacity` entries (default 10 000) and at most [`DEFAULT_MAX_BYTES`] of token bytes;
 //!   when full, expired entries go first, then the oldest inserted.
+//! - Optional admission on second sight ([`TokenCache::admit_on_second_sight`], off by default; the Worker turns
+//!   it on): a token is cached only when it is verified a second time, so a stream of one-off tokens costs no
+//!   inserts and evicts nothing (a token used once gains nothing from the cache). The first sightings are
+//!   remembered as 64-bit fingerprints in a fixed table of [`SEEN_SLOTS`] slots; a fingerprint never admits a
+//!   token to a lookup, only to an insert after a full verification.
 //! - An entry dies at the token's `exp` (`now >= exp` is a miss and removes it; no leeway: a miss simply
 //!   re-verifies) and as soon as its key is no longer in the issuer's key set.
 //!
@@ -13,6 +18,7 @@
 //! expired entries are swept at most once per distinct `now` when the cache is full.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 use crate::jwk::KeySet;
@@ -20,6 +26,9 @@ use crate::verify::Verified;
 
 /// Default number of entries.
 pub const DEFAULT_CAPACITY: usize = 10_000;
+/// Slots of the first-sighting table used by [`TokenCache::admit_on_second_sight`]: 4096 (32 KiB).
+pub const SEEN_SLOTS: usize = 4096;
+
 /// Default budget for the cached tokens' bytes: 16 MiB (10 000 PocketID tokens of ~1 KB take ~10 MB).
 pub const DEFAULT_MAX_BYTES: usize = 16 << 20;
 
@@ -43,6 +52,8 @@ pub struct TokenCache {
     next_seq: u64,
     /// The `now` of the last sweep of expired entries.
     swept_at: Option<u64>,
+    /// First sightings (fingerprints, 0 = empty) when admission on second sight is on.
+    seen: Option<(Box<[u64]>, RandomState)>,
 }
 
 /// Sizes only: never a token.
@@ -85,7 +96,29 @@ impl TokenCache {
             order: VecDeque::new(),
             next_seq: 0,
             swept_at: None,
+            seen: None,
         }
+    }
+
+    /// Cache a token only when it is verified a second time (see the module documentation).
+    pub fn admit_on_second_sight(mut self) -> TokenCache {
+        self.seen = Some((vec![0; SEEN_SLOTS].into_boxed_slice(), RandomState::new()));
+        self
+    }
+
+    /// With admission on second sight: whether `token` was seen before (and if not, remember it).
+    fn second_sight(&mut self, token: &str) -> bool {
+        let Some((slots, hasher)) = &mut self.seen else {
+            return true;
+        };
+        let fingerprint = hasher.hash_one(token) | 1;
+        let slot = &mut slots[(fingerprint as usize) % SEEN_SLOTS];
+        if *slot == fingerprint {
+            *slot = 0;
+            return true;
+        }
+        *slot = fingerprint;
+        false
     }
 
     /// The cached verdict for `token` at `now`, if any and if `key_present` says its key (by
@@ -109,7 +142,7 @@ impl TokenCache {
         let Some(dead_at) = dead_at(verified.exp) else {
             return;
         };
-        if now >= dead_at {
+        if now >= dead_at || !self.second_sight(token) {
             return;
         }
         self.remove(token);
@@ -381,6 +414,31 @@ mod tests {
         assert_eq!((c.len(), c.bytes()), (1, 19));
         c.clear();
         assert_eq!((c.len(), c.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn admission_on_second_sight_caches_from_the_second_verification() {
+        let mut c = TokenCache::new(DEFAULT_CAPACITY).admit_on_second_sight();
+        c.insert(TOKEN, verified(0, 1, EXP), T0);
+        assert!(c.get(TOKEN, T0, present).is_none(), "first sight: not cached");
+        assert!(c.is_empty());
+        c.insert(TOKEN, verified(0, 1, EXP), T0);
+        assert!(c.get(TOKEN, T0, present).is_some(), "second sight: cached");
+        // One-off tokens never enter, so they never evict anything.
+        let mut small = TokenCache::new(2).admit_on_second_sight();
+        for t in ["a", "b"] {
+            small.insert(t, verified(0, 1, EXP), T0);
+            small.insert(t, verified(0, 1, EXP), T0);
+        }
+        for i in 0..1000 {
+            small.insert(&format!("one-off-{i}"), verified(0, 1, EXP), T0);
+        }
+        assert!(small.get("a", T0, present).is_some() && small.get("b", T0, present).is_some());
+        assert_eq!(small.len(), 2);
+        // Without admission, the first verification is cached (the default).
+        let mut plain = TokenCache::new(DEFAULT_CAPACITY);
+        plain.insert(TOKEN, verified(0, 1, EXP), T0);
+        assert!(plain.get(TOKEN, T0, present).is_some());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 mod headers;
 mod loglimit;
+mod slab;
 
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod auth;

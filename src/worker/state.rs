@@ -81,7 +81,7 @@ impl Gate {
         Gate {
             keys: (0..n).map(|_| RefCell::new(KeyCache::new(KeyCachePolicy::default()))).collect(),
             discovered: (0..n).map(|_| RefCell::new(None)).collect(),
-            tokens: RefCell::new(TokenCache::new(DEFAULT_CAPACITY)),
+            tokens: RefCell::new(TokenCache::new(DEFAULT_CAPACITY).admit_on_second_sight()),
             crypto: WebCrypto::new(),
             log_limit: RefCell::new(LogLimit::new(config.as_ref().map_or(DEFAULT_LOG_LIMIT, |c| c.log_limit))),
             config,

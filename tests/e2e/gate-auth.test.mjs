@@ -65,10 +65,9 @@ describe("allowed users", () => {
     assert.equal(r.headers.get("x-auth-request-user"), issuer.user("bob").sub);
     assert.equal(r.headers.get("x-auth-request-groups"), "netbird-users");
   });
-  test("a repeated token is answered from the verified-token cache", async () => {
+  test("a repeated token is answered from the verified-token cache (cached from its second verification)", async () => {
     const t = issuer.idToken({ name: "carol" });
-    assert.equal((await auth(t)).status, 200);
-    assert.equal((await auth(t)).status, 200);
+    for (let i = 0; i < 3; i++) assert.equal((await auth(t)).status, 200);
     const lines = gate.logs.map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter((l) => l?.event === "request" && l.decision === "allow");
     assert.ok(lines.some((l) => l.cached === true), "no cached verdict in the logs");
     assert.ok(!gate.logs.some((l) => l.includes(t.split(".")[1])), "a token reached the logs");
