@@ -34,34 +34,46 @@ pub fn fetch(req: web_sys::Request, env: Env) -> Result<JsValue, JsValue> {
     let url = req.url();
     let path = uri_path(path_and_query(&url)).unwrap_or("/").to_owned();
     let method = req.method();
-    if path == AUTH
-        && (method == "GET" || method == "HEAD")
-        && let Ok(cfg) = &gate.config
-    {
-        return match auth::forward_auth(&gate, cfg, &req) {
-            Ok(outcome) => {
-                let response = auth::forward_auth_response(cfg, &outcome);
-                finish(&gate, &method, &path, response, Some(outcome), started)
-            }
-            Err(pending) => match auth::start(&gate, cfg, pending) {
-                Started::Now(outcome) => {
-                    let response = auth::forward_auth_response(cfg, &outcome);
-                    finish(&gate, &method, &path, response, Some(outcome), started)
-                }
-                Started::Waiting(promise, waiting) => {
-                    park(Parked { gate: Rc::clone(&gate), waiting, method, path, started }, promise)
-                }
-                Started::Async(pending) => later(async move {
-                    let (response, outcome) = auth_pending(&gate, pending).await;
-                    finish(&gate, &method, &path, response, outcome, started)
-                }),
-            },
-        };
+    if path == AUTH && (method == "GET" || method == "HEAD") {
+        return forward_auth(gate, &req, method, path, started);
     }
     later(async move {
-        let (response, outcome) = route(&gate, &env, req, &method, &path).await;
+        let (response, outcome) = route(&gate, &env, req, &path).await;
         finish(&gate, &method, &path, response, outcome, started)
     })
+}
+
+/// `GET|HEAD /_gate/auth`: answered now (a cached token, a bypass, a refusal, an invalid configuration), parked
+/// on WebCrypto's promise (a new token), or, when I/O is needed first, as a future.
+fn forward_auth(
+    gate: Rc<Gate>,
+    req: &web_sys::Request,
+    method: String,
+    path: String,
+    started: u64,
+) -> Result<JsValue, JsValue> {
+    let cfg = match &gate.config {
+        Ok(cfg) => cfg,
+        Err(errors) => {
+            let response = deny_response("", &config_error(errors), false);
+            return finish(&gate, &method, &path, response, None, started);
+        }
+    };
+    let outcome = match auth::forward_auth(&gate, cfg, req).map_err(|pending| auth::start(&gate, cfg, pending)) {
+        Ok(outcome) | Err(Started::Now(outcome)) => outcome,
+        Err(Started::Waiting(promise, waiting)) => {
+            return park(Parked { gate: Rc::clone(&gate), waiting, method, path, started }, promise);
+        }
+        Err(Started::Async(pending)) => {
+            let gate = Rc::clone(&gate);
+            return later(async move {
+                let (response, outcome) = auth_pending(&gate, pending).await;
+                finish(&gate, &method, &path, response, outcome, started)
+            });
+        }
+    };
+    let response = auth::forward_auth_response(cfg, &outcome);
+    finish(&gate, &method, &path, response, Some(outcome), started)
 }
 
 /// Resume a request parked by [`fetch`] (see [`waiting`]): `value` is what WebCrypto's promise settled with,
@@ -111,26 +123,17 @@ async fn auth_pending(gate: &Gate, pending: auth::Pending) -> (worker::Result<we
     }
 }
 
-/// Every route except the synchronous forward-auth answers.
+/// Every route except `GET|HEAD /_gate/auth`.
 async fn route(
     gate: &Rc<Gate>,
     env: &Env,
     req: web_sys::Request,
-    method: &str,
     path: &str,
 ) -> (worker::Result<web_sys::Response>, Option<Outcome>) {
     match path {
         "/_gate/healthz" => (auth::healthz(gate).await, None),
-        AUTH if method != "GET" && method != "HEAD" => {
-            (json_response(405, r#"{"code":"method_not_allowed","message":"use GET or HEAD"}"#, &[]), None)
-        }
-        AUTH => match &gate.config {
-            Ok(cfg) => match auth::forward_auth(gate, cfg, &req) {
-                Ok(o) => (auth::forward_auth_response(cfg, &o), Some(o)),
-                Err(pending) => auth_pending(gate, pending).await,
-            },
-            Err(errors) => (deny_response("", &config_error(errors), false), None),
-        },
+        // GET and HEAD are answered by `forward_auth`.
+        AUTH => (json_response(405, r#"{"code":"method_not_allowed","message":"use GET or HEAD"}"#, &[]), None),
         p if p == SETUP || p.starts_with("/_gate/setup/") => (setup(env, &req, p).await, None),
         p if p.starts_with("/_gate/") => {
             (json_response(404, r#"{"code":"not_found","message":"no such gate endpoint"}"#, &[]), None)
