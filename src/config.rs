@@ -621,7 +621,8 @@ mod tests {
         assert_eq!(cfg.upstream, None);
         assert_eq!(cfg.pat, PatMode::Deny);
         assert_eq!(cfg.realm, "pocketgate");
-        assert_eq!(cfg.log, LogMode::All);
+        assert_eq!(cfg.log, LogMode::Deny);
+        assert_eq!(cfg.log_limit, DEFAULT_LOG_LIMIT);
     }
 
     #[test]
