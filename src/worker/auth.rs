@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use serde_json::json;
 use wasm_bindgen::prelude::wasm_bindgen;
-use worker::wasm_bindgen::{JsCast, JsValue, intern};
+use worker::wasm_bindgen::{JsValue, intern};
 use worker::{js_sys, web_sys};
 
 use super::headers::{Credential, challenges, credential, error_body, forward_auth_headers, www_authenticate};
 use super::keys;
+use super::read::header;
 use super::state::{Gate, now};
 use crate::config::{GateConfig, PatMode};
 use crate::crypto::{AsyncSignatureVerifier, WebCrypto};
@@ -267,20 +268,6 @@ pub fn forward_auth(gate: &Gate, cfg: &GateConfig, req: &web_sys::Request) -> Re
     let uri = get("x-forwarded-uri").or_else(|| get("x-original-uri")).unwrap_or_default();
     let authorization = get("authorization");
     decide_now(gate, cfg, &method, &uri, authorization.as_deref())
-}
-
-#[wasm_bindgen]
-extern "C" {
-    /// A request's `Headers`, read with constant, valid names only: `get` cannot throw then, so it is bound
-    /// without web-sys's exception wrapper (one JavaScript call less per header).
-    type RequestHeaders;
-    #[wasm_bindgen(method, js_name = get)]
-    fn get(this: &RequestHeaders, name: &str) -> Option<String>;
-}
-
-/// Header `name` (a constant, valid name) of `h`.
-fn header(h: &web_sys::Headers, name: &str) -> Option<String> {
-    h.unchecked_ref::<RequestHeaders>().get(name)
 }
 
 /// The forward-auth answer for `outcome`: 200 with the identity headers, or the refusal.

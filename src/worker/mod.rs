@@ -3,6 +3,7 @@
 //! - [`headers`]: pure HTTP helpers (compiled natively for unit tests).
 //! - `state`: the per-isolate [`state::Gate`] (configuration parsed once, key caches, token cache, WebCrypto).
 //! - `keys`: discovery and JWKS fetches into the key caches (timeout, single flight across requests).
+//! - `read`: request headers into WebAssembly memory with one `encodeInto`.
 //! - `auth`: token → verdict, `/_gate/auth` (forward-auth) and refusal responses.
 //! - `waiting`: requests whose signature WebCrypto is checking, resumed without a Rust future.
 //! - `proxy`: route rules, header stripping, the upstream fetch (streams and WebSockets pass through).
@@ -22,6 +23,8 @@ mod keys;
 mod log;
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod proxy;
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
+mod read;
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod state;
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]

@@ -53,6 +53,17 @@ describe("allowed users", () => {
     assert.equal(r.headers.get("x-auth-request-preferred-username"), "alice");
     assert.equal(r.headers.get("x-auth-request-groups"), "netbird-users,dev ops");
   });
+  test("long headers arrive whole: a 10 KB token with 300 groups, then a short one again", async () => {
+    const groups = Array.from({ length: 299 }, (_, i) => `team-${String(i).padStart(3, "0")}-${"x".repeat(12)}`).concat("netbird-users");
+    const long = issuer.idToken({ name: "dave", groups });
+    assert.ok(long.length > 10_000, `${long.length}`);
+    const r = await auth(long);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get("x-auth-request-groups"), groups.join(","));
+    const short = await auth(issuer.idToken({ name: "erin" }));
+    assert.equal(short.status, 200);
+    assert.equal(short.headers.get("x-auth-request-user"), issuer.user("erin").sub);
+  });
   test("scheme is case-insensitive; HEAD works", async () => {
     assert.equal((await auth(issuer.idToken(), { scheme: "bEARER" })).status, 200);
     assert.equal((await auth(issuer.idToken(), { method: "HEAD" })).status, 200);
