@@ -253,11 +253,6 @@ pub struct Awaiting {
 }
 
 impl Awaiting {
-    /// Index of the token's issuer.
-    pub fn issuer(&self) -> usize {
-        self.issuer
-    }
-
     /// After the signature verified: check the claims at `now`.
     pub fn finish(self, verifier: &Verifier, now: u64) -> Result<Verified, Error> {
         let cfg = verifier.issuers.get(self.issuer).ok_or(Error::IssuerNotTrusted)?;

@@ -161,20 +161,30 @@ pub fn start(gate: &Gate, cfg: &GateConfig, pending: Pending) -> Started {
 /// `Err`: rejected): the verdict, the claims, the token cache, the group check.
 pub fn resume(gate: &Gate, cfg: &GateConfig, waiting: Waiting, settled: Result<JsValue, JsValue>) -> Outcome {
     let verified = WebCrypto::verdict(settled).and_then(|()| waiting.awaiting.finish(&cfg.verifier, now()));
-    match verified {
-        Ok(v) => {
-            let verified = Arc::new(v);
-            gate.tokens.borrow_mut().insert(&waiting.token, Arc::clone(&verified), now());
-            outcome(cfg, &waiting.action, &verified, false)
-        }
-        Err(e) => Outcome::of(Verdict::Deny(e, true)),
-    }
+    conclude(gate, cfg, &waiting.action, &waiting.token, verified)
 }
 
 /// Finish what [`decide_now`] left: verify the token (keys, WebCrypto, claims), then the group check.
 pub async fn decide_pending(gate: &Gate, cfg: &GateConfig, pending: Pending) -> Outcome {
-    match verify(gate, cfg, &pending.token).await {
-        Ok(verified) => outcome(cfg, &pending.action, &verified, false),
+    let verified = verify(gate, cfg, &pending.token).await;
+    conclude(gate, cfg, &pending.action, &pending.token, verified)
+}
+
+/// The end of both verification paths ([`resume`], [`decide_pending`]): a verified token is offered to the token
+/// cache and goes to the group check; an error is a refusal.
+fn conclude(
+    gate: &Gate,
+    cfg: &GateConfig,
+    action: &RouteAction,
+    token: &str,
+    verified: Result<Verified, Error>,
+) -> Outcome {
+    match verified {
+        Ok(v) => {
+            let verified = Arc::new(v);
+            gate.tokens.borrow_mut().insert(token, Arc::clone(&verified), now());
+            outcome(cfg, action, &verified, false)
+        }
         Err(e) => Outcome::of(Verdict::Deny(e, true)),
     }
 }
@@ -192,8 +202,8 @@ fn outcome(cfg: &GateConfig, action: &RouteAction, verified: &Verified, cached: 
 }
 
 /// Verify a bearer token that missed the cache: parse → issuer's keys (refreshed once on an unknown `kid`,
-/// within the cooldown) → WebCrypto → claims; a success is cached.
-async fn verify(gate: &Gate, cfg: &GateConfig, token: &str) -> Result<Arc<Verified>, Error> {
+/// within the cooldown) → WebCrypto → claims.
+async fn verify(gate: &Gate, cfg: &GateConfig, token: &str) -> Result<Verified, Error> {
     let prepared = cfg.verifier.prepare(token)?;
     let i = prepared.issuer();
     let set = usable(keys::key_set(gate, cfg, i).await?)?;
@@ -210,9 +220,7 @@ async fn verify(gate: &Gate, cfg: &GateConfig, token: &str) -> Result<Arc<Verifi
     };
     let key = prepared.select_key(&set)?;
     gate.crypto.verify_async(key, prepared.alg(), prepared.signing_input(), prepared.signature()).await?;
-    let verified = Arc::new(prepared.finish(&cfg.verifier, key, now())?);
-    gate.tokens.borrow_mut().insert(token, Arc::clone(&verified), now());
-    Ok(verified)
+    prepared.finish(&cfg.verifier, key, now())
 }
 
 /// A set without a single usable key is an outage (503), not a bad token (401).
