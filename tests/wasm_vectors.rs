@@ -106,7 +106,11 @@ async fn check(g: &Group<'_>, tc_id: usize, msg: &[u8], sig: &[u8], expected: Te
     }
 }
 
-fn report(set: &str, t: &Tally) {
+/// The end of one vector set: every vector ran (`expected` of them), both verdicts occurred, and the tally is
+/// printed.
+fn settle(set: &str, t: &Tally, expected: usize) {
+    assert_eq!(t.cases, expected, "{set}: every vector ran");
+    assert!(t.accepted > 0 && t.rejected > 0, "{set}: both verdicts exercised");
     console_log!(
         "wycheproof {set}: {} cases, {} valid accepted, {} invalid rejected, acceptable: {} accepted / {} rejected \
          (RustCrypto and WebCrypto agree on all)",
@@ -143,9 +147,7 @@ async fn wycheproof_rsa_pkcs1_both_backends_agree() {
                 check(&g, t.tc_id, &t.msg, &t.sig, t.result, &mut tally).await;
             }
         }
-        assert_eq!(tally.cases, set.number_of_tests, "{label}: every vector ran");
-        assert!(tally.accepted > 0 && tally.rejected > 0, "{label}: both verdicts exercised");
-        report(label, &tally);
+        settle(label, &tally, set.number_of_tests);
         total += tally.cases;
     }
     console_log!("wycheproof RSA PKCS#1 total: {total} cases");
@@ -174,9 +176,7 @@ async fn wycheproof_ecdsa_p1363_both_backends_agree() {
                 check(&g, t.tc_id, &t.msg, &t.sig, t.result, &mut tally).await;
             }
         }
-        assert_eq!(tally.cases, set.number_of_tests, "{label}: every vector ran");
-        assert!(tally.accepted > 0 && tally.rejected > 0, "{label}: both verdicts exercised");
-        report(label, &tally);
+        settle(label, &tally, set.number_of_tests);
         total += tally.cases;
     }
     console_log!("wycheproof ECDSA P1363 total: {total} cases");
@@ -196,9 +196,7 @@ async fn wycheproof_ed25519_both_backends_agree() {
             check(&g, t.tc_id, &t.msg, &t.sig, t.result, &mut tally).await;
         }
     }
-    assert_eq!(tally.cases, set.number_of_tests, "ed25519: every vector ran");
-    assert!(tally.accepted > 0 && tally.rejected > 0, "ed25519: both verdicts exercised");
-    report("ed25519", &tally);
+    settle("ed25519", &tally, set.number_of_tests);
 }
 
 // ---------------------------------------------------------------- WebCrypto-specific contract
