@@ -22,14 +22,24 @@
 //! | `REALM` | the `realm` of `WWW-Authenticate` | `pocketgate` |
 //! | `LOG` | `deny`: only refusals, errors and key fetches; `all`: one line per request | `deny` |
 //! | `LOG_LIMIT` | request lines per second per isolate, 0–100000 (0 = no limit); the rest are counted | 100 |
+//! | `FORWARDED_HEADERS` | forward-auth: which header family carries the original request: `auto`, `nginx` (`X-Original-Method`/`-URI`), `caddy` or `traefik` (`X-Forwarded-Method`/`-Uri`) | `auto` |
+//! | `MAX_TOKEN_AGE` | longest accepted token lifetime in seconds (`exp − iat` and `exp − now`), 60–2592000 | 86400 |
+//! | `LOCAL_USERS` | QuFabric's embedded IdP: `allow` lets its local (password) users, who carry no groups, pass the issuer's group rule as QuFabric does; `groups` requires groups of them too | `groups` |
+//! | `KEYS_STALE_SECONDS` | how long past their TTL the last good keys serve while the issuer is down, 0–604800 | 21600 |
 
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::policy::{Allow, GroupRule, RouteAction, RouteRule, Routes, qufabric_default_routes};
+use crate::policy::{
+    Allow, GroupRule, LocalUsers, Requirement, RouteAction, RouteRule, Routes, qufabric_default_routes,
+};
 use crate::token::Limits;
-use crate::verify::{DEFAULT_GROUPS_CLAIM, DEFAULT_LEEWAY, IssuerConfig, Verifier};
+use crate::verify::{DEFAULT_GROUPS_CLAIM, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_AGE, IssuerConfig, Verifier};
 
+/// Smallest accepted `MAX_TOKEN_AGE`.
+const MIN_MAX_TOKEN_AGE: u64 = 60;
+/// Largest accepted `MAX_TOKEN_AGE` (30 days).
+const MAX_MAX_TOKEN_AGE: u64 = 2_592_000;
 /// Largest accepted `LEEWAY_SECONDS`.
 pub const MAX_LEEWAY: u64 = 600;
 /// Default `REALM`.
@@ -54,6 +64,25 @@ pub enum LogMode {
     /// answer's cost).
     Deny,
 }
+
+/// Which forwarding headers carry the original request to `/_gate/auth` (`FORWARDED_HEADERS`).
+///
+/// Whatever the choice, a request is refused (400) when the chosen family is incomplete, or when the other family
+/// is present and names another method or URI: a header the proxy does not set or clear is the client's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForwardedHeaders {
+    /// Either family (default): the one that is complete; both complete must agree, and a family that is only
+    /// partly present is refused.
+    Auto,
+    /// `X-Original-Method` and `X-Original-URI`, as the documented nginx `auth_request` snippet sets them.
+    Original,
+    /// `X-Forwarded-Method` and `X-Forwarded-Uri`, as Caddy's `forward_auth` and Traefik's `forwardAuth` set them.
+    Forwarded,
+}
+
+/// Default `KEYS_STALE_SECONDS`: the last good keys serve 6 hours past their TTL while refreshes fail.
+pub const DEFAULT_KEYS_STALE: u64 = 21_600;
+const MAX_KEYS_STALE: u64 = 604_800;
 
 /// Where an issuer's keys come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +119,11 @@ pub struct GateConfig {
     pub log: LogMode,
     /// Request log lines per second per isolate (0 = no limit). Default [`DEFAULT_LOG_LIMIT`].
     pub log_limit: u32,
+    /// Forward-auth's header family. Default [`ForwardedHeaders::Auto`].
+    pub forwarded: ForwardedHeaders,
+    /// Seconds past their TTL that the last good keys keep serving while refreshes fail. Default
+    /// [`DEFAULT_KEYS_STALE`].
+    pub keys_stale: u64,
 }
 
 /// Default `LOG_LIMIT`: 100 request lines per second per isolate.
@@ -113,9 +147,13 @@ impl GateConfig {
 
         let groups_claim = keep(e, var("GROUPS_CLAIM").map(|v| parse_groups_claim("GROUPS_CLAIM", &v)).transpose());
         let leeway = keep(e, var("LEEWAY_SECONDS").map(|v| parse_leeway("LEEWAY_SECONDS", &v)).transpose());
+        let max_age = keep(e, var("MAX_TOKEN_AGE").map(|v| parse_max_age("MAX_TOKEN_AGE", &v)).transpose());
+        let local_users = keep(e, var("LOCAL_USERS").map(|v| parse_local_users("LOCAL_USERS", &v)).transpose());
         let defaults = Defaults {
             groups_claim: groups_claim.flatten().unwrap_or_else(|| DEFAULT_GROUPS_CLAIM.to_owned()),
             leeway: leeway.flatten().unwrap_or(DEFAULT_LEEWAY),
+            max_token_age: max_age.flatten().unwrap_or(DEFAULT_MAX_TOKEN_AGE),
+            local_users: local_users.flatten().unwrap_or_default(),
         };
         let issuers = match var("ISSUERS") {
             Some(json) => {
@@ -135,7 +173,9 @@ impl GateConfig {
             }
             None => single_issuer(&var, &defaults).map_err(|mut more| e.append(&mut more)).ok(),
         };
-        let routes = keep(e, build_routes(var("ROUTES").as_deref(), var("DASHBOARD").as_deref()));
+        let names: Option<Vec<String>> =
+            issuers.as_ref().map(|(configs, _)| configs.iter().map(|c| c.issuer.clone()).collect());
+        let routes = keep(e, build_routes(var("ROUTES").as_deref(), var("DASHBOARD").as_deref(), names.as_deref()));
         let upstream = keep(e, var("UPSTREAM").map(|v| parse_upstream(&v)).transpose());
         let pat = keep(
             e,
@@ -180,11 +220,36 @@ impl GateConfig {
                 }),
             },
         );
+        let forwarded = keep(
+            e,
+            match var("FORWARDED_HEADERS").as_deref() {
+                None | Some("auto") => Ok(ForwardedHeaders::Auto),
+                Some("nginx") => Ok(ForwardedHeaders::Original),
+                Some("caddy" | "traefik") => Ok(ForwardedHeaders::Forwarded),
+                Some(_) => Err(config_err(
+                    "FORWARDED_HEADERS",
+                    "must be \"auto\" (the default), \"nginx\" (X-Original-Method/-URI), or \"caddy\" / \"traefik\" \
+                     (X-Forwarded-Method/-Uri)",
+                )),
+            },
+        );
+        let keys_stale = keep(
+            e,
+            match var("KEYS_STALE_SECONDS") {
+                None => Ok(DEFAULT_KEYS_STALE),
+                Some(v) => v.parse::<u64>().ok().filter(|n| *n <= MAX_KEYS_STALE).ok_or_else(|| {
+                    config_err(
+                        "KEYS_STALE_SECONDS",
+                        format!("must be a whole number of seconds from 0 to {MAX_KEYS_STALE}, e.g. 21600 (6 hours)"),
+                    )
+                }),
+            },
+        );
         let (verifier, keys) = match issuers {
             Some((configs, keys)) => (keep(e, Verifier::new(configs, Limits::default())), Some(keys)),
             None => (None, None),
         };
-        match (verifier, keys, routes, upstream, pat, realm, log, log_limit) {
+        match (verifier, keys, routes, upstream, pat, realm, log, log_limit, forwarded, keys_stale) {
             (
                 Some(verifier),
                 Some(keys),
@@ -194,7 +259,11 @@ impl GateConfig {
                 Some(realm),
                 Some(log),
                 Some(log_limit),
-            ) if errors.is_empty() => Ok(GateConfig { verifier, keys, routes, upstream, pat, realm, log, log_limit }),
+                Some(forwarded),
+                Some(keys_stale),
+            ) if errors.is_empty() => {
+                Ok(GateConfig { verifier, keys, routes, upstream, pat, realm, log, log_limit, forwarded, keys_stale })
+            }
             _ => Err(errors),
         }
     }
@@ -210,6 +279,8 @@ fn keep<T>(errors: &mut Vec<Error>, r: Result<T, Error>) -> Option<T> {
 struct Defaults {
     groups_claim: String,
     leeway: u64,
+    max_token_age: u64,
+    local_users: LocalUsers,
 }
 
 type Issuers = (Vec<IssuerConfig>, Vec<KeySource>);
@@ -241,6 +312,8 @@ fn single_issuer(var: &impl Fn(&str) -> Option<String>, d: &Defaults) -> Result<
             let mut cfg = IssuerConfig::new(issuer.clone(), audiences, GroupRule { allow, deny });
             cfg.groups_claim = d.groups_claim.clone();
             cfg.leeway = d.leeway;
+            cfg.max_token_age = d.max_token_age;
+            cfg.local_users = d.local_users;
             Ok((vec![cfg], vec![KeySource { issuer, jwks_uri }]))
         }
         _ => Err(errors),
@@ -274,7 +347,17 @@ fn parse_issuers(json: &str, d: &Defaults) -> Result<Issuers, Error> {
         let obj = item.as_object().ok_or_else(|| at("must be an object".into()))?;
         check_members(
             obj,
-            &["issuer", "audiences", "allow_groups", "deny_groups", "groups_claim", "leeway_seconds", "jwks_uri"],
+            &[
+                "issuer",
+                "audiences",
+                "allow_groups",
+                "deny_groups",
+                "groups_claim",
+                "leeway_seconds",
+                "max_token_age",
+                "local_users",
+                "jwks_uri",
+            ],
         )
         .map_err(at)?;
         let issuer = match obj.get("issuer") {
@@ -307,6 +390,18 @@ fn parse_issuers(json: &str, d: &Defaults) -> Result<Issuers, Error> {
                 parse_leeway(S, &n.to_string()).map_err(|e| at(format!("leeway_seconds {}", message(e))))?
             }
             Some(_) => return Err(at("\"leeway_seconds\" must be a number".into())),
+        };
+        cfg.max_token_age = match obj.get("max_token_age") {
+            None => d.max_token_age,
+            Some(Value::Number(n)) => {
+                parse_max_age(S, &n.to_string()).map_err(|e| at(format!("max_token_age {}", message(e))))?
+            }
+            Some(_) => return Err(at("\"max_token_age\" must be a number of seconds".into())),
+        };
+        cfg.local_users = match obj.get("local_users") {
+            None => d.local_users,
+            Some(Value::String(v)) => parse_local_users(S, v).map_err(|e| at(format!("local_users {}", message(e))))?,
+            Some(_) => return Err(at("\"local_users\" must be \"groups\" or \"allow\"".into())),
         };
         let jwks_uri = match obj.get("jwks_uri") {
             None => None,
@@ -360,7 +455,8 @@ fn parse_list(setting: &str, value: &str) -> Result<Vec<String>, Error> {
     }
     for (i, item) in items.iter().enumerate() {
         if items[..i].contains(item) {
-            return Err(config_err(setting, format!("lists {item:?} twice; list each value once")));
+            // The value itself is never echoed (healthz is public): its position is.
+            return Err(config_err(setting, format!("item {} repeats an earlier item; list each value once", i + 1)));
         }
     }
     Ok(items)
@@ -387,16 +483,42 @@ fn parse_leeway(setting: &str, value: &str) -> Result<u64, Error> {
     }
 }
 
+/// `LOCAL_USERS`: `groups` or `allow`.
+fn parse_local_users(setting: &str, value: &str) -> Result<LocalUsers, Error> {
+    match value {
+        "groups" => Ok(LocalUsers::Groups),
+        "allow" => Ok(LocalUsers::Allow),
+        _ => Err(config_err(
+            setting,
+            "must be \"groups\" (the default: local users of QuFabric's embedded IdP need an allowed group like \
+             everyone) or \"allow\" (they pass the issuer's group rule, as QuFabric lets them past its own JWT \
+             allow groups)",
+        )),
+    }
+}
+
+/// `MAX_TOKEN_AGE`: seconds, 60 to 30 days.
+fn parse_max_age(setting: &str, value: &str) -> Result<u64, Error> {
+    match value.parse::<u64>() {
+        Ok(n) if (MIN_MAX_TOKEN_AGE..=MAX_MAX_TOKEN_AGE).contains(&n) => Ok(n),
+        _ => Err(config_err(
+            setting,
+            format!(
+                "must be a whole number of seconds from {MIN_MAX_TOKEN_AGE} to {MAX_MAX_TOKEN_AGE}, e.g. 86400 (one \
+                 day: PocketID's tokens live an hour, the embedded IdP's a day)"
+            ),
+        )),
+    }
+}
+
 /// An issuer: a URL per [`parse_url`] that does not end with `/`.
 fn parse_issuer(setting: &str, value: &str) -> Result<String, Error> {
     let url = parse_url(setting, value, false)?;
     if url.ends_with('/') {
-        let fixed = url.trim_end_matches('/');
         return Err(config_err(
             setting,
-            format!(
-                "must not end with '/': PocketID issuers never do, and tokens are compared byte for byte; use {fixed:?}"
-            ),
+            "must not end with '/': PocketID issuers never do, and tokens are compared byte for byte; remove the \
+             trailing '/'",
         ));
     }
     Ok(url)
@@ -452,9 +574,10 @@ pub fn url_host(url: &str) -> Option<(&str, &str)> {
 }
 
 /// An absolute URL: `https://`, or `http://` on a loopback host (any http host when `any_http`); lower-case
-/// scheme and host; no user info, query, fragment or whitespace.
+/// scheme and host; no user info, query, fragment or whitespace. Errors never echo the value: a URL may carry
+/// credentials or a secret query, and `/_gate/healthz` is public.
 fn parse_url(setting: &str, value: &str, any_http: bool) -> Result<String, Error> {
-    let fail = |m: &str| Err(config_err(setting, format!("{m} (got {value:?})")));
+    let fail = |m: &str| Err(config_err(setting, m));
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return fail("must be a URL without spaces");
     }
@@ -491,18 +614,22 @@ fn parse_url(setting: &str, value: &str, any_http: bool) -> Result<String, Error
 /// prefix and methods or adding to them; the default action from `DASHBOARD`.
 ///
 /// `ROUTES` is a JSON array of `{"prefix": "/api/users", "methods": ["DELETE"], "action": "authenticate",
-/// "allow_groups": ["admins"], "deny_groups": []}`. `action` is `authenticate` (default) or `bypass`;
-/// `allow_groups`/`deny_groups` (authenticate only) replace the issuer's groups on that route; `methods`
-/// defaults to all. The longest matching prefix wins.
-fn build_routes(routes: Option<&str>, dashboard: Option<&str>) -> Result<Routes, Error> {
+/// "allow_groups": ["admins"], "deny_groups": [], "issuers": ["https://id.example.com"]}`. `action` is
+/// `authenticate` (default) or `bypass`; `allow_groups`/`deny_groups` (authenticate only) replace the issuer's
+/// allow list on that route (the issuer's `DENY_GROUPS` still apply); `methods` defaults to all; `issuers` binds the
+/// rule to those issuers' tokens (`"*"`: every trusted issuer, stated explicitly). The longest matching prefix wins.
+///
+/// `issuers` (the configured issuers, when they parsed): each name in a rule's `issuers` must be one of them, and
+/// with more than one, a rule that names groups must say whose groups it means.
+fn build_routes(routes: Option<&str>, dashboard: Option<&str>, issuers: Option<&[String]>) -> Result<Routes, Error> {
     let default = match dashboard {
         None | Some("bypass") => RouteAction::Bypass,
-        Some("protect") => RouteAction::Authenticate(None),
+        Some("protect") => RouteAction::issuer_default(),
         Some(_) => return Err(config_err("DASHBOARD", "must be \"bypass\" (the default) or \"protect\"")),
     };
     let mut rules = qufabric_default_routes(true).rules().to_vec();
     if let Some(json) = routes {
-        for rule in parse_routes(json)? {
+        for rule in parse_routes(json, issuers)? {
             rules.retain(|r| !(r.prefix == rule.prefix && r.methods == rule.methods));
             rules.push(rule);
         }
@@ -510,8 +637,8 @@ fn build_routes(routes: Option<&str>, dashboard: Option<&str>) -> Result<Routes,
     Routes::new(rules, default)
 }
 
-/// Parse `ROUTES` (see [`build_routes`]).
-pub fn parse_routes(json: &str) -> Result<Vec<RouteRule>, Error> {
+/// Parse `ROUTES` (see [`build_routes`]); `issuers`: the configured issuers, to check each rule's `issuers` against.
+pub fn parse_routes(json: &str, issuers: Option<&[String]>) -> Result<Vec<RouteRule>, Error> {
     const S: &str = "ROUTES";
     let items = match serde_json::from_str::<Value>(json) {
         Ok(Value::Array(items)) => items,
@@ -522,7 +649,7 @@ pub fn parse_routes(json: &str) -> Result<Vec<RouteRule>, Error> {
     for (i, item) in items.iter().enumerate() {
         let at = |m: String| config_err(S, format!("rule {i}: {m}"));
         let obj = item.as_object().ok_or_else(|| at("must be an object".into()))?;
-        check_members(obj, &["prefix", "methods", "action", "allow_groups", "deny_groups"]).map_err(at)?;
+        check_members(obj, &["prefix", "methods", "action", "allow_groups", "deny_groups", "issuers"]).map_err(at)?;
         let prefix = match obj.get("prefix") {
             Some(Value::String(p)) if p.starts_with('/') => p.clone(),
             _ => return Err(at("\"prefix\" is required and must start with '/'".into())),
@@ -545,28 +672,64 @@ pub fn parse_routes(json: &str) -> Result<Vec<RouteRule>, Error> {
         };
         let allow = list_member(obj, "allow_groups").map_err(at)?;
         let deny = list_member(obj, "deny_groups").map_err(at)?;
+        let bound = route_issuers(obj, issuers).map_err(at)?;
         let action = match obj.get("action").map(|a| a.as_str()) {
             None | Some(Some("authenticate")) => {
                 let deny = match deny {
                     Some(d) => parse_deny(S, &d).map_err(|e| at(message(e)))?,
                     None => Vec::new(),
                 };
-                match allow {
-                    Some(a) => RouteAction::Authenticate(Some(GroupRule {
-                        allow: GroupRule::parse_allow(S, &a).map_err(|e| at(message(e)))?,
-                        deny,
-                    })),
-                    None if deny.is_empty() => RouteAction::Authenticate(None),
+                let groups = match allow {
+                    Some(a) => {
+                        Some(GroupRule { allow: GroupRule::parse_allow(S, &a).map_err(|e| at(message(e)))?, deny })
+                    }
+                    None if deny.is_empty() => None,
                     None => return Err(at("\"deny_groups\" needs \"allow_groups\" on the same rule".into())),
+                };
+                let several = issuers.is_some_and(|names| names.len() > 1);
+                if groups.is_some() && several && bound.is_none() {
+                    return Err(at(
+                        "with several issuers, say whose groups this rule means: add \"issuers\": [\"<issuer URL>\"], \
+                         or \"issuers\": \"*\" to let every issuer's groups of these names pass"
+                            .into(),
+                    ));
                 }
+                RouteAction::Authenticate(Requirement { groups, issuers: bound.flatten() })
             }
-            Some(Some("bypass")) if allow.is_none() && deny.is_none() => RouteAction::Bypass,
-            Some(Some("bypass")) => return Err(at("a \"bypass\" rule takes no allow_groups/deny_groups".into())),
+            Some(Some("bypass")) if allow.is_none() && deny.is_none() && bound.is_none() => RouteAction::Bypass,
+            Some(Some("bypass")) => {
+                return Err(at("a \"bypass\" rule takes no allow_groups, deny_groups or issuers".into()));
+            }
             _ => return Err(at("\"action\" must be \"authenticate\" or \"bypass\"".into())),
         };
         rules.push(RouteRule { prefix, methods, action });
     }
     Ok(rules)
+}
+
+/// A rule's `issuers`: `None` when absent, `Some(None)` for `"*"` (every issuer, stated), `Some(Some(list))`.
+/// Each listed issuer must be configured (exactly as in `ISSUER`/`ISSUERS`).
+fn route_issuers(
+    obj: &Map<String, Value>,
+    configured: Option<&[String]>,
+) -> Result<Option<Option<Vec<String>>>, String> {
+    let Some(list) = list_member(obj, "issuers")? else {
+        return Ok(None);
+    };
+    if list.trim() == "*" {
+        return Ok(Some(None));
+    }
+    let names = parse_list("ROUTES", &list).map_err(message)?;
+    if let Some(configured) = configured {
+        for (n, name) in names.iter().enumerate() {
+            if !configured.contains(name) {
+                return Err(format!(
+                    "\"issuers\" item {n} is not a configured issuer; copy it exactly from ISSUER or an ISSUERS entry"
+                ));
+            }
+        }
+    }
+    Ok(Some(Some(names)))
 }
 
 #[cfg(test)]
@@ -648,7 +811,7 @@ mod tests {
         assert_eq!(cfg.upstream.as_deref(), Some("https://mgmt.internal:8443"));
         assert_eq!(cfg.pat, PatMode::Pass);
         assert_eq!(cfg.realm, "qufabric");
-        assert_eq!(cfg.routes.action("GET", "/peers"), &RouteAction::Authenticate(None));
+        assert_eq!(cfg.routes.action("GET", "/peers"), Ok(&RouteAction::issuer_default()));
     }
 
     #[test]
@@ -672,7 +835,7 @@ mod tests {
     fn issuer_mistakes_name_the_fix() {
         let (s, m) = only_error(&with(&[("ISSUER", "https://id.example.com/")]));
         assert_eq!(s, "ISSUER");
-        assert!(m.contains("must not end with '/'") && m.contains("\"https://id.example.com\""), "{m}");
+        assert!(m.contains("must not end with '/'") && !m.contains("id.example.com"), "{m}");
         for bad in [
             "http://id.example.com",
             "id.example.com",
@@ -802,12 +965,18 @@ mod tests {
     fn qufabric_default_routes() {
         let cfg = GateConfig::from_env(env(&BASE)).unwrap();
         let r = &cfg.routes;
-        assert_eq!(r.action("GET", "/api/peers"), &RouteAction::Authenticate(None));
-        for p in ["/management.ManagementService/Login", "/signal.SignalExchange/Send", "/relay", "/ws-proxy/x"] {
-            assert_eq!(r.action("POST", p), &RouteAction::Bypass, "{p}");
+        assert_eq!(r.action("GET", "/api/peers"), Ok(&RouteAction::issuer_default()));
+        for p in [
+            "/management.ManagementService/Login",
+            "/management.ProxyService/GetMappingUpdate",
+            "/signalexchange.SignalExchange/ConnectStream",
+            "/relay",
+            "/ws-proxy/x",
+        ] {
+            assert_eq!(r.action("POST", p), Ok(&RouteAction::Bypass), "{p}");
         }
-        assert_eq!(r.action("GET", "/oauth2/keys"), &RouteAction::Bypass);
-        assert_eq!(r.action("GET", "/peers"), &RouteAction::Bypass, "dashboard bypasses by default");
+        assert_eq!(r.action("GET", "/oauth2/keys"), Ok(&RouteAction::Bypass));
+        assert_eq!(r.action("GET", "/peers"), Ok(&RouteAction::Bypass), "dashboard bypasses by default");
     }
 
     #[test]
@@ -817,28 +986,159 @@ mod tests {
                          {"prefix":"/public","action":"bypass"}]"#;
         let cfg = GateConfig::from_env(env(&with(&[("ROUTES", routes)]))).unwrap();
         let admins = GroupRule { allow: Allow::Groups(vec!["admins".into()]), deny: vec![] };
-        assert_eq!(cfg.routes.action("DELETE", "/api/users/1"), &RouteAction::Authenticate(Some(admins)));
-        assert_eq!(cfg.routes.action("GET", "/api/users/1"), &RouteAction::Authenticate(None));
-        assert_eq!(cfg.routes.action("GET", "/oauth2/keys"), &RouteAction::Authenticate(None), "replaced default");
-        assert_eq!(cfg.routes.action("GET", "/public/x"), &RouteAction::Bypass);
+        assert_eq!(cfg.routes.action("DELETE", "/api/users/1"), Ok(&RouteAction::groups(admins)));
+        assert_eq!(cfg.routes.action("GET", "/api/users/1"), Ok(&RouteAction::issuer_default()));
+        assert_eq!(cfg.routes.action("GET", "/oauth2/keys"), Ok(&RouteAction::issuer_default()), "replaced default");
+        assert_eq!(cfg.routes.action("GET", "/public/x"), Ok(&RouteAction::Bypass));
+    }
+
+    /// The docs' own example `ROUTES` (docs/CONFIG.md), as the outside attack used it: `/api%2Fpeers` is refused
+    /// instead of being matched to the `admins` rule.
+    #[test]
+    fn docs_example_routes_refuse_ambiguous_paths() {
+        let routes = r#"[
+  {"prefix": "/api/users", "methods": ["DELETE", "PUT"], "allow_groups": ["admins"]},
+  {"prefix": "/api/setup-keys", "allow_groups": "*", "deny_groups": ["contractors"]},
+  {"prefix": "/healthz", "action": "bypass"}
+]"#;
+        let cfg = GateConfig::from_env(env(&with(&[("ROUTES", routes)]))).unwrap();
+        for path in ["/api%2Fpeers", "/api/accounts%2F1", "/api/users%2Fx", "/API/peers"] {
+            for method in ["GET", "DELETE"] {
+                assert_eq!(cfg.routes.action(method, path), Err(Error::PathAmbiguous), "{method} {path}");
+            }
+        }
+        assert_eq!(cfg.routes.action("GET", "/api/peers"), Ok(&RouteAction::issuer_default()));
     }
 
     #[test]
-    fn routes_json_mistakes() {
-        for (bad, needle) in [
-            ("{}", "array"),
-            ("[1]", "object"),
-            (r#"[{"methods":["GET"]}]"#, "prefix"),
-            (r#"[{"prefix":"api"}]"#, "prefix"),
-            (r#"[{"prefix":"/a","action":"allow"}]"#, "action"),
-            (r#"[{"prefix":"/a","action":"bypass","allow_groups":"x"}]"#, "bypass"),
-            (r#"[{"prefix":"/a","deny_groups":"x"}]"#, "deny_groups"),
-            (r#"[{"prefix":"/a","methods":[]}]"#, "methods"),
-            (r#"[{"prefix":"/a","groups":"x"}]"#, "unknown member"),
+    fn routes_are_bound_to_issuers() {
+        // One issuer: `issuers` may be omitted, or must name it.
+        let one = r#"[{"prefix":"/api/users","allow_groups":"admins","issuers":["https://id.example.com"]}]"#;
+        let cfg = GateConfig::from_env(env(&with(&[("ROUTES", one)]))).unwrap();
+        let bound = RouteAction::Authenticate(Requirement {
+            groups: Some(GroupRule { allow: Allow::Groups(vec!["admins".into()]), deny: vec![] }),
+            issuers: Some(vec!["https://id.example.com".into()]),
+        });
+        assert_eq!(cfg.routes.action("GET", "/api/users"), Ok(&bound));
+        // Several issuers: a rule naming groups must say whose; `*` states "every issuer".
+        let unbound = r#"[{"prefix":"/api/users","allow_groups":"admins"}]"#;
+        let (s, m) = only_error(&[("ISSUERS", TWO), ("ROUTES", unbound)]);
+        assert_eq!(s, "ROUTES");
+        assert!(m.contains("issuers"), "{m}");
+        let star = r#"[{"prefix":"/api/users","allow_groups":"admins","issuers":"*"}]"#;
+        let cfg = GateConfig::from_env(env(&[("ISSUERS", TWO), ("ROUTES", star)])).unwrap();
+        assert_eq!(
+            cfg.routes.action("GET", "/api/users"),
+            Ok(&RouteAction::groups(GroupRule { allow: Allow::Groups(vec!["admins".into()]), deny: vec![] }))
+        );
+        let named = r#"[{"prefix":"/api/users","allow_groups":"admins","issuers":["https://id.example.com"]},
+                        {"prefix":"/api/peers","issuers":"https://vpn.example.com/oauth2"}]"#;
+        let cfg = GateConfig::from_env(env(&[("ISSUERS", TWO), ("ROUTES", named)])).unwrap();
+        let peers = RouteAction::Authenticate(Requirement {
+            groups: None,
+            issuers: Some(vec!["https://vpn.example.com/oauth2".into()]),
+        });
+        assert_eq!(cfg.routes.action("GET", "/api/peers/1"), Ok(&peers));
+        // An issuer that is not configured, and a bypass with issuers, are mistakes.
+        for bad in [
+            r#"[{"prefix":"/a","allow_groups":"x","issuers":["https://other.example.com"]}]"#,
+            r#"[{"prefix":"/a","action":"bypass","issuers":"*"}]"#,
+            r#"[{"prefix":"/a","issuers":[]}]"#,
         ] {
-            let (s, m) = only_error(&with(&[("ROUTES", bad)]));
+            let (s, m) = only_error(&[("ISSUERS", TWO), ("ROUTES", bad)]);
             assert_eq!(s, "ROUTES", "{bad}");
-            assert!(m.contains(needle), "{bad}: {m}");
+            assert!(!m.contains("other.example.com"), "never echoed: {m}");
+        }
+    }
+
+    #[test]
+    fn max_token_age_setting() {
+        let cfg = GateConfig::from_env(env(&BASE)).unwrap();
+        assert_eq!(cfg.verifier.issuers()[0].max_token_age, 86_400);
+        let cfg = GateConfig::from_env(env(&with(&[("MAX_TOKEN_AGE", "3600")]))).unwrap();
+        assert_eq!(cfg.verifier.issuers()[0].max_token_age, 3600);
+        for bad in ["0", "59", "2592001", "1h", "-5"] {
+            assert_eq!(only_error(&with(&[("MAX_TOKEN_AGE", bad)])).0, "MAX_TOKEN_AGE", "{bad}");
+        }
+        let issuers = r#"[{"issuer":"https://a.example.com","audiences":"x","allow_groups":"*","max_token_age":7200},
+                          {"issuer":"https://b.example.com","audiences":"x","allow_groups":"*"}]"#;
+        let cfg = GateConfig::from_env(env(&[("ISSUERS", issuers), ("MAX_TOKEN_AGE", "600")])).unwrap();
+        let ages: Vec<u64> = cfg.verifier.issuers().iter().map(|i| i.max_token_age).collect();
+        assert_eq!(ages, [7200, 600]);
+    }
+
+    #[test]
+    fn local_users_setting() {
+        let cfg = GateConfig::from_env(env(&BASE)).unwrap();
+        assert_eq!(cfg.verifier.issuers()[0].local_users, LocalUsers::Groups, "safe default");
+        let cfg = GateConfig::from_env(env(&with(&[("LOCAL_USERS", "allow")]))).unwrap();
+        assert_eq!(cfg.verifier.issuers()[0].local_users, LocalUsers::Allow);
+        assert_eq!(only_error(&with(&[("LOCAL_USERS", "yes")])).0, "LOCAL_USERS");
+        let issuers = r#"[{"issuer":"https://vpn.example.com/oauth2","audiences":"netbird-dashboard","allow_groups":"netbird-users","local_users":"allow"},
+                          {"issuer":"https://id.example.com","audiences":"netbird","allow_groups":"netbird-users"}]"#;
+        let cfg = GateConfig::from_env(env(&[("ISSUERS", issuers)])).unwrap();
+        let modes: Vec<LocalUsers> = cfg.verifier.issuers().iter().map(|i| i.local_users).collect();
+        assert_eq!(modes, [LocalUsers::Allow, LocalUsers::Groups]);
+    }
+
+    #[test]
+    fn forwarded_headers_and_keys_stale_settings() {
+        let cfg = GateConfig::from_env(env(&BASE)).unwrap();
+        assert_eq!((cfg.forwarded, cfg.keys_stale), (ForwardedHeaders::Auto, 21_600));
+        for (v, want) in [
+            ("auto", ForwardedHeaders::Auto),
+            ("nginx", ForwardedHeaders::Original),
+            ("caddy", ForwardedHeaders::Forwarded),
+            ("traefik", ForwardedHeaders::Forwarded),
+        ] {
+            assert_eq!(GateConfig::from_env(env(&with(&[("FORWARDED_HEADERS", v)]))).unwrap().forwarded, want);
+        }
+        assert_eq!(only_error(&with(&[("FORWARDED_HEADERS", "x-forwarded")])).0, "FORWARDED_HEADERS");
+        let cfg = GateConfig::from_env(env(&with(&[("KEYS_STALE_SECONDS", "0")]))).unwrap();
+        assert_eq!(cfg.keys_stale, 0);
+        assert_eq!(only_error(&with(&[("KEYS_STALE_SECONDS", "604801")])).0, "KEYS_STALE_SECONDS");
+    }
+
+    /// Finding 4: `/_gate/healthz` is public and listed each invalid setting's value (`(got "…")`): credentials
+    /// in `UPSTREAM`, a secret in a `JWKS_URI` query. No message may contain any part of a rejected value.
+    #[test]
+    fn errors_never_echo_a_value() {
+        let secret = "s3cr3t-Value";
+        let cases: Vec<(&str, String)> = vec![
+            ("UPSTREAM", format!("https://user:{secret}@mgmt.internal")),
+            ("UPSTREAM", format!("https://mgmt.internal/{secret}")),
+            ("UPSTREAM", format!("ftp://{secret}.internal")),
+            ("JWKS_URI", format!("https://id.example.com/jwks?key={secret}")),
+            ("JWKS_URI", format!("http://{secret}.example.com/jwks")),
+            ("JWKS_URI", format!("https://{secret}.example.com/jwks")),
+            ("JWKS_URI", format!("https://id.example.com/{secret} x")),
+            ("ISSUER", format!("https://id.example.com/{secret}/")),
+            ("AUDIENCE", format!("{secret},{secret}")),
+            ("ALLOW_GROUPS", format!("{secret},{secret}")),
+            (
+                "ISSUERS",
+                format!(
+                    r#"[{{"issuer":"https://x.example.com","audiences":"a","allow_groups":"*","jwks_uri":"https://x.example.com/j?k={secret}"}}]"#
+                ),
+            ),
+            ("ROUTES", format!(r#"[{{"prefix":"/a","allow_groups":"x","issuers":["https://{secret}.example.com"]}}]"#)),
+        ];
+        for (name, value) in &cases {
+            let pairs = with(&[]);
+            let get = |k: &str| {
+                if k == *name {
+                    return Some(value.clone());
+                }
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k && !(*name == "ISSUERS" && SINGLE_ISSUER_VARS.contains(n)))
+                    .map(|(_, v)| (*v).to_owned())
+            };
+            let errors = GateConfig::from_env(get).expect_err(name);
+            for e in errors {
+                let text = e.to_string();
+                assert!(!text.to_lowercase().contains(&secret.to_lowercase()), "{name} echoed its value: {text}");
+            }
         }
     }
 

@@ -30,6 +30,8 @@ impl Part {
 /// How a request ends when verification or policy fails: the HTTP status class of an [`Error`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
+    /// 400: the request itself cannot be judged safely (an ambiguous path, conflicting forwarding headers).
+    BadRequest,
     /// 401: no valid credentials were presented.
     Unauthenticated,
     /// 403: a valid user who is not allowed here.
@@ -42,6 +44,7 @@ impl Status {
     /// The HTTP status code.
     pub fn http(self) -> u16 {
         match self {
+            Status::BadRequest => 400,
             Status::Unauthenticated => 401,
             Status::Forbidden => 403,
             Status::Unavailable => 503,
@@ -137,6 +140,19 @@ pub enum Error {
     IssuedInFuture,
     /// A personal access token (`Authorization: Token …`) on a route that denies them.
     PatNotAllowed,
+    /// The token's lifetime is longer than `MAX_TOKEN_AGE` (`exp − iat`, or `exp − now`, beyond the leeway).
+    TokenLifetimeTooLong,
+
+    // ---- the request cannot be judged safely (400) ----
+    /// The path cannot be normalised safely (an encoded `/`, a backslash, non-ASCII, a case that changes the
+    /// rule, …) and the route table is not all bypass: refused rather than matched by guesswork.
+    PathAmbiguous,
+    /// Forward-auth: the two families of forwarding headers (`X-Forwarded-Method`/`-Uri` and
+    /// `X-Original-Method`/`-URI`) disagree, so the original request is unknown.
+    ForwardedHeadersConflict,
+    /// Forward-auth: the proxy did not send the original method and URI in the header family `FORWARDED_HEADERS`
+    /// names.
+    ForwardedHeadersIncomplete,
 
     // ---- a verified user who may not pass (403) ----
     /// The user's groups claim is missing or empty.
@@ -145,6 +161,8 @@ pub enum Error {
     GroupNotAllowed,
     /// One of the user's groups is in the deny list.
     GroupDenied,
+    /// The route's rule is bound to other issuers than the token's (`ROUTES` `issuers`).
+    IssuerNotAllowedHere,
 
     // ---- the gate cannot decide (503) ----
     /// No usable keys for the issuer (never fetched, or stale beyond the maximum age).
@@ -198,6 +216,11 @@ impl Error {
             Error::NotYetValid => "token_not_yet_valid",
             Error::IssuedInFuture => "token_issued_in_future",
             Error::PatNotAllowed => "pat_not_allowed",
+            Error::TokenLifetimeTooLong => "token_lifetime_too_long",
+            Error::PathAmbiguous => "path_ambiguous",
+            Error::ForwardedHeadersConflict => "forwarded_headers_conflict",
+            Error::ForwardedHeadersIncomplete => "forwarded_headers_incomplete",
+            Error::IssuerNotAllowedHere => "issuer_not_allowed_here",
             Error::GroupsMissing => "groups_missing",
             Error::GroupNotAllowed => "group_not_allowed",
             Error::GroupDenied => "group_denied",
@@ -211,7 +234,12 @@ impl Error {
     /// The status class: the one mapping from errors to HTTP.
     pub fn status(&self) -> Status {
         match self {
-            Error::GroupsMissing | Error::GroupNotAllowed | Error::GroupDenied => Status::Forbidden,
+            Error::GroupsMissing | Error::GroupNotAllowed | Error::GroupDenied | Error::IssuerNotAllowedHere => {
+                Status::Forbidden
+            }
+            Error::PathAmbiguous | Error::ForwardedHeadersConflict | Error::ForwardedHeadersIncomplete => {
+                Status::BadRequest
+            }
             Error::KeysUnavailable { .. }
             | Error::JwksInvalid { .. }
             | Error::KeyInvalid { .. }
@@ -270,11 +298,24 @@ impl fmt::Display for Error {
             Error::IssuerNotTrusted => write!(f, "token issuer is not trusted (compared byte for byte)"),
             Error::AudienceMismatch => write!(f, "token audience does not contain a configured audience"),
             Error::ClaimMissing { claim } => write!(f, "required claim {claim:?} is missing"),
-            Error::ClaimInvalid { claim } => write!(f, "claim {claim:?} has the wrong type"),
+            Error::ClaimInvalid { claim } => write!(f, "claim {claim:?} has the wrong type or an empty value"),
             Error::Expired => write!(f, "token has expired"),
             Error::NotYetValid => write!(f, "token is not valid yet (nbf)"),
             Error::IssuedInFuture => write!(f, "token was issued in the future (iat)"),
             Error::PatNotAllowed => write!(f, "personal access tokens are not allowed on this route"),
+            Error::TokenLifetimeTooLong => write!(f, "token lifetime exceeds the maximum (MAX_TOKEN_AGE)"),
+            Error::PathAmbiguous => {
+                write!(f, "the request path cannot be normalised safely (encoded slash, backslash, non-ASCII, …)")
+            }
+            Error::ForwardedHeadersConflict => write!(
+                f,
+                "the forwarding headers disagree (X-Forwarded-Method/-Uri vs X-Original-Method/-URI); the proxy \
+                 must set one family and clear the other"
+            ),
+            Error::ForwardedHeadersIncomplete => {
+                write!(f, "the proxy sent no complete original method and URI (see FORWARDED_HEADERS)")
+            }
+            Error::IssuerNotAllowedHere => write!(f, "this route does not accept tokens of this issuer"),
             Error::GroupsMissing => write!(f, "the token carries no groups"),
             Error::GroupNotAllowed => write!(f, "none of the user's groups is allowed here"),
             Error::GroupDenied => write!(f, "one of the user's groups is denied here"),
@@ -297,6 +338,11 @@ mod tests {
     fn statuses_follow_the_three_classes() {
         assert_eq!(Error::SignatureInvalid.http_status(), 401);
         assert_eq!(Error::GroupNotAllowed.http_status(), 403);
+        assert_eq!(Error::IssuerNotAllowedHere.http_status(), 403);
+        assert_eq!(Error::PathAmbiguous.http_status(), 400);
+        assert_eq!(Error::ForwardedHeadersConflict.http_status(), 400);
+        assert_eq!(Error::ForwardedHeadersIncomplete.http_status(), 400);
+        assert_eq!(Error::TokenLifetimeTooLong.http_status(), 401);
         assert_eq!(Error::KeysUnavailable { reason: "down".into() }.http_status(), 503);
         assert_eq!(Error::Config { setting: "ISSUER".into(), message: "x".into() }.http_status(), 503);
     }

@@ -14,11 +14,15 @@ use crate::crypto::{AsyncSignatureVerifier, SignatureVerifier};
 use crate::error::{Error, Part, clip};
 use crate::json;
 use crate::jwk::{Jwk, KeySet};
-use crate::policy::{GroupRule, Identity, extract_groups};
+use crate::policy::{GroupRule, Identity, LocalUsers, extract_groups};
 use crate::token::{self, Jws, Limits};
 
 /// Default clock leeway, seconds.
 pub const DEFAULT_LEEWAY: u64 = 60;
+/// Default longest accepted token lifetime, seconds: one day. PocketID's ID tokens live one hour; QuFabric's
+/// embedded IdP (Dex) mints ID tokens for 24 hours (NetBird `idp/dex/provider.go`: `IDTokensValidFor: 24 *
+/// time.Hour`), which this default admits exactly.
+pub const DEFAULT_MAX_TOKEN_AGE: u64 = 86_400;
 /// Default groups claim.
 pub const DEFAULT_GROUPS_CLAIM: &str = "groups";
 
@@ -33,10 +37,16 @@ pub struct IssuerConfig {
     pub algorithms: AlgorithmSet,
     /// Clock leeway, seconds. Default [`DEFAULT_LEEWAY`] (60).
     pub leeway: u64,
+    /// Longest accepted lifetime, seconds: `exp − iat`, and `exp − now` (plus the leeway). Default
+    /// [`DEFAULT_MAX_TOKEN_AGE`] (86 400).
+    pub max_token_age: u64,
     /// Claim holding the groups. Default [`DEFAULT_GROUPS_CLAIM`] (`groups`).
     pub groups_claim: String,
     /// Who may pass on routes that do not name their own rule.
     pub groups: GroupRule,
+    /// Whether the embedded IdP's local users pass [`IssuerConfig::groups`] without groups. Default
+    /// [`LocalUsers::Groups`] (they need the groups, like everyone).
+    pub local_users: LocalUsers,
 }
 
 impl IssuerConfig {
@@ -47,8 +57,10 @@ impl IssuerConfig {
             audiences,
             algorithms: AlgorithmSet::all(),
             leeway: DEFAULT_LEEWAY,
+            max_token_age: DEFAULT_MAX_TOKEN_AGE,
             groups_claim: DEFAULT_GROUPS_CLAIM.to_owned(),
             groups,
+            local_users: LocalUsers::Groups,
         }
     }
 }
@@ -256,7 +268,12 @@ impl Awaiting {
     /// After the signature verified: check the claims at `now`.
     pub fn finish(self, verifier: &Verifier, now: u64) -> Result<Verified, Error> {
         let cfg = verifier.issuers.get(self.issuer).ok_or(Error::IssuerNotTrusted)?;
-        let rules = ClaimRules { issuer: &cfg.issuer, audiences: &cfg.audiences, leeway: cfg.leeway };
+        let rules = ClaimRules {
+            issuer: &cfg.issuer,
+            audiences: &cfg.audiences,
+            leeway: cfg.leeway,
+            max_token_age: cfg.max_token_age,
+        };
         let exp = claims::validate(&self.payload, &rules, now)?;
         Ok(Verified {
             issuer: self.issuer,

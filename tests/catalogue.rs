@@ -420,6 +420,37 @@ catalogue_test! {
 }
 
 catalogue_test! {
+    /// OIDC Core requires `sub` in every ID token: without one (or with a number), a token used to be admitted
+    /// and the identity header forwarded upstream was empty.
+    fn catalogue_token_without_a_string_sub_is_rejected() {
+        let issuer = Issuer::rs256();
+        assert_eq!(code(&issuer, &issuer.id_token(json!({"sub": null}))).await, "claim_missing");
+        for sub in [json!(""), json!(12345), json!(["u"]), json!(true)] {
+            assert_eq!(code(&issuer, &issuer.id_token(json!({"sub": sub}))).await, "claim_invalid", "{sub}");
+        }
+    }
+}
+
+catalogue_test! {
+    /// No maximum lifetime used to be enforced (Envoy: `max_lifetime`, jose: `maxTokenAge`): a token whose `exp`
+    /// is years away is refused, as is one issued long ago with a late `exp`; a one-day token (QuFabric's embedded
+    /// IdP) passes.
+    fn catalogue_overlong_token_lifetime_is_rejected() {
+        let issuer = Issuer::rs256();
+        let years = issuer.id_token(json!({"exp": NOW + 5 * 365 * 86_400}));
+        assert_eq!(code(&issuer, &years).await, "token_lifetime_too_long");
+        let stale = issuer.id_token(json!({"iat": NOW - 2 * 86_400, "exp": NOW + 600}));
+        assert_eq!(code(&issuer, &stale).await, "token_lifetime_too_long");
+        let day = issuer.id_token(json!({"iat": NOW, "exp": NOW + 86_400}));
+        assert_eq!(code(&issuer, &day).await, "ACCEPTED");
+        let mut short = config(&issuer.iss);
+        short.max_token_age = 600;
+        let hour = issuer.id_token(json!({}));
+        assert_eq!(verify_with(&issuer.jwks_json(), &hour, short).await.unwrap_err().code(), "token_lifetime_too_long");
+    }
+}
+
+catalogue_test! {
     fn catalogue_unknown_kid_does_not_fall_back_to_another_key() {
         let issuer = Issuer::rs256();
         let other = Issuer::rs256().with_kid("rotatedKey01");

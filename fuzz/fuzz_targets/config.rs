@@ -67,15 +67,18 @@ fuzz_target!(|data: &[u8]| {
         assert!(!upstream.ends_with('/'), "{upstream}");
     }
     for method in ["GET", "POST", "DELETE"] {
+        let all_bypass = *cfg.routes.default_action() == RouteAction::Bypass
+            && cfg.routes.rules().iter().all(|r| r.action == RouteAction::Bypass);
         for path in UNSAFE {
-            assert_ne!(cfg.routes.action(method, path), &RouteAction::Bypass, "{path}");
+            let want = if all_bypass { Ok(&RouteAction::Bypass) } else { Err(Error::PathAmbiguous) };
+            assert_eq!(cfg.routes.action(method, path), want, "{path}");
         }
         for path in PROBES {
             let normal = normalize_path(path).expect("probe paths are normalisable");
             assert_eq!(cfg.routes.action(method, path), cfg.routes.action(method, &normal), "{path}");
             let under_api = normal == "/api" || normal.starts_with("/api/");
             if under_api && env(text)("ROUTES").is_none_or(|v| v.trim().is_empty()) {
-                assert_ne!(cfg.routes.action(method, path), &RouteAction::Bypass, "{path}");
+                assert_ne!(cfg.routes.action(method, path), Ok(&RouteAction::Bypass), "{path}");
             }
         }
     }

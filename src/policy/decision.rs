@@ -3,6 +3,8 @@
 use std::borrow::Borrow;
 use std::future::Future;
 
+use super::dex::is_local_user;
+use super::groups::GroupRule;
 use super::routes::{RouteAction, Routes};
 use crate::error::Error;
 use crate::verify::{IssuerConfig, Verified};
@@ -20,6 +22,19 @@ pub struct Identity {
     pub groups: Vec<String>,
 }
 
+/// How an issuer's tokens for users of the embedded IdP's `local` connector (a Dex `sub` naming connector
+/// `local`: the owner created at setup, users added in QuFabric's dashboard) meet the issuer's own group rule.
+/// They sign in with a password and carry no groups.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LocalUsers {
+    /// Like every user: they need one of the allowed groups, so without groups they are refused (default).
+    #[default]
+    Groups,
+    /// They pass the issuer's own group rule, as QuFabric itself lets them past its JWT allow groups (NetBird
+    /// `management/server/auth/manager.go`). Routes with their own `allow_groups` still apply to them.
+    Allow,
+}
+
 /// The gate's verdict on one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -31,22 +46,42 @@ pub enum Decision {
     Deny(Error),
 }
 
-/// The group check for a route that requires a user, after `verified` passed verification: the route's own rule,
-/// or (for `Authenticate(None)`) the default rule of the token's issuer in `issuers` (the [`Verifier`]'s list,
-/// `verifier.issuers()`). Groups are read from that issuer's `groups_claim`. `Bypass` gives [`Decision::Bypass`];
-/// an issuer index outside `issuers` gives `Deny(IssuerNotTrusted)` (fail closed).
+/// The group check for a route that requires a user, after `verified` passed verification, in this order:
+/// 1. the route's issuers ([`Requirement::issuers`]): a token of another issuer is refused
+///    ([`Error::IssuerNotAllowedHere`]);
+/// 2. the deny list of the token's issuer (`DENY_GROUPS`), on every route, whatever the route allows;
+/// 3. the route's own rule (its deny list, then its allow list), or, without one, the issuer's allow list (which
+///    the embedded IdP's local users pass when the issuer's [`LocalUsers`] is `Allow`).
+///
+/// The issuer is the token's entry in `issuers` (the [`Verifier`]'s list, `verifier.issuers()`); groups are read
+/// from its `groups_claim`. `Bypass` gives [`Decision::Bypass`]; an issuer index outside `issuers` gives
+/// `Deny(IssuerNotTrusted)` (fail closed).
 ///
 /// [`Verifier`]: crate::verify::Verifier
 pub fn authorize(action: &RouteAction, issuers: &[IssuerConfig], verified: &Verified) -> Decision {
-    let route_rule = match action {
+    let need = match action {
         RouteAction::Bypass => return Decision::Bypass,
-        RouteAction::Authenticate(rule) => rule.as_ref(),
+        RouteAction::Authenticate(need) => need,
     };
     let Some(issuer) = issuers.get(verified.issuer) else {
         return Decision::Deny(Error::IssuerNotTrusted);
     };
-    let rule = route_rule.unwrap_or(&issuer.groups);
-    match rule.check_claims(&verified.claims, &issuer.groups_claim) {
+    if need.issuers.as_ref().is_some_and(|names| !names.contains(&issuer.issuer)) {
+        return Decision::Deny(Error::IssuerNotAllowedHere);
+    }
+    let check = |rule: &GroupRule| rule.check_claims(&verified.claims, &issuer.groups_claim);
+    let verdict = match &need.groups {
+        None if issuer.local_users == LocalUsers::Allow
+            && verified.claims.get("sub").and_then(|s| s.as_str()).is_some_and(is_local_user) =>
+        {
+            issuer.groups.check_deny_claims(&verified.claims, &issuer.groups_claim)
+        }
+        None => check(&issuer.groups),
+        Some(route) => {
+            issuer.groups.check_deny_claims(&verified.claims, &issuer.groups_claim).and_then(|()| check(route))
+        }
+    };
+    match verdict {
         Ok(()) => Decision::Allow(verified.identity(&issuer.groups_claim)),
         Err(e) => Decision::Deny(e),
     }
@@ -65,8 +100,9 @@ pub fn decide<V: Borrow<Verified>>(
     verify: impl FnOnce() -> Result<V, Error>,
 ) -> Decision {
     match routes.action(method, path) {
-        RouteAction::Bypass => Decision::Bypass,
-        action => match verify() {
+        Err(e) => Decision::Deny(e),
+        Ok(RouteAction::Bypass) => Decision::Bypass,
+        Ok(action) => match verify() {
             Ok(v) => authorize(action, issuers, v.borrow()),
             Err(e) => Decision::Deny(e),
         },
@@ -87,8 +123,9 @@ where
     Fut: Future<Output = Result<V, Error>>,
 {
     match routes.action(method, path) {
-        RouteAction::Bypass => Decision::Bypass,
-        action => match verify().await {
+        Err(e) => Decision::Deny(e),
+        Ok(RouteAction::Bypass) => Decision::Bypass,
+        Ok(action) => match verify().await {
             Ok(v) => authorize(action, issuers, v.borrow()),
             Err(e) => Decision::Deny(e),
         },
@@ -103,7 +140,8 @@ mod tests {
 
     use super::*;
     use crate::alg::Algorithm;
-    use crate::policy::fixtures::{allow, claims, groups, rule};
+    use crate::policy::Requirement;
+    use crate::policy::fixtures::{allow, any_user, claims, groups, rule};
     use crate::policy::qufabric_default_routes;
 
     const EXP: f64 = 1_700_003_600.0;
@@ -181,8 +219,8 @@ mod tests {
     #[test]
     fn decide_route_rule_overrides_the_issuer_default() {
         let routes = Routes::new(
-            vec![rule("/api/admin", None, RouteAction::Authenticate(Some(allow(&["admins"]))))],
-            RouteAction::Authenticate(None),
+            vec![rule("/api/admin", None, RouteAction::groups(allow(&["admins"])))],
+            RouteAction::issuer_default(),
         )
         .unwrap();
         let iss = issuers();
@@ -191,11 +229,104 @@ mod tests {
         assert!(matches!(decide(&routes, &iss, "GET", "/api/x", || Ok(&user)), Decision::Allow(_)));
     }
 
+    /// Finding 3 of the outside attack: `DENY_GROUPS` was dropped on any route with its own `allow_groups`.
+    #[test]
+    fn issuer_deny_list_holds_on_routes_with_their_own_rule() {
+        let mut iss = issuers();
+        iss[0].groups.deny = vec!["contractors".into()];
+        let contractor = verified(0, json!({"sub": "u1", "groups": ["admins", "contractors"]}));
+        let admin = verified(0, json!({"sub": "u2", "groups": ["admins"]}));
+        for rule in [allow(&["admins"]), any_user()] {
+            let action = RouteAction::groups(rule);
+            assert_eq!(authorize(&action, &iss, &contractor), Decision::Deny(Error::GroupDenied));
+            assert!(matches!(authorize(&action, &iss, &admin), Decision::Allow(_)));
+        }
+        // The route's own deny list applies as well.
+        let mut rule = allow(&["admins"]);
+        rule.deny = vec!["interns".into()];
+        let intern = verified(0, json!({"sub": "u3", "groups": ["admins", "interns"]}));
+        assert_eq!(authorize(&RouteAction::groups(rule), &iss, &intern), Decision::Deny(Error::GroupDenied));
+        // And on the issuer-default route, as before.
+        assert_eq!(
+            authorize(
+                &RouteAction::issuer_default(),
+                &iss,
+                &verified(0, json!({"sub": "u4", "groups": ["netbird-users", "contractors"]}))
+            ),
+            Decision::Deny(Error::GroupDenied)
+        );
+    }
+
+    /// Finding 3, second half: with several issuers, a route's group names matched groups of any issuer. A rule
+    /// bound to one issuer refuses the other's tokens, whatever their groups.
+    #[test]
+    fn route_rules_are_bound_to_their_issuers() {
+        let iss = issuers();
+        let bound = RouteAction::Authenticate(Requirement {
+            groups: Some(allow(&["admins"])),
+            issuers: Some(vec!["https://id.example.com".into()]),
+        });
+        let pocketid_admin = verified(0, json!({"sub": "u1", "groups": ["admins"]}));
+        let embedded_admin = verified(1, json!({"sub": "u2", "realm_access": {"roles": ["admins"]}}));
+        assert!(matches!(authorize(&bound, &iss, &pocketid_admin), Decision::Allow(_)));
+        assert_eq!(authorize(&bound, &iss, &embedded_admin), Decision::Deny(Error::IssuerNotAllowedHere));
+        // Bound to every issuer (`"*"` in ROUTES): each issuer's own groups claim is read.
+        let all = RouteAction::groups(allow(&["admins"]));
+        assert!(matches!(authorize(&all, &iss, &embedded_admin), Decision::Allow(_)));
+        // An issuer binding without a rule of its own: that issuer's default rule.
+        let only_embedded = RouteAction::Authenticate(Requirement {
+            groups: None,
+            issuers: Some(vec!["https://qf.example.com/oauth2".into()]),
+        });
+        let pocketid_user = verified(0, json!({"sub": "u3", "groups": ["netbird-users"]}));
+        assert_eq!(authorize(&only_embedded, &iss, &pocketid_user), Decision::Deny(Error::IssuerNotAllowedHere));
+        let embedded_user = verified(1, json!({"sub": "u4", "realm_access": {"roles": ["qf"]}}));
+        assert!(matches!(authorize(&only_embedded, &iss, &embedded_user), Decision::Allow(_)));
+    }
+
+    /// QuFabric's embedded IdP: the owner (Dex connector `local`) has no groups. Refused by default, admitted on
+    /// issuer-default routes with `LocalUsers::Allow`, never on a route with its own groups, never another
+    /// connector's user.
+    #[test]
+    fn embedded_local_users_follow_the_issuer_setting() {
+        // NetBird `idp/dex/provider_test.go`'s local subject, and the same user id under connector `pocketid`.
+        let local = "CiQ3YWFkOGMwNS0zMjg3LTQ3M2YtYjQyYS0zNjU1MDRiZjI1ZTcSBWxvY2Fs";
+        let federated = "CiQ3YWFkOGMwNS0zMjg3LTQ3M2YtYjQyYS0zNjU1MDRiZjI1ZTcSCHBvY2tldGlk";
+        let owner = verified(1, json!({"sub": local, "email": "owner@example.com"}));
+        let remote = verified(1, json!({"sub": federated}));
+        let mut iss = issuers();
+        let default = RouteAction::issuer_default();
+        assert_eq!(authorize(&default, &iss, &owner), Decision::Deny(Error::GroupsMissing), "default: groups");
+        iss[1].local_users = LocalUsers::Allow;
+        match authorize(&default, &iss, &owner) {
+            Decision::Allow(id) => assert_eq!((id.sub.as_str(), id.groups.len()), (local, 0)),
+            other => panic!("expected the local owner to pass, got {other:?}"),
+        }
+        assert_eq!(authorize(&default, &iss, &remote), Decision::Deny(Error::GroupsMissing));
+        assert_eq!(
+            authorize(&RouteAction::groups(allow(&["admins"])), &iss, &owner),
+            Decision::Deny(Error::GroupsMissing)
+        );
+        // Only the issuer whose setting says so: the same subject from issuer 0 needs groups.
+        assert_eq!(
+            authorize(&default, &iss, &verified(0, json!({"sub": local}))),
+            Decision::Deny(Error::GroupsMissing)
+        );
+    }
+
+    #[test]
+    fn decide_refuses_ambiguous_paths_without_verifying() {
+        let d = decide::<Verified>(&qufabric_default_routes(true), &issuers(), "GET", "/api%2Fpeers", || {
+            panic!("an ambiguous path is refused before verification")
+        });
+        assert_eq!(d, Decision::Deny(Error::PathAmbiguous));
+    }
+
     #[test]
     fn authorize_fails_closed_on_an_unknown_issuer_index() {
         let user = verified(9, json!({"sub": "u1", "groups": ["netbird-users"]}));
         assert_eq!(
-            authorize(&RouteAction::Authenticate(None), &issuers(), &user),
+            authorize(&RouteAction::issuer_default(), &issuers(), &user),
             Decision::Deny(Error::IssuerNotTrusted)
         );
         assert_eq!(authorize(&RouteAction::Bypass, &issuers(), &user), Decision::Bypass);

@@ -32,12 +32,13 @@ impl GroupRule {
             return Err(bad("the allow list is empty; name at least one group, or `*` for any verified user".into()));
         }
         let mut groups: Vec<String> = Vec::new();
-        for item in list.split(',').map(str::trim) {
+        for (n, item) in list.split(',').map(str::trim).enumerate() {
             if item.is_empty() {
                 return Err(bad("the allow list has an empty item; remove the extra comma".into()));
             }
             if groups.iter().any(|g| g == item) {
-                return Err(bad(format!("group {item:?} is listed twice; list each group once")));
+                // Never echo the value (healthz is public): its position.
+                return Err(bad(format!("item {} repeats an earlier group; list each group once", n + 1)));
             }
             groups.push(item.to_owned());
         }
@@ -65,13 +66,25 @@ impl GroupRule {
         self.evaluate(GroupsRef::find(claims, claim).map(GroupsRef::iter))
     }
 
+    /// Only the deny list of this rule, on the groups found in verified claims under `claim`: `Err(GroupDenied)`
+    /// when one of them is denied. An issuer's deny list applies this way on routes with their own rule.
+    pub fn check_deny_claims(&self, claims: &Map<String, Value>, claim: &str) -> Result<(), Error> {
+        match GroupsRef::find(claims, claim) {
+            Some(groups) if self.denies(groups.iter()) => Err(Error::GroupDenied),
+            _ => Ok(()),
+        }
+    }
+
+    fn denies<'a>(&self, mut groups: impl Iterator<Item = &'a str>) -> bool {
+        !self.deny.is_empty() && groups.any(|g| self.deny.iter().any(|d| d == g))
+    }
+
     fn evaluate<'a, I>(&self, groups: Option<I>) -> Result<(), Error>
     where
         I: Iterator<Item = &'a str> + Clone,
     {
         if let Some(groups) = &groups
-            && !self.deny.is_empty()
-            && groups.clone().any(|g| self.deny.iter().any(|d| d == g))
+            && self.denies(groups.clone())
         {
             return Err(Error::GroupDenied);
         }

@@ -7,13 +7,15 @@
 //! closure supplied by the adapter, run only when the route needs a token) → group check ([`authorize`]).
 
 mod decision;
+mod dex;
 #[cfg(test)]
 mod fixtures;
 mod groups;
 mod path;
 mod routes;
 
-pub use decision::{Decision, Identity, authorize, decide, decide_async};
+pub use decision::{Decision, Identity, LocalUsers, authorize, decide, decide_async};
+pub use dex::{LOCAL_CONNECTOR, decode_subject, is_local_user};
 pub use groups::{Allow, GroupRule, GroupsRef, extract_groups};
 pub use path::normalize_path;
-pub use routes::{RouteAction, RouteRule, Routes, qufabric_default_routes};
+pub use routes::{Requirement, RouteAction, RouteRule, Routes, qufabric_default_routes};

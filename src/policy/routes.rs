@@ -1,6 +1,6 @@
 //! Per-route rules: which paths pass without a token, which require a user and which groups.
 
-use super::groups::{Allow, GroupRule};
+use super::groups::GroupRule;
 use super::path::normalize;
 use crate::error::Error;
 
@@ -9,8 +9,33 @@ use crate::error::Error;
 pub enum RouteAction {
     /// Pass without a token (the upstream authenticates by itself).
     Bypass,
-    /// Require a verified user; `None` uses the issuer's default group rule.
-    Authenticate(Option<GroupRule>),
+    /// Require a verified user (see [`Requirement`]).
+    Authenticate(Requirement),
+}
+
+impl RouteAction {
+    /// A verified user of any trusted issuer, allowed by that issuer's own group rule (`ALLOW_GROUPS`,
+    /// `DENY_GROUPS`).
+    pub fn issuer_default() -> RouteAction {
+        RouteAction::Authenticate(Requirement::default())
+    }
+
+    /// A verified user of any trusted issuer, allowed by `rule` (the issuer's deny list applies too).
+    pub fn groups(rule: GroupRule) -> RouteAction {
+        RouteAction::Authenticate(Requirement { groups: Some(rule), issuers: None })
+    }
+}
+
+/// What an authenticated route asks of a verified token.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Requirement {
+    /// The route's own group rule; `None` (default) = the token issuer's rule. Either way the issuer's deny list
+    /// applies as well: a deny list holds on every route.
+    pub groups: Option<GroupRule>,
+    /// The issuers (exact `iss`) whose tokens this route accepts; `None` (default) = every trusted issuer. A route
+    /// that names groups is bound to the issuers whose groups it means, so one issuer's `admins` never satisfies a
+    /// rule written for another's.
+    pub issuers: Option<Vec<String>>,
 }
 
 /// One route rule: a path prefix (segment-aware: `/api` matches `/api` and `/api/x`, not `/apix`; a prefix
@@ -46,8 +71,8 @@ impl RouteRule {
 pub struct Routes {
     rules: Vec<RouteRule>,
     default: RouteAction,
-    /// The action for paths that cannot be normalised safely: never `Bypass`.
-    strict: RouteAction,
+    /// Every rule and the default bypass: nothing to protect, so an ambiguous path may pass too.
+    all_bypass: bool,
 }
 
 impl Routes {
@@ -55,7 +80,6 @@ impl Routes {
     /// upper-case tokens, no two rules with the same prefix may both apply to one method). Errors
     /// ([`Error::Config`]) name the setting `ROUTES`.
     ///
-    /// Precomputes the fail-closed action for unsafe paths (see [`Routes::action`]).
     pub fn new(rules: Vec<RouteRule>, default: RouteAction) -> Result<Routes, Error> {
         let bad = |message: String| Err(Error::Config { setting: "ROUTES".into(), message });
         for (i, rule) in rules.iter().enumerate() {
@@ -96,16 +120,8 @@ impl Routes {
     }
 
     fn build(rules: Vec<RouteRule>, default: RouteAction) -> Routes {
-        let strict = rules
-            .iter()
-            .map(|r| &r.action)
-            .chain(std::iter::once(&default))
-            .filter_map(|a| strictness(a).map(|s| (s, a)))
-            // max_by_key keeps the last maximum; reverse so that ties go to table order, the default last.
-            .rev()
-            .max_by_key(|(s, _)| *s)
-            .map_or(RouteAction::Authenticate(None), |(_, a)| a.clone());
-        Routes { rules, default, strict }
+        let all_bypass = default == RouteAction::Bypass && rules.iter().all(|r| r.action == RouteAction::Bypass);
+        Routes { rules, default, all_bypass }
     }
 
     /// The rules, in table order.
@@ -120,25 +136,25 @@ impl Routes {
 
     /// The action for a request: the longest matching prefix whose methods include `method` wins (at equal
     /// prefixes a rule listing methods beats one without); else the default. The path is normalised first (see
-    /// [`normalize_path`]); a path that cannot be normalised safely never gets a `Bypass`: it gets the strictest
-    /// `Authenticate` action of the table (rules naming groups rank above the issuer default, which ranks above
-    /// `*`; fewer allowed and more denied groups rank stricter; ties go to table order, the default last), or
-    /// `Authenticate(None)` when the table has none.
+    /// [`normalize_path`]).
     ///
-    /// A path whose action would change if prefixes matched ASCII case-insensitively (`/API/x` against the `/api`
-    /// rule, `/admin` against a `/Admin` rule) gets that strictest action too: a front proxy or upstream that routes case-insensitively must not
-    /// reach a gated route through a bypass.
+    /// [`Error::PathAmbiguous`] (400) for a path that cannot be normalised safely, and for a path whose action
+    /// would change if prefixes matched ASCII case-insensitively (`/API/x` against the `/api` rule, `/admin`
+    /// against a `/Admin` rule): a front proxy or an upstream router may read such a path differently from the
+    /// gate, so no rule is picked for it by guesswork (as Envoy's `path_with_escaped_slashes_action:
+    /// REJECT_REQUEST`). Only a table that bypasses everything lets such a path through.
     ///
     /// [`normalize_path`]: super::normalize_path
-    pub fn action(&self, method: &str, path: &str) -> &RouteAction {
+    pub fn action(&self, method: &str, path: &str) -> Result<&RouteAction, Error> {
+        let ambiguous = || if self.all_bypass { Ok(&self.default) } else { Err(Error::PathAmbiguous) };
         let Some(path) = normalize(path) else {
-            return &self.strict;
+            return ambiguous();
         };
         let action = self.select(method, &path, false);
         if *self.select(method, &path, true) != *action {
-            return &self.strict;
+            return ambiguous();
         }
-        action
+        Ok(action)
     }
 
     /// The longest matching rule's action for a normal `path` (`fold`: prefixes match case-insensitively).
@@ -171,35 +187,27 @@ fn methods_overlap(a: &Option<Vec<String>>, b: &Option<Vec<String>>) -> bool {
     }
 }
 
-/// Rank of an action for the fail-closed choice; `None` for `Bypass`. Larger is stricter.
-fn strictness(action: &RouteAction) -> Option<(u8, usize, usize)> {
-    match action {
-        RouteAction::Bypass => None,
-        RouteAction::Authenticate(None) => Some((1, 0, 0)),
-        RouteAction::Authenticate(Some(GroupRule { allow: Allow::AnyUser, deny })) => Some((0, 0, deny.len())),
-        RouteAction::Authenticate(Some(GroupRule { allow: Allow::Groups(g), deny })) => {
-            Some((2, usize::MAX - g.len(), deny.len()))
-        }
-    }
-}
-
 /// QuFabric's (NetBird's) paths on the management domain, per `reference/qufabric.md`:
 /// - `/api` (and below): [`RouteAction::Authenticate`] with the issuer's default groups;
-/// - `/management.ManagementService/`, `/signal.SignalExchange/`, `/relay` (and below), `/ws-proxy/`,
-///   `/oauth2/`: [`RouteAction::Bypass`] (they carry their own authentication);
+/// - the gRPC services `/management.ManagementService/`, `/management.ProxyService/` and
+///   `/signalexchange.SignalExchange/` (proto package `signalexchange`: NetBird's
+///   `shared/signal/proto/signalexchange.proto`; the three prefixes NetBird's `infrastructure_files/getting-started.sh`
+///   routes as gRPC), `/relay` (and below), `/ws-proxy/`, `/oauth2/`: [`RouteAction::Bypass`] (they carry their
+///   own authentication);
 /// - everything else (the dashboard's static pages): `Bypass` when `static_pages_bypass` (the default
-///   configuration), else `Authenticate(None)`.
+///   configuration), else [`RouteAction::issuer_default`].
 pub fn qufabric_default_routes(static_pages_bypass: bool) -> Routes {
     let rule = |prefix: &str, action: RouteAction| RouteRule { prefix: prefix.to_owned(), methods: None, action };
     let rules = vec![
-        rule("/api", RouteAction::Authenticate(None)),
+        rule("/api", RouteAction::issuer_default()),
         rule("/management.ManagementService/", RouteAction::Bypass),
-        rule("/signal.SignalExchange/", RouteAction::Bypass),
+        rule("/management.ProxyService/", RouteAction::Bypass),
+        rule("/signalexchange.SignalExchange/", RouteAction::Bypass),
         rule("/relay", RouteAction::Bypass),
         rule("/ws-proxy/", RouteAction::Bypass),
         rule("/oauth2/", RouteAction::Bypass),
     ];
-    let default = if static_pages_bypass { RouteAction::Bypass } else { RouteAction::Authenticate(None) };
+    let default = if static_pages_bypass { RouteAction::Bypass } else { RouteAction::issuer_default() };
     // Constant, valid input (checked by a test through `Routes::new`): no validation needed here.
     Routes::build(rules, default)
 }
@@ -220,7 +228,7 @@ mod tests {
             vec![rule("/api", Some(&[]), bypass.clone())],
             vec![rule("/api", Some(&["get"]), bypass.clone())],
             vec![rule("/api", Some(&[""]), bypass.clone())],
-            vec![rule("/api", None, bypass.clone()), rule("/api", None, RouteAction::Authenticate(None))],
+            vec![rule("/api", None, bypass.clone()), rule("/api", None, RouteAction::issuer_default())],
             vec![rule("/api", Some(&["GET", "POST"]), bypass.clone()), rule("/api", Some(&["POST"]), bypass.clone())],
         ];
         for rules in bad_tables {
@@ -228,7 +236,7 @@ mod tests {
         }
         let ok = Routes::new(
             vec![
-                rule("/api", None, RouteAction::Authenticate(None)),
+                rule("/api", None, RouteAction::issuer_default()),
                 rule("/api", Some(&["GET"]), bypass.clone()),
                 rule("/api", Some(&["POST"]), bypass.clone()),
                 rule("/api/", None, bypass.clone()),
@@ -240,98 +248,105 @@ mod tests {
 
     #[test]
     fn routes_longest_segment_aware_prefix_wins() {
-        let admins = RouteAction::Authenticate(Some(allow(&["admins"])));
+        let admins = RouteAction::groups(allow(&["admins"]));
         let routes = Routes::new(
             vec![
-                rule("/api", None, RouteAction::Authenticate(None)),
+                rule("/api", None, RouteAction::issuer_default()),
                 rule("/api/public", None, RouteAction::Bypass),
                 rule("/api/admin/", None, admins.clone()),
             ],
             RouteAction::Bypass,
         )
         .unwrap();
-        assert_eq!(routes.action("GET", "/api"), &RouteAction::Authenticate(None));
-        assert_eq!(routes.action("GET", "/api/x"), &RouteAction::Authenticate(None));
-        assert_eq!(routes.action("GET", "/apix"), &RouteAction::Bypass);
-        assert_eq!(routes.action("GET", "/api/public"), &RouteAction::Bypass);
-        assert_eq!(routes.action("GET", "/api/public/x"), &RouteAction::Bypass);
-        assert_eq!(routes.action("GET", "/api/publicx"), &RouteAction::Authenticate(None));
-        assert_eq!(routes.action("GET", "/api/admin/users"), &admins);
-        assert_eq!(routes.action("GET", "/api/admin/"), &admins);
-        assert_eq!(routes.action("GET", "/api/admin"), &RouteAction::Authenticate(None));
-        assert_eq!(routes.action("GET", "/other"), &RouteAction::Bypass);
+        assert_eq!(routes.action("GET", "/api"), Ok(&RouteAction::issuer_default()));
+        assert_eq!(routes.action("GET", "/api/x"), Ok(&RouteAction::issuer_default()));
+        assert_eq!(routes.action("GET", "/apix"), Ok(&RouteAction::Bypass));
+        assert_eq!(routes.action("GET", "/api/public"), Ok(&RouteAction::Bypass));
+        assert_eq!(routes.action("GET", "/api/public/x"), Ok(&RouteAction::Bypass));
+        assert_eq!(routes.action("GET", "/api/publicx"), Ok(&RouteAction::issuer_default()));
+        assert_eq!(routes.action("GET", "/api/admin/users"), Ok(&admins));
+        assert_eq!(routes.action("GET", "/api/admin/"), Ok(&admins));
+        assert_eq!(routes.action("GET", "/api/admin"), Ok(&RouteAction::issuer_default()));
+        assert_eq!(routes.action("GET", "/other"), Ok(&RouteAction::Bypass));
     }
 
     #[test]
     fn routes_methods_select_rules() {
         let routes = Routes::new(
             vec![
-                rule("/api", None, RouteAction::Authenticate(None)),
+                rule("/api", None, RouteAction::issuer_default()),
                 rule("/api/hooks", Some(&["POST"]), RouteAction::Bypass),
                 rule("/api", Some(&["OPTIONS"]), RouteAction::Bypass),
             ],
-            RouteAction::Authenticate(None),
+            RouteAction::issuer_default(),
         )
         .unwrap();
-        assert_eq!(routes.action("POST", "/api/hooks"), &RouteAction::Bypass);
-        assert_eq!(routes.action("GET", "/api/hooks"), &RouteAction::Authenticate(None));
-        assert_eq!(routes.action("post", "/api/hooks"), &RouteAction::Authenticate(None));
-        assert_eq!(routes.action("OPTIONS", "/api/x"), &RouteAction::Bypass);
-        assert_eq!(routes.action("GET", "/api/x"), &RouteAction::Authenticate(None));
+        assert_eq!(routes.action("POST", "/api/hooks"), Ok(&RouteAction::Bypass));
+        assert_eq!(routes.action("GET", "/api/hooks"), Ok(&RouteAction::issuer_default()));
+        assert_eq!(routes.action("post", "/api/hooks"), Ok(&RouteAction::issuer_default()));
+        assert_eq!(routes.action("OPTIONS", "/api/x"), Ok(&RouteAction::Bypass));
+        assert_eq!(routes.action("GET", "/api/x"), Ok(&RouteAction::issuer_default()));
     }
 
+    /// Finding 2 of the outside attack: with the docs' example `ROUTES`, `/api%2Fpeers` used to get "the strictest"
+    /// rule (the `admins` DELETE rule, ranked by group count, methods ignored), so a user only in `admins` passed
+    /// there while `/api/peers` refused them. No rule is picked for such a path any more.
     #[test]
-    fn routes_unsafe_path_gets_the_strictest_authenticate() {
-        let admins = RouteAction::Authenticate(Some(allow(&["admins"])));
-        let wide = RouteAction::Authenticate(Some(allow(&["a", "b", "c"])));
+    fn routes_unsafe_paths_are_refused_not_ranked() {
+        let admins = RouteAction::groups(allow(&["admins"]));
         let routes = Routes::new(
             vec![
                 rule("/open", None, RouteAction::Bypass),
-                rule("/star", None, RouteAction::Authenticate(Some(any_user()))),
-                rule("/wide", None, wide),
+                rule("/star", None, RouteAction::groups(any_user())),
                 rule("/admin", None, admins.clone()),
-                rule("/api", None, RouteAction::Authenticate(None)),
+                rule("/api", None, RouteAction::issuer_default()),
+                rule("/api/users", Some(&["DELETE", "PUT"]), admins),
             ],
             RouteAction::Bypass,
         )
         .unwrap();
-        assert_eq!(routes.action("GET", "/open%2fx"), &admins);
-        assert_eq!(routes.action("GET", "/open/../../x"), &admins);
-
-        // Only bypass rules: the default when it authenticates, else Authenticate(None).
-        let bypass_only = vec![rule("/open", None, RouteAction::Bypass)];
-        let d = RouteAction::Authenticate(Some(allow(&["x"])));
-        let r = Routes::new(bypass_only.clone(), d.clone()).unwrap();
-        assert_eq!(r.action("GET", "/open\\x"), &d);
-        let r = Routes::new(bypass_only, RouteAction::Bypass).unwrap();
-        assert_eq!(r.action("GET", "/open\\x"), &RouteAction::Authenticate(None));
-        // The issuer default ranks above `*`.
-        let r = Routes::new(
-            vec![rule("/s", None, RouteAction::Authenticate(Some(any_user()))), rule("/o", None, RouteAction::Bypass)],
-            RouteAction::Authenticate(None),
-        )
-        .unwrap();
-        assert_eq!(r.action("GET", "/o/../.."), &RouteAction::Authenticate(None));
+        for path in [
+            "/open%2fx",
+            "/open/../../x",
+            "/api%2Fpeers",
+            "/api/accounts%2F1",
+            "/api%2fusers",
+            "/api\\peers",
+            "/api/p\u{e9}ers",
+            "/API/peers",
+        ] {
+            for method in ["GET", "DELETE"] {
+                assert_eq!(routes.action(method, path), Err(Error::PathAmbiguous), "{method} {path:?}");
+            }
+        }
+        // Only a table that bypasses everything lets an ambiguous path through (there is nothing to protect).
+        let open = Routes::new(vec![rule("/open", None, RouteAction::Bypass)], RouteAction::Bypass).unwrap();
+        assert_eq!(open.action("GET", "/open\\x"), Ok(&RouteAction::Bypass));
+        // A single authenticated default is enough to refuse.
+        let d = RouteAction::groups(allow(&["x"]));
+        let r = Routes::new(vec![rule("/open", None, RouteAction::Bypass)], d).unwrap();
+        assert_eq!(r.action("GET", "/open\\x"), Err(Error::PathAmbiguous));
     }
 
     #[test]
-    fn routes_case_ambiguous_paths_fail_closed() {
-        let admins = RouteAction::Authenticate(Some(allow(&["admins"])));
+    fn routes_case_ambiguous_paths_are_refused() {
+        let admins = RouteAction::groups(allow(&["admins"]));
         let routes = Routes::new(
             vec![rule("/Admin", None, admins.clone()), rule("/hooks", Some(&["POST"]), RouteAction::Bypass)],
-            RouteAction::Authenticate(None),
+            RouteAction::issuer_default(),
         )
         .unwrap();
-        assert_eq!(routes.action("GET", "/Admin/x"), &admins);
-        assert_eq!(routes.action("GET", "/admin/x"), &admins, "folded, it would reach the admins rule");
-        assert_eq!(routes.action("GET", "/ADMIN"), &admins);
-        assert_eq!(routes.action("GET", "/Adminx"), &RouteAction::Authenticate(None));
-        assert_eq!(routes.action("POST", "/hooks/x"), &RouteAction::Bypass);
-        assert_eq!(routes.action("POST", "/Hooks/x"), &admins, "a bypass only by its exact case");
-        assert_eq!(routes.action("GET", "/Other"), &RouteAction::Authenticate(None));
-        // With DASHBOARD=protect, `/OAUTH2/` folded is a bypass: ambiguous, so the strictest action.
+        assert_eq!(routes.action("GET", "/Admin/x"), Ok(&admins));
+        assert_eq!(routes.action("GET", "/admin/x"), Err(Error::PathAmbiguous), "folded, it would reach /Admin");
+        assert_eq!(routes.action("GET", "/ADMIN"), Err(Error::PathAmbiguous));
+        assert_eq!(routes.action("GET", "/Adminx"), Ok(&RouteAction::issuer_default()));
+        assert_eq!(routes.action("POST", "/hooks/x"), Ok(&RouteAction::Bypass));
+        assert_eq!(routes.action("POST", "/Hooks/x"), Err(Error::PathAmbiguous), "a bypass only by its exact case");
+        assert_eq!(routes.action("GET", "/Hooks/x"), Ok(&RouteAction::issuer_default()), "same rule either way");
+        assert_eq!(routes.action("GET", "/Other"), Ok(&RouteAction::issuer_default()));
+        // With DASHBOARD=protect, `/OAUTH2/` folded is a bypass: ambiguous.
         let strict = qufabric_default_routes(false);
-        assert_eq!(strict.action("GET", "/OAUTH2/keys"), &RouteAction::Authenticate(None));
+        assert_eq!(strict.action("GET", "/OAUTH2/keys"), Err(Error::PathAmbiguous));
     }
 
     #[test]
@@ -346,7 +361,7 @@ mod tests {
     #[test]
     fn qufabric_routes_gate_the_api_and_bypass_the_rest() {
         let r = qufabric_default_routes(true);
-        let auth = &RouteAction::Authenticate(None);
+        let auth = &RouteAction::issuer_default();
         let bypass = &RouteAction::Bypass;
         let cases = [
             ("/api", auth),
@@ -354,7 +369,9 @@ mod tests {
             ("/api/users", auth),
             ("/api/accounts/1?x=y", auth),
             ("/management.ManagementService/Login", bypass),
-            ("/signal.SignalExchange/Send", bypass),
+            ("/signalexchange.SignalExchange/Send", bypass),
+            ("/management.ProxyService/GetMappingUpdate", bypass),
+            ("/signal.SignalExchange/Send", bypass), // the old, wrong name is just a dashboard path
             ("/relay", bypass),
             ("/relay?session=1", bypass),
             ("/relay/x", bypass),
@@ -365,48 +382,49 @@ mod tests {
             ("/apix", bypass),
         ];
         for (path, want) in cases {
-            assert_eq!(r.action("GET", path), want, "path {path:?}");
+            assert_eq!(r.action("GET", path), Ok(want), "path {path:?}");
         }
         let strict = qufabric_default_routes(false);
-        assert_eq!(strict.action("GET", "/peers"), auth);
-        assert_eq!(strict.action("GET", "/relayx"), auth);
-        assert_eq!(strict.action("GET", "/oauth2/keys"), bypass);
+        assert_eq!(strict.action("GET", "/peers"), Ok(auth));
+        assert_eq!(strict.action("GET", "/relayx"), Ok(auth));
+        assert_eq!(strict.action("GET", "/oauth2/keys"), Ok(bypass));
     }
 
     #[test]
     fn qufabric_routes_resist_path_tricks() {
         let r = qufabric_default_routes(true);
-        let auth = &RouteAction::Authenticate(None);
-        let bypass = &RouteAction::Bypass;
+        let auth = Ok(&RouteAction::issuer_default());
+        let bypass = Ok(&RouteAction::Bypass);
+        let refused = Err(Error::PathAmbiguous);
         let cases = [
-            ("/api/../oauth2/x", bypass), // really is /oauth2/x upstream
-            ("/oauth2/../api/x", auth),
-            ("/oauth2/%2e%2e/api/x", auth),
-            ("/oauth2/%2E%2E/api/x", auth),
-            ("/oauth2/%2E./api/x", auth),
-            ("/relay/../api/x", auth),
-            ("/ws-proxy/..%2fapi/x", auth),
-            ("//api/x", auth),
-            ("/%61pi/x", auth),
-            ("/api%2fx", auth),
-            ("/oauth2%2f..%2fapi", auth),
-            ("/oauth2\\..\\api\\x", auth),
-            ("/oauth2/..\\api", auth),
-            ("/api./x", auth),
-            ("/oauth2./x", auth),
-            ("/oauth2/x;/../../api", auth),
-            ("/../api/x", auth),
-            ("api/x", auth),
-            // Case variants: NetBird's router is case-sensitive, but a front proxy may not be: fail closed.
-            ("/API/x", auth),
-            ("/Api", auth),
-            ("/aPi/../API/x", auth),
-            ("/%41PI/x", auth),
-            ("/Peers", bypass),
-            ("/management.ManagementService/Login", bypass),
-            ("/management.managementservice/Login", bypass),
-            ("/RELAY", bypass),
-            ("/OAuth2/../API/x", auth),
+            ("/api/../oauth2/x", bypass.clone()), // really is /oauth2/x upstream
+            ("/oauth2/../api/x", auth.clone()),
+            ("/oauth2/%2e%2e/api/x", auth.clone()),
+            ("/oauth2/%2E%2E/api/x", auth.clone()),
+            ("/oauth2/%2E./api/x", auth.clone()),
+            ("/relay/../api/x", auth.clone()),
+            ("//api/x", auth.clone()),
+            ("/%61pi/x", auth.clone()),
+            ("/ws-proxy/..%2fapi/x", refused.clone()),
+            ("/api%2fx", refused.clone()),
+            ("/oauth2%2f..%2fapi", refused.clone()),
+            ("/oauth2\\..\\api\\x", refused.clone()),
+            ("/oauth2/..\\api", refused.clone()),
+            ("/api./x", refused.clone()),
+            ("/oauth2./x", refused.clone()),
+            ("/oauth2/x;/../../api", refused.clone()),
+            ("/../api/x", refused.clone()),
+            ("api/x", refused.clone()),
+            // Case variants: NetBird's router is case-sensitive, but a front proxy may not be.
+            ("/API/x", refused.clone()),
+            ("/Api", refused.clone()),
+            ("/aPi/../API/x", refused.clone()),
+            ("/%41PI/x", refused.clone()),
+            ("/OAuth2/../API/x", refused.clone()),
+            ("/Peers", bypass.clone()),
+            ("/management.ManagementService/Login", bypass.clone()),
+            ("/management.managementservice/Login", bypass.clone()),
+            ("/RELAY", bypass.clone()),
         ];
         for (path, want) in cases {
             assert_eq!(r.action("GET", path), want, "path {path:?}");
