@@ -1,5 +1,5 @@
 -- wrk script for the soak run: replays request lines (`PATH<TAB>X-FORWARDED-URI<TAB>AUTHORIZATION`, empty fields
--- = header absent) in order, each thread from its own offset, and counts response statuses per thread.
+-- = header absent; with a URI, `X-Forwarded-Method: GET` is sent too) in order, each thread from its own offset, and counts response statuses per thread.
 -- Usage: wrk ... -s soak.lua URL -- LINES
 local reqs, pos = {}, 0
 local threads = {}
@@ -14,7 +14,10 @@ function init(args)
   for line in io.lines(args[1]) do
     local path, xfu, auth = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
     local headers = {}
-    if xfu ~= "" then headers["X-Forwarded-Uri"] = xfu end
+    if xfu ~= "" then
+      headers["X-Forwarded-Method"] = "GET"
+      headers["X-Forwarded-Uri"] = xfu
+    end
     if auth ~= "" then headers["Authorization"] = auth end
     reqs[#reqs + 1] = wrk.format("GET", path, headers)
   end

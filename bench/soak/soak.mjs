@@ -156,13 +156,13 @@ writeFileSync(linesFile, lines.join("\n") + "\n");
 // ---------------------------------------------------------------------------------------------- side checks
 const sub = (name) => issuer.user(name).sub;
 const checks = [
-  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${users[7]}`, "x-forwarded-uri": "/api/peers" }); return r.status === 200 && r.headers["x-auth-request-user"] === sub("user7"); },
-  async () => { const t = issuer.idToken({ name: "fresh" }); const r = await get("/_gate/auth", { authorization: `Bearer ${t}`, "x-forwarded-uri": "/api/x" }); return r.status === 200 && r.headers["x-auth-request-user"] === sub("fresh"); },
-  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${damaged(issuer.idToken())}`, "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "signature_invalid"; },
-  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${issuer.idToken({ key: stranger })}`, "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "key_not_found"; },
-  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${bad.expired()}`, "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "token_expired"; },
-  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${bad.group(1)}`, "x-forwarded-uri": "/api/peers" }); return r.status === 403 && JSON.parse(r.text).code === "group_not_allowed"; },
-  async () => { const r = await get("/_gate/auth", { "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "token_missing"; },
+  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${users[7]}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" }); return r.status === 200 && r.headers["x-auth-request-user"] === sub("user7"); },
+  async () => { const t = issuer.idToken({ name: "fresh" }); const r = await get("/_gate/auth", { authorization: `Bearer ${t}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/x" }); return r.status === 200 && r.headers["x-auth-request-user"] === sub("fresh"); },
+  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${damaged(issuer.idToken())}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "signature_invalid"; },
+  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${issuer.idToken({ key: stranger })}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "key_not_found"; },
+  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${bad.expired()}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "token_expired"; },
+  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${bad.group(1)}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" }); return r.status === 403 && JSON.parse(r.text).code === "group_not_allowed"; },
+  async () => { const r = await get("/_gate/auth", { "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "token_missing"; },
   async () => { const r = await get("/api/peers", { authorization: `Bearer ${users[3]}`, "x-auth-request-user": "root" }); return r.status === 200 && JSON.parse(r.text).user === sub("user3"); },
   async () => { const r = await get("/api/peers", { "x-auth-request-user": "root" }); return r.status === 401; },
   async () => { const r = await get("/oauth2/../api/peers"); return r.status === 401; },

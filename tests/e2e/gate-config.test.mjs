@@ -52,7 +52,7 @@ for (const [name, vars, variable, words] of CASES) {
     assert.ok(hit, `healthz does not name ${variable}: ${JSON.stringify(body)}`);
     assert.ok(hit.message.includes(words), `message lacks ${words}: ${hit.message}`);
     for (const path of ["/_gate/auth", "/api/peers", "/"]) {
-      const r = await gate.fetch(path, { headers: { authorization: "Bearer a.b.c", "x-forwarded-uri": "/api/x" } });
+      const r = await gate.fetch(path, { headers: { authorization: "Bearer a.b.c", "x-forwarded-method": "GET", "x-forwarded-uri": "/api/x" } });
       assert.equal(r.status, 503, path);
       assert.equal((await r.json()).code, "config_invalid", path);
     }

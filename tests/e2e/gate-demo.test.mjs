@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { ROOT } from "./support/env.mjs";
 import { freePort } from "./support/proxies.mjs";
 
-test("demo --check: alice 200, bob 403, expired 401", { timeout: 600_000 }, async () => {
+test("demo --check: alice 200, bob 403, expired 401, forward-auth as printed", { timeout: 600_000 }, async () => {
   const port = await freePort();
   const child = spawn(process.execPath, [join(ROOT, "tests/e2e/support/demo.mjs"), "--check", "--prebuilt", "--port", String(port)],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
@@ -20,6 +20,7 @@ test("demo --check: alice 200, bob 403, expired 401", { timeout: 600_000 }, asyn
   assert.match(out, /check alice: 200 qufabric-stand-in ok/);
   assert.match(out, /check bob: 403 group_not_allowed ok/);
   assert.match(out, /check expired: 401 token_expired ok/);
+  assert.match(out, /check forward-auth: 200, without method 400 forwarded_headers_incomplete ok/);
   assert.match(out, /DEV ISSUER/);
   assert.match(out, new RegExp(`http://127.0.0.1:${port}/_gate/setup/`));
 });

@@ -386,3 +386,43 @@ pub fn session_token_claims_for(iss: &str, now: u64, sub: &str) -> Value {
         "type": "access-token"
     })
 }
+
+/// QuFabric's embedded IdP (Dex) as an issuer: `https://<domain>/oauth2`, keys at `{issuer}/keys`.
+pub const EMBEDDED_ISSUER: &str = "https://vpn.example.com/oauth2";
+
+/// Dex's `sub`: standard base64 without padding of a protobuf with field 1 the user id and field 2 the connector
+/// id (NetBird `idp/dex/provider.go`, `EncodeDexUserID`). Written here from the wire format, not from the gate's
+/// decoder.
+pub fn dex_subject(user_id: &str, connector_id: &str) -> String {
+    let mut buf = vec![0x0a, user_id.len() as u8];
+    buf.extend_from_slice(user_id.as_bytes());
+    buf.extend_from_slice(&[0x12, connector_id.len() as u8]);
+    buf.extend_from_slice(connector_id.as_bytes());
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(buf)
+}
+
+/// A Dex ID-token payload (dexidp/dex `server/tokens/claims.go`, `IDTokenClaims`): `aud` a single string for one
+/// client (`netbird-dashboard` or `netbird-cli`), integer `iat`/`exp` 24 hours apart (NetBird's embedded Dex:
+/// `IDTokensValidFor: 24 * time.Hour`), no `type`, `groups` omitted when empty (`omitempty`: local users have
+/// none), `federated_claims` naming the connector.
+pub fn dex_id_token_claims(now: u64, user_id: &str, connector_id: &str, aud: &str, groups: &[&str]) -> Value {
+    let mut claims = json!({
+        "iss": EMBEDDED_ISSUER,
+        "sub": dex_subject(user_id, connector_id),
+        "aud": aud,
+        "exp": now + 86_400,
+        "iat": now,
+        "nonce": "7d3c0d5b9a",
+        "at_hash": "u0K0GkM6lU9d2Sx0LyQ3nw",
+        "c_hash": "D2hH7Mc8QnqfRk0Zt1hL5A",
+        "email": "owner@example.com",
+        "email_verified": true,
+        "name": "Owner",
+        "preferred_username": "owner",
+        "federated_claims": {"connector_id": connector_id, "user_id": user_id}
+    });
+    if !groups.is_empty() {
+        claims["groups"] = json!(groups);
+    }
+    claims
+}

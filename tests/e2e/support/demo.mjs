@@ -98,7 +98,7 @@ ${curl(tokens.bob)}
 ${curl(tokens.expired)}
 
 # forward-auth (what nginx auth_request / Caddy forward_auth call):
-${curl(tokens.alice, "/_gate/auth", " -H 'X-Forwarded-Uri: /api/peers'")}
+${curl(tokens.alice, "/_gate/auth", " -H 'X-Forwarded-Method: GET' -H 'X-Forwarded-Uri: /api/peers'")}
 
 Health:     ${gate}/_gate/healthz
 Setup page: ${gate}/_gate/setup/
@@ -114,5 +114,13 @@ if (check) {
     console.log(`check ${who}: ${r.status} ${body.code ?? body.upstream} ${good ? "ok" : "WRONG"}`);
     ok &&= good;
   }
+  // The forward-auth line printed above, and the same call without the method (never read as GET).
+  const fa = (headers) => fetch(`${gate}/_gate/auth`, { headers: { authorization: `Bearer ${tokens.alice}`, ...headers } });
+  const full = await fa({ "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" });
+  const half = await fa({ "x-forwarded-uri": "/api/peers" });
+  const halfCode = (await half.json()).code;
+  const faGood = full.status === 200 && half.status === 400 && halfCode === "forwarded_headers_incomplete";
+  console.log(`check forward-auth: ${full.status}, without method ${half.status} ${halfCode} ${faGood ? "ok" : "WRONG"}`);
+  ok &&= faGood;
   await stop(ok ? 0 : 1);
 }
