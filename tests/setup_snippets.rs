@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pocketgate::setup::{GateMode, Mode, SetupInput, generate};
+use pocketgate::setup::{GateMode, LocalUsers, Mode, SetupInput, generate};
 
 fn input(mode: Mode, gate_mode: GateMode) -> SetupInput {
     SetupInput {
@@ -31,6 +31,8 @@ fn input(mode: Mode, gate_mode: GateMode) -> SetupInput {
         // Loopback addresses: nginx resolves proxy_pass hosts while testing its configuration.
         upstream: "http://127.0.0.1:8080".into(),
         gate_url: "http://127.0.0.1:8787".into(),
+        dashboard_upstream: "http://127.0.0.1:8081".into(),
+        local_users: LocalUsers::Allow,
     }
 }
 
@@ -129,7 +131,7 @@ fn nginx_block_passes_nginx_t() {
     let nginx = tool("nginx");
     let dir = scratch("nginx");
     let server = snippet(&input(Mode::Standalone, GateMode::ForwardAuth), "pocketgate-nginx.conf")
-        .replace("listen 443 ssl;", "listen 127.0.0.1:18080;");
+        .replace("listen 443 ssl http2;", "listen 127.0.0.1:18080 http2;");
     let d = dir.display();
     let conf = format!(
         "pid {d}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\naccess_log off;\nclient_body_temp_path {d}/b;\n\
@@ -152,7 +154,8 @@ fn nginx_block_passes_nginx_t() {
 #[test]
 fn nginx_block_sets_the_original_family_and_clears_the_forwarded_one() {
     let n = snippet(&input(Mode::Standalone, GateMode::ForwardAuth), "pocketgate-nginx.conf");
-    let auth = &n[n.find("location = /_gate/auth").unwrap()..n.find("location / {").unwrap()];
+    let at = n.find("location = /_gate/auth").unwrap();
+    let auth = &n[at..at + n[at..].find("    }\n").unwrap()];
     assert_eq!(nginx_headers(auth, |v| v == "\"\""), set(&["Content-Length", "X-Forwarded-Method", "X-Forwarded-Uri"]));
     assert_eq!(nginx_headers(auth, |v| v.starts_with("$request_")), set(&["X-Original-Method", "X-Original-URI"]));
 }
@@ -207,22 +210,58 @@ fn traefik_facts(text: &str) -> (BTreeSet<String>, Vec<String>) {
     (emptied, trust)
 }
 
-#[test]
-fn generated_forward_auth_snippets_match_the_docs_on_headers() {
-    let input = input(Mode::Standalone, GateMode::ForwardAuth);
-    let (docs, page) = (doc_snippet("nginx"), snippet(&input, "pocketgate-nginx.conf"));
-    for keep in [(|v: &str| v == "\"\"") as fn(&str) -> bool, |v: &str| v.starts_with("$request_")] {
-        assert_eq!(nginx_headers(&page, keep), nginx_headers(&docs, keep), "nginx: docs and page differ");
+/// The input whose generated snippets docs/CONFIG.md shows (its placeholders: tests/e2e/support/proxies.mjs).
+fn docs_input() -> SetupInput {
+    SetupInput {
+        domain: "vpn.example.com".into(),
+        upstream: "http://qufabric-management:80".into(),
+        dashboard_upstream: "http://qufabric-dashboard:80".into(),
+        gate_url: "https://gate.example.workers.dev".into(),
+        ..input(Mode::Standalone, GateMode::ForwardAuth)
     }
-    assert!(nginx_headers(&docs, |v| v == "\"\"").contains("X-Forwarded-Uri"), "the docs' nginx snippet must clear it");
+}
 
-    let (docs, page) = (doc_snippet("caddy"), snippet(&input, "Caddyfile"));
-    assert_eq!(caddy_removed(&page), caddy_removed(&docs), "Caddy: docs and page differ");
-    assert!(caddy_removed(&docs).contains("X-Original-URI"));
+const DOC_SNIPPETS: [(&str, &str); 4] = [
+    ("nginx", "pocketgate-nginx.conf"),
+    ("caddy", "Caddyfile"),
+    ("traefik", "pocketgate-traefik.yml"),
+    ("traefik-labels", "pocketgate-traefik-labels.yml"),
+];
 
-    let (docs, page) = (doc_snippet("traefik"), snippet(&input, "pocketgate-traefik.yml"));
-    assert_eq!(traefik_facts(&page), traefik_facts(&docs), "Traefik: docs and page differ");
-    let (emptied, trust) = traefik_facts(&docs);
+/// docs/CONFIG.md shows exactly what the page generates for [`docs_input`], so the two cannot drift apart (the
+/// docs' blocks run behind the real proxies in tests/e2e/gate-proxies.test.mjs). `UPDATE_GOLDEN=1` rewrites the
+/// docs' blocks from the generator; review the diff.
+#[test]
+fn docs_snippets_are_the_generated_ones() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/CONFIG.md");
+    let input = docs_input();
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        for (name, file) in DOC_SNIPPETS {
+            let old = doc_snippet(name);
+            let new = snippet(&input, file);
+            let marker = text.find(&format!("<!-- snippet: {name} ")).unwrap();
+            let at = marker + text[marker..].find(&old).unwrap();
+            text.replace_range(at..at + old.len(), &new);
+        }
+        std::fs::write(&path, text).unwrap();
+    }
+    for (name, file) in DOC_SNIPPETS {
+        assert_eq!(
+            doc_snippet(name),
+            snippet(&input, file),
+            "docs/CONFIG.md's {name} block is not the generated {file}"
+        );
+    }
+}
+
+#[test]
+fn generated_forward_auth_snippets_set_and_clear_the_documented_headers() {
+    let input = docs_input();
+    let page = snippet(&input, "pocketgate-nginx.conf");
+    assert!(nginx_headers(&page, |v| v == "\"\"").contains("X-Forwarded-Uri"), "the nginx snippet must clear it");
+    assert!(caddy_removed(&snippet(&input, "Caddyfile")).contains("X-Original-URI"));
+    let (emptied, trust) = traefik_facts(&snippet(&input, "pocketgate-traefik.yml"));
     assert!(emptied.contains("X-Original-URI") && emptied.contains("X-Auth-Request-User"), "{emptied:?}");
     assert_eq!(trust, ["trustForwardHeader: false", "authRequestHeaders: [\"Authorization\"]"]);
 
@@ -299,16 +338,30 @@ fn traefik_loads_the_generated_file_provider_config() {
     let raw: serde_json::Value = loop {
         if let Some(body) = http_get(api, "/api/rawdata") {
             let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-            if v["routers"].get("qufabric@file").is_some() {
+            if v["routers"].get("netbird-api@file").is_some() {
                 break v;
             }
         }
         assert!(started.elapsed() < Duration::from_secs(20), "Traefik never loaded {}/dynamic.yml:\n{dynamic}", d);
         std::thread::sleep(Duration::from_millis(100));
     };
-    let router = &raw["routers"]["qufabric@file"];
-    assert_eq!(router["status"], "enabled", "{router}");
-    assert_eq!(router["middlewares"], serde_json::json!(["pocketgate-strip@file", "pocketgate@file"]));
+    // getting-started.sh's routers (gRPC, relay/WebSocket/IdP, dashboard) plus /api on its own, with the gate only
+    // on /api and the dashboard.
+    let gated = serde_json::json!(["pocketgate-strip@file", "pocketgate@file"]);
+    let direct = serde_json::json!(["pocketgate-strip@file"]);
+    for (name, mws, service) in [
+        ("netbird-grpc@file", &direct, "netbird-server-h2c@file"),
+        ("netbird-backend@file", &direct, "netbird-server@file"),
+        ("netbird-api@file", &gated, "netbird-server@file"),
+        ("netbird-dashboard@file", &gated, "netbird-dashboard@file"),
+    ] {
+        let router = &raw["routers"][name];
+        assert_eq!(router["status"], "enabled", "{name}: {router}");
+        assert_eq!(&router["middlewares"], mws, "{name}");
+        assert_eq!(router["service"].as_str().map(|s| format!("{s}@file")).as_deref(), Some(service), "{name}");
+    }
+    let h2c = &raw["services"]["netbird-server-h2c@file"]["loadBalancer"]["servers"][0]["url"];
+    assert_eq!(h2c, "h2c://127.0.0.1:8080", "{}", raw["services"]);
     for name in ["pocketgate-strip@file", "pocketgate@file"] {
         assert_eq!(raw["middlewares"][name]["status"], "enabled", "{}", raw["middlewares"]);
     }

@@ -5,7 +5,7 @@ import init, * as pg from "./pkg/pocketgate.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("setup");
-const FIELDS = ["domain", "issuer", "display_name", "client_id", "client_secret", "groups", "pkce_ports", "upstream", "gate_url"];
+const FIELDS = ["domain", "issuer", "display_name", "client_id", "client_secret", "groups", "pkce_ports", "upstream", "gate_url", "dashboard_upstream"];
 /** Key sets fetched by the user, by issuer (exact `issuer` of the discovery document). */
 const keySets = new Map();
 
@@ -21,7 +21,7 @@ function el(tag, attrs = {}, ...children) {
 }
 
 function input() {
-  const v = { mode: form.elements.mode.value, gate_mode: form.elements.gate_mode.value };
+  const v = { mode: form.elements.mode.value, gate_mode: form.elements.gate_mode.value, local_users: form.elements.local_users.value };
   for (const f of FIELDS) v[f] = form.elements[f].value;
   return v;
 }

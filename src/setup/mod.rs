@@ -41,6 +41,19 @@ pub enum GateMode {
     ForwardAuth,
 }
 
+/// Embedded mode: whether the embedded IdP's local users (the owner created at setup, users added with a password
+/// in the dashboard) pass the gate without groups: the gate's `LOCAL_USERS`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocalUsers {
+    /// They need an allowed group like everyone (they carry none: behind the gate the owner cannot reach the API).
+    /// Default: the gate's own default, explicit.
+    #[default]
+    Groups,
+    /// They pass the issuer's group rule, as QuFabric itself lets them in (deny lists and route rules still apply).
+    Allow,
+}
+
 /// The form, as typed. Every field defaults to empty (modes to their defaults); lists are comma-separated text,
 /// so that validation can point at empty items and duplicates.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +82,11 @@ pub struct SetupInput {
     pub upstream: String,
     /// Forward-auth mode: the gate's own URL (the Worker's origin).
     pub gate_url: String,
+    /// Forward-auth mode, optional: the dashboard's origin (NetBird runs it as its own container); empty = the
+    /// upstream serves it too.
+    pub dashboard_upstream: String,
+    /// Embedded mode: the gate's `LOCAL_USERS`. Default [`LocalUsers::Groups`].
+    pub local_users: LocalUsers,
 }
 
 /// How serious a finding is.
@@ -128,6 +146,10 @@ pub struct Plan {
     pub upstream: Option<String>,
     /// The gate's URL (forward-auth mode).
     pub gate_url: Option<String>,
+    /// The dashboard's origin (forward-auth mode), when it is not the upstream.
+    pub dashboard_upstream: Option<String>,
+    /// Embedded mode: the gate's `LOCAL_USERS`.
+    pub local_users: LocalUsers,
 }
 
 impl Plan {
@@ -228,6 +250,8 @@ pub(crate) mod fixtures {
             gate_mode: GateMode::Proxy,
             upstream: "https://mgmt.internal.example.com".into(),
             gate_url: String::new(),
+            dashboard_upstream: String::new(),
+            local_users: LocalUsers::Groups,
         }
     }
 
@@ -239,6 +263,7 @@ pub(crate) mod fixtures {
             gate_mode: GateMode::ForwardAuth,
             upstream: "http://127.0.0.1:8080".into(),
             gate_url: "https://pocketgate.example.workers.dev".into(),
+            dashboard_upstream: "http://127.0.0.1:8081".into(),
             ..embedded()
         }
     }

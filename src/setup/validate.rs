@@ -388,11 +388,11 @@ pub fn validate(input: &SetupInput) -> (Vec<Finding>, Option<Plan>) {
         }
         Mode::Embedded => Vec::new(),
     };
-    let (upstream, gate_url) = match input.gate_mode {
+    let (upstream, gate_url, dashboard_upstream) = match input.gate_mode {
         GateMode::Proxy => {
             let (f, up) = check_origin("upstream", "the upstream (QuFabric's origin)", &input.upstream);
             findings.extend(f);
-            (up, None)
+            (up, None, None)
         }
         GateMode::ForwardAuth => {
             let (f, gate) = check_origin("gate_url", "the gate's URL", &input.gate_url);
@@ -400,7 +400,14 @@ pub fn validate(input: &SetupInput) -> (Vec<Finding>, Option<Plan>) {
             let (f, up) =
                 check_origin("upstream", "the upstream (where your proxy sends QuFabric traffic)", &input.upstream);
             findings.extend(f);
-            (up, gate)
+            let dashboard = if input.dashboard_upstream.trim().is_empty() {
+                None
+            } else {
+                let (f, d) = check_origin("dashboard_upstream", "the dashboard's origin", &input.dashboard_upstream);
+                findings.extend(f);
+                d
+            };
+            (up, gate, dashboard)
         }
     };
     if findings.iter().any(|f| f.level == Level::Error) {
@@ -420,6 +427,8 @@ pub fn validate(input: &SetupInput) -> (Vec<Finding>, Option<Plan>) {
         gate_mode: input.gate_mode,
         upstream,
         gate_url,
+        dashboard_upstream,
+        local_users: input.local_users,
     };
     (findings, Some(plan))
 }

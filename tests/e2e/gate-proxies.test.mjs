@@ -294,20 +294,30 @@ describe("Traefik Docker labels configure what the file provider does (read back
     const p = await startTraefik({ dynamic, api: true });
     started.push(p);
     const raw = await p.rawdata();
-    const router = raw.routers?.["qufabric@file"];
-    assert.equal(router?.status, "enabled", JSON.stringify(raw.routers));
+    // getting-started.sh's routers plus /api on its own; the gate only on /api and the dashboard.
+    const routers = {};
+    for (const name of ["netbird-grpc@file", "netbird-backend@file", "netbird-api@file", "netbird-dashboard@file"]) {
+      const r = raw.routers?.[name];
+      assert.equal(r?.status, "enabled", `${name}: ${JSON.stringify(raw.routers)}`);
+      routers[name] = { rule: r.rule, entryPoints: r.entryPoints, middlewares: r.middlewares, service: r.service, priority: r.priority };
+    }
+    assert.deepEqual(Object.keys(raw.routers).filter((n) => n.endsWith("@file")).sort(), Object.keys(routers).sort());
+    assert.deepEqual(routers["netbird-grpc@file"].middlewares, ["pocketgate-strip@file"]);
+    assert.deepEqual(routers["netbird-api@file"].middlewares, ["pocketgate-strip@file", "pocketgate@file"]);
     const mws = {};
-    for (const name of router.middlewares) {
+    for (const name of ["pocketgate-strip@file", "pocketgate@file"]) {
       const { status, usedBy, ...conf } = raw.middlewares[name];
       assert.equal(status, "enabled", `${name}: ${JSON.stringify(raw.middlewares[name])}`);
       mws[name] = conf;
     }
     assert.equal(mws["pocketgate@file"]?.forwardAuth?.trustForwardHeader, false);
     assert.deepEqual(mws["pocketgate@file"]?.forwardAuth?.authRequestHeaders, ["Authorization"]);
-    return { rule: router.rule, entryPoints: router.entryPoints, middlewares: router.middlewares, mws };
+    const services = Object.fromEntries(Object.entries(raw.services).filter(([n]) => n.endsWith("@file")).map(([n, v]) => [n, v.loadBalancer?.servers]));
+    assert.equal(services["netbird-server-h2c@file"]?.[0]?.url, `h2c://${new URL(upstream.url).host}`);
+    return { routers, mws, services };
   };
   for (const source of ["docs", "page"]) {
-    test(`${source === "docs" ? "docs/CONFIG.md" : "setup page"}: same router and middlewares`, async () => {
+    test(`${source === "docs" ? "docs/CONFIG.md" : "setup page"}: same routers, middlewares and services`, async () => {
       let file, labels;
       if (source === "docs") {
         file = localise(docSnippet("traefik"), { gate: GATE, upstream: upstream.url });

@@ -22,6 +22,7 @@ export const CONFIG_MD = join(ROOT, "docs/CONFIG.md");
 /** The placeholders docs/CONFIG.md's snippets use for the gate, the upstream and the public host. */
 export const DOC_GATE = "https://gate.example.workers.dev";
 export const DOC_UPSTREAM = "http://qufabric-management:80";
+export const DOC_DASHBOARD = "http://qufabric-dashboard:80";
 export const DOC_HOST = "vpn.example.com";
 /** The setup page's inputs for its generated snippets (addresses replaced when the proxy starts). */
 export const PAGE_HOST = "qufabric.example.com";
@@ -78,18 +79,24 @@ async function pageModule() {
   return page;
 }
 
-/**
- * The forward-auth snippets the setup page generates (standalone mode, forward-auth) for `gate` and `upstream`:
- * `{ nginx, caddy, traefik, traefikLabels, vars }` (the artifacts' contents).
- */
-export async function generatedSnippets({ gate, upstream }) {
+/** The setup page's `generate` for `input` (a `SetupInput`): `{ findings, sections }`. */
+export async function pageGenerate(input) {
   const pg = await pageModule();
+  return JSON.parse(pg.generate(JSON.stringify(input)));
+}
+
+/**
+ * The forward-auth snippets the setup page generates (standalone mode, forward-auth) for `gate`, `upstream` and
+ * `dashboard` (default: the upstream serves it): `{ nginx, caddy, traefik, traefikLabels, vars }` (the
+ * artifacts' contents). `input` overrides form fields.
+ */
+export async function generatedSnippets({ gate, upstream, dashboard = "", input: extra = {} }) {
   const input = {
     domain: PAGE_HOST, issuer: "https://id.example.com", mode: "standalone", display_name: "QuFabric",
     client_id: "netbird", client_secret: "", groups: "netbird-users", pkce_ports: "53000, 54000",
-    gate_mode: "forward_auth", upstream, gate_url: gate,
+    gate_mode: "forward_auth", upstream, gate_url: gate, dashboard_upstream: dashboard, ...extra,
   };
-  const out = JSON.parse(pg.generate(JSON.stringify(input)));
+  const out = await pageGenerate(input);
   const artifacts = Object.fromEntries(out.sections.flatMap((s) => s.artifacts).map((a) => [a.id, a.content]));
   const get = (id) => {
     if (typeof artifacts[id] !== "string") throw new Error(`the setup page generated no ${id}: ${JSON.stringify(out.findings)}`);
@@ -101,9 +108,18 @@ export async function generatedSnippets({ gate, upstream }) {
   };
 }
 
-/** Replace the docs' placeholder addresses with the running gate and upstream. */
-export function localise(snippet, { gate, upstream }) {
-  return snippet.replaceAll(DOC_GATE, gate).replaceAll(DOC_UPSTREAM, upstream);
+/** `http://host:port` → `host:port`, as written (URL.host would drop a default port). */
+const hostPort = (origin) => origin.replace(/^[a-z0-9]+:\/\//, "");
+
+/**
+ * Replace the docs' placeholder addresses with the running gate, upstream and dashboard (default: the upstream).
+ * The upstream's `host:port` is replaced whatever the scheme in front of it (`http://`, nginx's `grpc://`,
+ * Caddy's and Traefik's `h2c://`).
+ */
+export function localise(snippet, { gate, upstream, dashboard = upstream }) {
+  return snippet.replaceAll(DOC_GATE, gate)
+    .replaceAll(hostPort(DOC_UPSTREAM), hostPort(upstream))
+    .replaceAll(hostPort(DOC_DASHBOARD), hostPort(dashboard));
 }
 
 // ---- processes ----------------------------------------------------------------------------------------------
@@ -130,16 +146,20 @@ function run(cmd, args, env = {}) {
 }
 
 /**
- * nginx with `snippet`: the docs' `location` blocks (wrapped in a `server`), or the page's whole `server` block
- * (its `listen 443 ssl;` moved to a loopback port).
+ * nginx with `snippet`: a `server` block (its `listen 443 ssl http2;` moved to loopback ports), or bare
+ * `location` blocks (wrapped in a `server`). Without TLS there is no ALPN, and nginx 1.22 speaks only HTTP/2 (prior
+ * knowledge) on an `http2` listener, so the harness listens twice: `url` for HTTP/1.1 and `h2url` for h2c (on
+ * 443 with TLS, one port does both).
  */
 export async function startNginx({ snippet }) {
   const dir = mkdtempSync(join(tmpdir(), "pocketgate-nginx-"));
   const port = await freePort();
+  const h2port = await freePort();
   let server;
   if (/^\s*server\s*\{/m.test(snippet)) {
-    if (!snippet.includes("listen 443 ssl;")) throw new Error(`the nginx server block has no "listen 443 ssl;":\n${snippet}`);
-    server = snippet.replace("listen 443 ssl;", `listen 127.0.0.1:${port};`);
+    const listen = "listen 443 ssl http2;";
+    if (!snippet.includes(listen)) throw new Error(`the nginx server block has no "${listen}":\n${snippet}`);
+    server = snippet.replace(listen, `listen 127.0.0.1:${port};\n    listen 127.0.0.1:${h2port} http2;`);
   } else {
     server = `server {\n  listen 127.0.0.1:${port};\n${snippet}}\n`;
   }
@@ -160,10 +180,13 @@ ${server}
   const p = run(binary("/usr/sbin/nginx", "apt-get install -y nginx"), ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")]);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(url + "/relay", p.proc, p.output);
-  return { kind: "nginx", url, stop: p.stop, output: p.output, config: conf };
+  return { kind: "nginx", url, h2url: `http://127.0.0.1:${h2port}`, stop: p.stop, output: p.output, config: conf };
 }
 
-/** Caddy with `snippet` (a site block; its address becomes a loopback one) under harness-only global options. */
+/**
+ * Caddy with `snippet` (a site block; its address becomes a loopback one) under harness-only global options; h2c
+ * is enabled on the plain-HTTP listener (`servers { protocols h1 h2c }`) as TLS + ALPN would give HTTP/2 on 443.
+ */
 export async function startCaddy({ snippet }) {
   const dir = mkdtempSync(join(tmpdir(), "pocketgate-caddy-"));
   const port = await freePort();
@@ -173,6 +196,9 @@ export async function startCaddy({ snippet }) {
 	admin off
 	auto_https off
 	storage file_system ${dir}/data
+	servers {
+		protocols h1 h2c
+	}
 }
 ${snippet.replace(site, `http://127.0.0.1:${port} {`)}`;
   writeFileSync(join(dir, "Caddyfile"), caddyfile);
@@ -180,7 +206,7 @@ ${snippet.replace(site, `http://127.0.0.1:${port} {`)}`;
     { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(url + "/relay", p.proc, p.output);
-  return { kind: "caddy", url, stop: p.stop, output: p.output, config: caddyfile };
+  return { kind: "caddy", url, h2url: url, stop: p.stop, output: p.output, config: caddyfile };
 }
 
 /**
@@ -217,31 +243,45 @@ log: {level: ERROR}
     await new Promise((r) => setTimeout(r, 50));
   }
   const rawdata = api ? async () => (await fetch(`http://127.0.0.1:${apiPort}/api/rawdata`)).json() : undefined;
-  return { kind: "traefik", url, stop: p.stop, output: p.output, config: `${staticConf}\n---\n${dynamic}`, rawdata };
+  // Traefik serves h2c on a plain-HTTP entry point.
+  return { kind: "traefik", url, h2url: url, stop: p.stop, output: p.output, config: `${staticConf}\n---\n${dynamic}`, rawdata };
 }
 
 /**
- * Docker labels (`labels:` list of `"traefik.…=value"`) as the file provider's dynamic configuration, so Traefik
- * itself can show what they configure. Label paths map one to one onto the file form (Traefik matches both
- * case-insensitively); list-valued options are comma-separated in labels. Docker-only labels (`traefik.enable`,
- * a service's `loadbalancer.server.port`) have no file form and are replaced by `servers: [{url: upstream}]`.
+ * Docker labels (`- "traefik.…=value"` lines, of one or several containers) as the file provider's dynamic
+ * configuration, so Traefik itself can show what they configure. Label paths map one to one onto the file form
+ * (Traefik matches both case-insensitively); list-valued options are comma-separated in labels. Docker-only labels
+ * (`traefik.enable`, a service's `loadbalancer.server.port`/`.scheme`) have no file form: each service becomes
+ * `servers: [{url}]`, the dashboard's (a name containing `dashboard`) at `dashboard`, the others at `upstream`
+ * with the label's scheme (`h2c`).
  */
-export function labelsToDynamic(labelsYaml, upstream) {
+export function labelsToDynamic(labelsYaml, upstream, dashboard = upstream) {
   const LISTS = new Set(["entrypoints", "middlewares", "authrequestheaders", "authresponseheaders"]);
   const root = {};
+  const services = {};
   const labels = [...labelsYaml.matchAll(/^\s*- "(traefik\.[^"=]+)=([^"]*)"$/gm)];
   if (labels.length === 0) throw new Error(`no labels found in:\n${labelsYaml}`);
   for (const [, key, value] of labels) {
     const path = key.split(".").slice(1);
-    if (path[0] === "enable" || (path[1] === "services")) continue;
+    if (path[0] === "enable") continue;
+    if (path[1] === "services") {
+      (services[path[2]] ??= {})[path[path.length - 1]] = value;
+      continue;
+    }
     let node = root;
     for (const seg of path.slice(0, -1)) node = node[seg] ??= {};
     const last = path[path.length - 1];
-    node[last] = LISTS.has(last.toLowerCase()) ? value.split(",") : value === "false" ? false : value === "true" ? true : value;
+    node[last] = LISTS.has(last.toLowerCase()) ? value.split(",")
+      : last === "priority" ? Number(value) : value === "false" ? false : value === "true" ? true : value;
   }
-  const service = root.http?.routers && Object.values(root.http.routers)[0]?.service;
-  if (!service) throw new Error(`the labels name no router service:\n${labelsYaml}`);
-  root.http.services = { [service]: { loadBalancer: { servers: [{ url: upstream }] } } };
+  const used = new Set(Object.values(root.http?.routers ?? {}).map((r) => r.service));
+  if (used.size === 0) throw new Error(`the labels name no router service:\n${labelsYaml}`);
+  root.http.services = {};
+  for (const name of used) {
+    const base = new URL(name.includes("dashboard") ? dashboard : upstream);
+    const scheme = services[name]?.scheme ?? base.protocol.replace(":", "");
+    root.http.services[name] = { loadBalancer: { servers: [{ url: `${scheme}://${base.host}` }] } };
+  }
   return JSON.stringify(root, null, 2); // JSON is YAML
 }
 
