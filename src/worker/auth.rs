@@ -1,6 +1,7 @@
 //! From a request's route and `Authorization` header to a verdict; `/_gate/auth` (forward-auth) and
 //! `/_gate/healthz`; refusal responses.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -8,8 +9,10 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use worker::wasm_bindgen::{JsValue, intern};
 use worker::{js_sys, web_sys};
 
-use super::headers::{Credential, challenges, credential, error_body, forward_auth_headers, www_authenticate};
-use super::keys;
+use super::headers::{
+    Credential, Family, challenges, credential, error_body, forward_auth_headers, original_request, www_authenticate,
+};
+use super::keys::{self, ExecutionContext};
 use super::read::header;
 use super::state::{Gate, now};
 use crate::config::{GateConfig, PatMode};
@@ -65,9 +68,17 @@ pub struct Pending {
     token: String,
 }
 
-/// Decide a request for `method` and `path` (query allowed; the route table normalises it).
-pub async fn decide(gate: &Gate, cfg: &GateConfig, method: &str, path: &str, authorization: Option<&str>) -> Outcome {
-    match decide_now(gate, cfg, method, path, authorization) {
+/// Decide a request for `method` and `path` (query allowed; the route table normalises it). `ctx` receives a
+/// background key refresh when a cached token's issuer keys are past their TTL (see [`decide_now`]).
+pub async fn decide(
+    gate: &Rc<Gate>,
+    cfg: &GateConfig,
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+    ctx: &ExecutionContext,
+) -> Outcome {
+    match decide_now(gate, cfg, method, path, authorization, ctx) {
         Ok(outcome) => outcome,
         Err(pending) => decide_pending(gate, cfg, pending).await,
     }
@@ -75,14 +86,23 @@ pub async fn decide(gate: &Gate, cfg: &GateConfig, method: &str, path: &str, aut
 
 /// The part of [`decide`] that needs no I/O: the route, the credential and the verified-token cache. `Err`: the
 /// token must be verified ([`decide_pending`]).
+///
+/// A path the route table cannot judge safely is refused ([`Error::PathAmbiguous`], 400). A cached token is
+/// answered at once; when its issuer's keys are past their TTL, a refresh starts in the background
+/// ([`keys::refresh_if_expired`], through `ctx.waitUntil`), so a removed key stops verifying cached tokens as soon
+/// as the issuer's new set is loaded.
 pub fn decide_now(
-    gate: &Gate,
+    gate: &Rc<Gate>,
     cfg: &GateConfig,
     method: &str,
     path: &str,
     authorization: Option<&str>,
+    ctx: &ExecutionContext,
 ) -> Result<Outcome, Pending> {
-    let action = cfg.routes.action(method, path);
+    let action = match cfg.routes.action(method, path) {
+        Ok(action) => action,
+        Err(e) => return Ok(Outcome::of(Verdict::Deny(e, authorization.is_some()))),
+    };
     if *action == RouteAction::Bypass {
         return Ok(Outcome::of(Verdict::Bypass));
     }
@@ -101,7 +121,10 @@ pub fn decide_now(
             .is_some_and(|set| set.contains_thumbprint(&v.thumbprint))
     });
     match hit {
-        Some(verified) => Ok(outcome(cfg, action, &verified, true)),
+        Some(verified) => {
+            keys::refresh_if_expired(gate, verified.issuer, t0, ctx);
+            Ok(outcome(cfg, action, &verified, true))
+        }
         None => Err(Pending { action: action.clone(), token: token.to_owned() }),
     }
 }
@@ -262,20 +285,30 @@ pub fn config_error(errors: &[Error]) -> Error {
     errors.first().cloned().unwrap_or(Error::Config { setting: "config".into(), message: "invalid".into() })
 }
 
-/// `GET|HEAD /_gate/auth` up to what needs I/O: the original method and URI come from
-/// `X-Forwarded-Method`/`X-Forwarded-Uri` (Caddy, Traefik) or `X-Original-Method`/`X-Original-URI` (nginx);
-/// without a URI the strictest rule applies. `Err`: finish with [`decide_pending`], then answer with
-/// [`forward_auth_response`].
-pub fn forward_auth(gate: &Gate, cfg: &GateConfig, req: &web_sys::Request) -> Result<Outcome, Pending> {
+/// `GET|HEAD /_gate/auth` up to what needs I/O. The original method and URI come from exactly one header family,
+/// per `FORWARDED_HEADERS` ([`original_request`]): `X-Original-Method`/`X-Original-URI` (nginx) or
+/// `X-Forwarded-Method`/`X-Forwarded-Uri` (Caddy, Traefik); an incomplete family or two families that disagree
+/// are refused (400 `forwarded_headers_incomplete` / `forwarded_headers_conflict`), never read as `GET` or as the
+/// other family's request. `Err`: finish with [`decide_pending`], then answer with [`forward_auth_response`].
+pub fn forward_auth(
+    gate: &Rc<Gate>,
+    cfg: &GateConfig,
+    req: &web_sys::Request,
+    ctx: &ExecutionContext,
+) -> Result<Outcome, Pending> {
     let h = req.headers();
     // Constant names are interned: each crosses to JavaScript once per isolate, not once per request.
     let get = |name: &str| header(&h, intern(name));
-    let method = get("x-forwarded-method").or_else(|| get("x-original-method"));
-    let method = method.map_or(std::borrow::Cow::Borrowed("GET"), |m| m.to_ascii_uppercase().into());
-    // An absent or absolute URI is not a normal path: the route table then applies its strictest rule.
-    let uri = get("x-forwarded-uri").or_else(|| get("x-original-uri")).unwrap_or_default();
+    let (original_method, original_uri) = (get("x-original-method"), get("x-original-uri"));
+    let (forwarded_method, forwarded_uri) = (get("x-forwarded-method"), get("x-forwarded-uri"));
+    let original = Family::of(original_method.as_deref(), original_uri.as_deref());
+    let forwarded = Family::of(forwarded_method.as_deref(), forwarded_uri.as_deref());
+    let (method, uri) = match original_request(cfg.forwarded, original, forwarded) {
+        Ok(request) => request,
+        Err(e) => return Ok(Outcome::of(Verdict::Deny(e, false))),
+    };
     let authorization = get("authorization");
-    decide_now(gate, cfg, &method, &uri, authorization.as_deref())
+    decide_now(gate, cfg, &method, uri, authorization.as_deref(), ctx)
 }
 
 /// The forward-auth answer for `outcome`: 200 with the identity headers, or the refusal.

@@ -15,6 +15,7 @@ use worker::{Env, js_sys, web_sys};
 
 use super::auth::{self, Outcome, Started, Verdict, config_error, deny_response, json_response};
 use super::headers::{path_and_query, uri_path};
+use super::keys::ExecutionContext;
 use super::log;
 use super::loglimit::Admit;
 use super::proxy;
@@ -26,19 +27,20 @@ const SETUP: &str = "/_gate/setup";
 const AUTH: &str = "/_gate/auth";
 
 /// The Worker's `fetch`: a `Response`, or a `Promise` of one. A failure to build the answer (a JavaScript
-/// exception) is a 500 with a stable code, logged without request data.
+/// exception) is a 500 with a stable code, logged without request data. `ctx` (the handler's third argument)
+/// keeps background key refreshes alive (`waitUntil`); it is only used when one starts.
 #[wasm_bindgen]
-pub fn fetch(req: web_sys::Request, env: Env) -> Result<JsValue, JsValue> {
+pub fn fetch(req: web_sys::Request, env: Env, ctx: ExecutionContext) -> Result<JsValue, JsValue> {
     let started = now_ms();
     let gate = Gate::get(&env);
     let url = req.url();
     let path = uri_path(path_and_query(&url)).unwrap_or("/").to_owned();
     let method = req.method();
     if path == AUTH && (method == "GET" || method == "HEAD") {
-        return forward_auth(gate, &req, method, path, started);
+        return forward_auth(gate, &req, &ctx, method, path, started);
     }
     later(async move {
-        let (response, outcome) = route(&gate, &env, req, &path).await;
+        let (response, outcome) = route(&gate, &env, req, &path, &ctx).await;
         finish(&gate, &method, &path, response, outcome, started)
     })
 }
@@ -48,6 +50,7 @@ pub fn fetch(req: web_sys::Request, env: Env) -> Result<JsValue, JsValue> {
 fn forward_auth(
     gate: Rc<Gate>,
     req: &web_sys::Request,
+    ctx: &ExecutionContext,
     method: String,
     path: String,
     started: u64,
@@ -59,7 +62,7 @@ fn forward_auth(
             return finish(&gate, &method, &path, response, None, started);
         }
     };
-    let outcome = match auth::forward_auth(&gate, cfg, req).map_err(|pending| auth::start(&gate, cfg, pending)) {
+    let outcome = match auth::forward_auth(&gate, cfg, req, ctx).map_err(|pending| auth::start(&gate, cfg, pending)) {
         Ok(outcome) | Err(Started::Now(outcome)) => outcome,
         Err(Started::Waiting(promise, waiting)) => {
             return park(Parked { gate: Rc::clone(&gate), waiting, method, path, started }, promise);
@@ -129,6 +132,7 @@ async fn route(
     env: &Env,
     req: web_sys::Request,
     path: &str,
+    ctx: &ExecutionContext,
 ) -> (worker::Result<web_sys::Response>, Option<Outcome>) {
     match path {
         "/_gate/healthz" => (auth::healthz(gate).await, None),
@@ -142,7 +146,7 @@ async fn route(
             Err(errors) => (deny_response("", &config_error(errors), false), None),
             Ok(cfg) => match &cfg.upstream {
                 Some(upstream) => {
-                    let (r, o) = proxy::proxy(gate, cfg, upstream, req).await;
+                    let (r, o) = proxy::proxy(gate, cfg, upstream, req, ctx).await;
                     (r, Some(o))
                 }
                 None => (

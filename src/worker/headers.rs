@@ -1,6 +1,7 @@
 //! Pure HTTP helpers of the Worker (compiled natively for unit tests): credentials from `Authorization`,
 //! identity headers, the deny response's parts, and what the forward-auth proxies send.
 
+use crate::config::ForwardedHeaders;
 use crate::error::{Error, Status};
 use crate::policy::Identity;
 
@@ -52,9 +53,20 @@ pub fn credential(value: Option<&str>) -> Credential<'_> {
 /// A header value safe for any HTTP stack: bytes outside visible ASCII and space, and `%` itself, are
 /// percent-encoded (so a value is always percent-decodable; plain ASCII values without `%` are unchanged).
 pub fn header_value(s: &str) -> String {
+    encode(s, b'%')
+}
+
+/// One element of a comma-separated header value: [`header_value`] that also percent-encodes `,` (as `%2C`), so
+/// the joined list splits on `,` into exactly its elements and each element percent-decodes to its name.
+pub fn list_element(s: &str) -> String {
+    encode(s, b',')
+}
+
+/// Percent-encode (upper-case hex) every byte outside visible ASCII and space, `%`, and `also`.
+fn encode(s: &str, also: u8) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if (b == b' ' || b.is_ascii_graphic()) && b != b'%' {
+        if (b == b' ' || b.is_ascii_graphic()) && b != b'%' && b != also {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -64,7 +76,8 @@ pub fn header_value(s: &str) -> String {
 }
 
 /// The identity headers for an allowed user: `X-Auth-Request-User` (`sub`), `-Email`, `-Preferred-Username`,
-/// `-Groups` (comma-joined). Absent claims give no header.
+/// `-Groups` (the names joined with `,`, each a [`list_element`]: a `,` inside a name is sent as `%2C`, `%` as
+/// `%25`). Absent claims give no header.
 pub fn identity_headers(id: &Identity) -> Vec<(&'static str, String)> {
     let mut out = vec![("X-Auth-Request-User", header_value(&id.sub))];
     if let Some(email) = &id.email {
@@ -74,7 +87,8 @@ pub fn identity_headers(id: &Identity) -> Vec<(&'static str, String)> {
         out.push(("X-Auth-Request-Preferred-Username", header_value(name)));
     }
     if !id.groups.is_empty() {
-        out.push(("X-Auth-Request-Groups", header_value(&id.groups.join(","))));
+        let groups: Vec<String> = id.groups.iter().map(|g| list_element(g)).collect();
+        out.push(("X-Auth-Request-Groups", groups.join(",")));
     }
     out
 }
@@ -142,6 +156,77 @@ pub fn path_and_query(url: &str) -> &str {
     }
 }
 
+/// One family of forward-auth headers (`X-Original-Method` + `X-Original-URI`, or `X-Forwarded-Method` +
+/// `X-Forwarded-Uri`) as the request carried it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family<'a> {
+    /// Neither header.
+    Absent,
+    /// Only one of the two, or an empty value: present, but not a description of a request.
+    Partial,
+    /// Both, non-empty.
+    Complete {
+        /// The method as sent (any case).
+        method: &'a str,
+        /// The request URI as sent.
+        uri: &'a str,
+    },
+}
+
+impl<'a> Family<'a> {
+    /// The family's state from its two header values (`None`: absent).
+    pub fn of(method: Option<&'a str>, uri: Option<&'a str>) -> Family<'a> {
+        match (method, uri) {
+            (None, None) => Family::Absent,
+            (Some(method), Some(uri)) if !method.is_empty() && !uri.is_empty() => Family::Complete { method, uri },
+            _ => Family::Partial,
+        }
+    }
+
+    /// Whether both families describe the same request: same method (ASCII case-insensitive), same URI (exact).
+    fn agrees_with(self, other: Family<'_>) -> bool {
+        match (self, other) {
+            (Family::Complete { method: m1, uri: u1 }, Family::Complete { method: m2, uri: u2 }) => {
+                m1.eq_ignore_ascii_case(m2) && u1 == u2
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The original request of a forward-auth call: its method (upper-case) and URI, from exactly one header family.
+///
+/// - `Original` / `Forwarded` (`FORWARDED_HEADERS` = `nginx` / `caddy`, `traefik`): that family must be complete,
+///   else [`Error::ForwardedHeadersIncomplete`]; the other must be absent or describe the same request, else
+///   [`Error::ForwardedHeadersConflict`].
+/// - `Auto` (the default): neither family → incomplete; one family → it must be complete; both → both complete
+///   and in agreement, else conflict.
+///
+/// A missing method is never taken as `GET`: the request is refused (400) instead.
+pub fn original_request<'a>(
+    mode: ForwardedHeaders,
+    original: Family<'a>,
+    forwarded: Family<'a>,
+) -> Result<(String, &'a str), Error> {
+    let (chosen, other) = match (mode, original, forwarded) {
+        (ForwardedHeaders::Original, ..) => (original, forwarded),
+        (ForwardedHeaders::Forwarded, ..) => (forwarded, original),
+        (ForwardedHeaders::Auto, Family::Absent, Family::Absent) => return Err(Error::ForwardedHeadersIncomplete),
+        (ForwardedHeaders::Auto, f, Family::Absent) | (ForwardedHeaders::Auto, Family::Absent, f) => {
+            (f, Family::Absent)
+        }
+        (ForwardedHeaders::Auto, ..) if original.agrees_with(forwarded) => (original, forwarded),
+        (ForwardedHeaders::Auto, ..) => return Err(Error::ForwardedHeadersConflict),
+    };
+    let Family::Complete { method, uri } = chosen else {
+        return Err(Error::ForwardedHeadersIncomplete);
+    };
+    if other != Family::Absent && !chosen.agrees_with(other) {
+        return Err(Error::ForwardedHeadersConflict);
+    }
+    Ok((method.to_ascii_uppercase(), uri))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +270,83 @@ mod tests {
                 ("X-Auth-Request-Groups", "a b,c%25d,x%0D%0Ay".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn group_names_with_commas_stay_one_group() {
+        let id = Identity {
+            sub: "u".into(),
+            email: None,
+            preferred_username: None,
+            groups: vec!["x,admins".into(), "netbird-users".into(), "a%2Cb".into(), ",".into()],
+        };
+        let groups = identity_headers(&id).into_iter().find(|(n, _)| *n == "X-Auth-Request-Groups").unwrap().1;
+        assert_eq!(groups, "x%2Cadmins,netbird-users,a%252Cb,%2C");
+        // Split on `,`, then percent-decode each element: exactly the names, in order.
+        let decode = |s: &str| {
+            let (mut out, b) = (Vec::new(), s.as_bytes());
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b'%' {
+                    out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                    i += 3;
+                } else {
+                    out.push(b[i]);
+                    i += 1;
+                }
+            }
+            String::from_utf8(out).unwrap()
+        };
+        let back: Vec<String> = groups.split(',').map(decode).collect();
+        assert_eq!(back, id.groups);
+        assert_eq!(list_element("dev ops"), "dev ops", "plain names are unchanged");
+        assert_eq!(header_value("a,b"), "a,b", "other headers keep their commas");
+    }
+
+    #[test]
+    fn forwarded_families() {
+        use ForwardedHeaders::{Auto, Forwarded, Original};
+        let c = |method, uri| Family::Complete { method, uri };
+        assert_eq!(Family::of(None, None), Family::Absent);
+        assert_eq!(Family::of(Some("GET"), None), Family::Partial);
+        assert_eq!(Family::of(None, Some("/api")), Family::Partial);
+        assert_eq!(Family::of(Some(""), Some("/api")), Family::Partial, "an empty value is not a method");
+        assert_eq!(Family::of(Some("GET"), Some("")), Family::Partial);
+        assert_eq!(Family::of(Some("get"), Some("/api")), c("get", "/api"));
+
+        let ok = |m: &str, u: &'static str| Ok((m.to_owned(), u));
+        let incomplete = Err(Error::ForwardedHeadersIncomplete);
+        let conflict = Err(Error::ForwardedHeadersConflict);
+        let (a, p) = (Family::Absent, Family::Partial);
+        let cases = [
+            // (mode, original, forwarded, result)
+            (Auto, a, a, incomplete.clone()),
+            (Auto, c("get", "/api/x"), a, ok("GET", "/api/x")),
+            (Auto, a, c("DELETE", "/api/x"), ok("DELETE", "/api/x")),
+            (Auto, p, a, incomplete.clone()),
+            (Auto, a, p, incomplete.clone()),
+            (Auto, c("GET", "/api/users"), c("GET", "/relay"), conflict.clone()),
+            (Auto, c("DELETE", "/api/x"), c("GET", "/api/x"), conflict.clone()),
+            (Auto, c("GET", "/api/x"), c("get", "/api/x"), ok("GET", "/api/x")),
+            (Auto, c("GET", "/api/x"), p, conflict.clone()),
+            (Auto, p, c("GET", "/api/x"), conflict.clone()),
+            (Auto, p, p, conflict.clone()),
+            (Auto, c("GET", "/api/x"), c("GET", "/api/x?"), conflict.clone()),
+            (Original, c("PUT", "/api/x"), a, ok("PUT", "/api/x")),
+            (Original, a, c("GET", "/api/x"), incomplete.clone()),
+            (Original, p, c("GET", "/api/x"), incomplete.clone()),
+            (Original, c("GET", "/api/users"), c("GET", "/relay"), conflict.clone()),
+            (Original, c("GET", "/api/x"), p, conflict.clone()),
+            (Original, c("GET", "/api/x"), c("GET", "/api/x"), ok("GET", "/api/x")),
+            (Forwarded, a, c("POST", "/api/x"), ok("POST", "/api/x")),
+            (Forwarded, c("GET", "/api/x"), a, incomplete.clone()),
+            (Forwarded, c("GET", "/relay"), c("GET", "/api/x"), conflict.clone()),
+            (Forwarded, p, c("GET", "/api/x"), conflict),
+            (Forwarded, a, p, incomplete),
+        ];
+        for (mode, original, forwarded, want) in cases {
+            assert_eq!(original_request(mode, original, forwarded), want, "{mode:?} {original:?} {forwarded:?}");
+        }
     }
 
     #[test]

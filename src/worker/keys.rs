@@ -4,15 +4,21 @@
 //! Single flight across concurrent requests: workerd forbids using one request's I/O objects (a pending
 //! `fetch`) from another request, so requests that find a fetch in flight do not await it; they poll the
 //! shared cache with their own short timers until it completes (or is declared lost).
+//!
+//! Bodies (discovery and JWKS) are read as a stream and cancelled past [`MAX_JWKS_BYTES`]: a hostile or broken
+//! key server cannot make the gate buffer more than that. A set past its TTL is also refreshed in the background
+//! when only cached tokens arrive ([`refresh_if_expired`]).
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
 use serde_json::Value;
-use worker::wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::wasm_bindgen;
+use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{AbortController, Delay, js_sys, web_sys};
 
@@ -32,6 +38,43 @@ const WAIT_STEP_MS: u64 = 20;
 
 fn unavailable(reason: &str) -> Error {
     Error::KeysUnavailable { reason: reason.to_owned() }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The fetch handler's third argument (workerd's `ExecutionContext`).
+    pub type ExecutionContext;
+
+    /// `ctx.waitUntil(promise)`: keep the isolate working on `promise` after the response is sent.
+    #[wasm_bindgen(method, catch, js_name = waitUntil)]
+    fn wait_until(this: &ExecutionContext, promise: &js_sys::Promise) -> Result<(), JsValue>;
+}
+
+/// When issuer `i`'s keys are past their TTL at `now` and the cache lets a fetch start (single flight, the retry
+/// delay after a failure), refresh them in the background, kept alive by `ctx.waitUntil`: the request that
+/// noticed is answered at once from the (stale) cache, and the new set replaces the old one when it arrives
+/// (dropping cached tokens of removed keys). While the keys are fresh this is one comparison: no fetch, no
+/// call into JavaScript.
+pub fn refresh_if_expired(gate: &Rc<Gate>, i: usize, now: u64, ctx: &ExecutionContext) {
+    let Some(cache) = gate.keys.get(i) else {
+        return;
+    };
+    if cache.borrow().is_fresh(now) || gate.config.is_err() {
+        return;
+    }
+    let action = cache.borrow_mut().poll(now);
+    let Action::Fetch(reason) = action else {
+        return;
+    };
+    let gate = Rc::clone(gate);
+    let refresh = wasm_bindgen_futures::future_to_promise(async move {
+        if let Ok(cfg) = &gate.config {
+            run_fetch(&gate, cfg, i, reason).await;
+        }
+        Ok(JsValue::UNDEFINED)
+    });
+    // Without a usable context the refresh still runs, only not past the end of this request.
+    let _ = ctx.wait_until(&refresh);
 }
 
 /// The keys of issuer `i`, fetching them first when the cache says so (or waiting for another request's fetch).
@@ -149,8 +192,8 @@ async fn jwks_uri(gate: &Gate, cfg: &GateConfig, i: usize) -> Result<String, Err
     Ok(uri.to_owned())
 }
 
-/// GET `url` within [`FETCH_TIMEOUT_MS`]: the body (at most [`MAX_JWKS_BYTES`]) and the `Cache-Control` value.
-/// Redirects are not followed; any status but 200 is a failure.
+/// GET `url` within [`FETCH_TIMEOUT_MS`]: the body (at most [`MAX_JWKS_BYTES`], read as a stream: see
+/// [`read_capped`]) and the `Cache-Control` value. Redirects are not followed; any status but 200 is a failure.
 async fn get(url: &str) -> Result<(Vec<u8>, Option<String>), Error> {
     let controller = AbortController::default();
     let signal = controller.signal();
@@ -169,18 +212,15 @@ async fn get(url: &str) -> Result<(Vec<u8>, Option<String>), Error> {
             return Err(Error::KeysUnavailable { reason: format!("the issuer answered HTTP {}", resp.status()) });
         }
         let cache_control = resp.headers().get("cache-control").ok().flatten();
-        let too_big = || unavailable("the issuer's document is larger than the cap");
         let declared = resp.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok());
         if declared.is_some_and(|l| l > MAX_JWKS_BYTES) {
+            if let Some(body) = resp.body() {
+                // Not read at all: release the connection.
+                let _ = body.cancel();
+            }
             return Err(too_big());
         }
-        let buffer = resp.array_buffer().map_err(|_| unavailable("the issuer's body could not be read"))?;
-        let buffer = JsFuture::from(buffer).await.map_err(|_| unavailable("the issuer's body could not be read"))?;
-        let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
-        if bytes.len() > MAX_JWKS_BYTES {
-            return Err(too_big());
-        }
-        Ok((bytes, cache_control))
+        Ok((read_capped(&resp).await?, cache_control))
     };
     match with_timeout(work, FETCH_TIMEOUT_MS).await {
         Some(result) => result,
@@ -188,6 +228,38 @@ async fn get(url: &str) -> Result<(Vec<u8>, Option<String>), Error> {
             controller.abort();
             Err(unavailable("the issuer did not answer in time"))
         }
+    }
+}
+
+fn too_big() -> Error {
+    Error::KeysUnavailable { reason: format!("the issuer's document is larger than {MAX_JWKS_BYTES} bytes") }
+}
+
+/// The body of `resp`, read chunk by chunk into one buffer of at most [`MAX_JWKS_BYTES`]: past the cap the
+/// stream is cancelled (the rest is never received into the isolate) and the read fails.
+async fn read_capped(resp: &web_sys::Response) -> Result<Vec<u8>, Error> {
+    let unreadable = || unavailable("the issuer's body could not be read");
+    let Some(body) = resp.body() else {
+        return Ok(Vec::new());
+    };
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let (done_key, value_key) = (JsValue::from_str("done"), JsValue::from_str("value"));
+    let mut bytes = Vec::new();
+    loop {
+        let step = JsFuture::from(reader.read()).await.map_err(|_| unreadable())?;
+        if js_sys::Reflect::get(&step, &done_key).map_err(|_| unreadable())?.is_truthy() {
+            return Ok(bytes);
+        }
+        let chunk: js_sys::Uint8Array =
+            js_sys::Reflect::get(&step, &value_key).map_err(|_| unreadable())?.dyn_into().map_err(|_| unreadable())?;
+        let start = bytes.len();
+        let end = start.saturating_add(chunk.length() as usize);
+        if end > MAX_JWKS_BYTES {
+            let _ = reader.cancel();
+            return Err(too_big());
+        }
+        bytes.resize(end, 0);
+        chunk.copy_to(&mut bytes[start..]);
     }
 }
 

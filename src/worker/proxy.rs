@@ -1,27 +1,31 @@
 //! Proxy mode (`UPSTREAM` set): gate by the route rules, strip client identity headers, add the gate's own,
 //! and send the request upstream untouched otherwise (method, body stream, WebSocket upgrade).
 
+use std::rc::Rc;
+
 use worker::wasm_bindgen::JsCast;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{js_sys, web_sys};
 
 use super::auth::{Outcome, Verdict, decide, deny_response, json_response};
 use super::headers::{identity_headers, is_spoofable, path_and_query};
+use super::keys::ExecutionContext;
 use super::state::Gate;
 use crate::config::GateConfig;
 use crate::policy::Identity;
 
-/// Gate and forward one request to `upstream`.
+/// Gate and forward one request to `upstream` (its own method and URI: forwarding headers play no part here).
 pub async fn proxy(
-    gate: &Gate,
+    gate: &Rc<Gate>,
     cfg: &GateConfig,
     upstream: &str,
     req: web_sys::Request,
+    ctx: &ExecutionContext,
 ) -> (worker::Result<web_sys::Response>, Outcome) {
     let url = req.url();
     let target = path_and_query(&url);
     let authorization = req.headers().get("authorization").ok().flatten();
-    let outcome = decide(gate, cfg, &req.method(), target, authorization.as_deref()).await;
+    let outcome = decide(gate, cfg, &req.method(), target, authorization.as_deref(), ctx).await;
     let response = match &outcome.verdict {
         Verdict::Deny(e, sent) => deny_response(&cfg.realm, e, *sent),
         Verdict::Allow(id) => forward(upstream, target, &req, Some(id)).await,

@@ -34,7 +34,7 @@ thread_local! {
 }
 
 /// The variables the gate reads (see [`crate::config`]).
-const VARS: [&str; 15] = [
+const VARS: [&str; 19] = [
     "ISSUER",
     "AUDIENCE",
     "ALLOW_GROUPS",
@@ -50,6 +50,10 @@ const VARS: [&str; 15] = [
     "REALM",
     "LOG",
     "LOG_LIMIT",
+    "FORWARDED_HEADERS",
+    "MAX_TOKEN_AGE",
+    "KEYS_STALE_SECONDS",
+    "LOCAL_USERS",
 ];
 
 /// A variable as a string: a plain var or secret, or a `[vars]` table/array serialised as JSON.
@@ -78,8 +82,9 @@ impl Gate {
     fn new(get: impl Fn(&str) -> Option<String>) -> Gate {
         let config = GateConfig::from_env(&get);
         let n = config.as_ref().map_or(0, |c| c.keys.len());
+        let policy = config.as_ref().map_or_else(|_| KeyCachePolicy::default(), key_cache_policy);
         Gate {
-            keys: (0..n).map(|_| RefCell::new(KeyCache::new(KeyCachePolicy::default()))).collect(),
+            keys: (0..n).map(|_| RefCell::new(KeyCache::new(policy))).collect(),
             discovered: (0..n).map(|_| RefCell::new(None)).collect(),
             tokens: RefCell::new(TokenCache::new(DEFAULT_CAPACITY).admit_on_second_sight()),
             crypto: WebCrypto::new(),
@@ -87,6 +92,11 @@ impl Gate {
             config,
         }
     }
+}
+
+/// The key caches' policy: the defaults of [`KeyCachePolicy`], with `max_stale` from `KEYS_STALE_SECONDS`.
+fn key_cache_policy(cfg: &GateConfig) -> KeyCachePolicy {
+    KeyCachePolicy { max_stale: cfg.keys_stale, ..KeyCachePolicy::default() }
 }
 
 /// Now, unix seconds (workerd's clock advances only across I/O).

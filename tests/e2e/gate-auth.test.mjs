@@ -71,6 +71,14 @@ describe("allowed users", () => {
   test("≤v2.9 string aud is accepted", async () => {
     assert.equal((await auth(issuer.idToken({ claims: { aud: "netbird" } }))).status, 200);
   });
+  test("a group name with a comma stays one group: `,` inside a name is sent as %2C", async () => {
+    const r = await auth(issuer.idToken({ name: "eve", groups: ["x,admins", "netbird-users", "50%"] }));
+    assert.equal(r.status, 200, r.text);
+    const header = r.headers.get("x-auth-request-groups");
+    assert.equal(header, "x%2Cadmins,netbird-users,50%25");
+    assert.deepEqual(header.split(",").map(decodeURIComponent), ["x,admins", "netbird-users", "50%"]);
+    assert.ok(!header.split(",").includes("admins"), "a downstream split saw an admins group");
+  });
   test("client-sent identity headers do not leak into the answer", async () => {
     const r = await auth(issuer.idToken({ name: "bob" }), { headers: { "x-auth-request-user": "root", "x-auth-request-groups": "admins" } });
     assert.equal(r.headers.get("x-auth-request-user"), issuer.user("bob").sub);
@@ -169,12 +177,13 @@ describe("routes seen through the proxy's headers", () => {
     const r = await gate.fetch("/_gate/auth", { headers: { "x-original-uri": "/relay", "x-original-method": "GET" } });
     assert.equal(r.status, 200, "relay bypasses");
   });
-  test("no URI header: the strictest rule applies (never a bypass)", async () => {
+  test("no forwarding headers: 400 forwarded_headers_incomplete (never a bypass, never GET by default)", async () => {
     const r = await gate.fetch("/_gate/auth");
-    assert.equal(r.status, 401);
+    assert.equal(r.status, 400);
+    assert.equal((await r.json()).code, "forwarded_headers_incomplete");
   });
   test("dot-segment tricks do not reach a bypass", async () => {
-    const r = await gate.fetch("/_gate/auth", { headers: { "x-forwarded-uri": "/relay/%2e%2e/api/peers" } });
+    const r = await gate.fetch("/_gate/auth", { headers: { "x-forwarded-method": "GET", "x-forwarded-uri": "/relay/%2e%2e/api/peers" } });
     assert.equal(r.status, 401);
   });
   test("POST to /_gate/auth is 405", async () => {

@@ -13,7 +13,7 @@ const CASES = [
   ["AUDIENCE unset", without("AUDIENCE"), "AUDIENCE", "required"],
   ["ALLOW_GROUPS unset (never allow-all)", without("ALLOW_GROUPS"), "ALLOW_GROUPS", "never"],
   ["ALLOW_GROUPS empty", { ...GOOD, ALLOW_GROUPS: "" }, "ALLOW_GROUPS", "required"],
-  ["ISSUER with a trailing slash", { ...GOOD, ISSUER: "https://id.example.com/" }, "ISSUER", "\"https://id.example.com\""],
+  ["ISSUER with a trailing slash", { ...GOOD, ISSUER: "https://id.example.com/" }, "ISSUER", "remove the trailing '/'"],
   ["ISSUER over plain http", { ...GOOD, ISSUER: "http://id.example.com" }, "ISSUER", "https"],
   ["ISSUER upper-case host", { ...GOOD, ISSUER: "https://ID.example.com" }, "ISSUER", "lower-case"],
   ["AUDIENCE with an empty item", { ...GOOD, AUDIENCE: "netbird,,cli" }, "AUDIENCE", "empty"],
@@ -35,6 +35,14 @@ const CASES = [
   ["ROUTES not an array", { ...GOOD, ROUTES: "{}" }, "ROUTES", "array"],
   ["ROUTES unknown action", { ...GOOD, ROUTES: JSON.stringify([{ prefix: "/a", action: "allow" }]) }, "ROUTES", "action"],
   ["ROUTES prefix not normal", { ...GOOD, ROUTES: JSON.stringify([{ prefix: "/a/../b" }]) }, "ROUTES", "normal"],
+  ["ROUTES with groups but no issuers, several issuers", {
+    ISSUERS: JSON.stringify([{ issuer: "https://a.test", audiences: ["x"], allow_groups: "*" }, { issuer: "https://b.test", audiences: ["x"], allow_groups: "*" }]),
+    ROUTES: JSON.stringify([{ prefix: "/api/users", allow_groups: ["admins"] }]),
+  }, "ROUTES", "issuers"],
+  ["FORWARDED_HEADERS unknown", { ...GOOD, FORWARDED_HEADERS: "x-forwarded" }, "FORWARDED_HEADERS", "nginx"],
+  ["MAX_TOKEN_AGE too small", { ...GOOD, MAX_TOKEN_AGE: "10" }, "MAX_TOKEN_AGE", "86400"],
+  ["KEYS_STALE_SECONDS not a number", { ...GOOD, KEYS_STALE_SECONDS: "6h" }, "KEYS_STALE_SECONDS", "whole number"],
+  ["LOCAL_USERS unknown", { ...GOOD, LOCAL_USERS: "yes" }, "LOCAL_USERS", "\"allow\""],
 ];
 
 const gates = [];
@@ -60,6 +68,32 @@ for (const [name, vars, variable, words] of CASES) {
     gates.pop();
   });
 }
+
+// Finding 4 of the outside attack: the public healthz listed each invalid setting's value (`(got "…")`), so
+// credentials in UPSTREAM or a secret in a JWKS_URI query were readable by anyone. Neither healthz nor the logs
+// may contain any part of a rejected value.
+test("healthz and the logs never echo a setting's value", async () => {
+  const SECRET = "Sup3rS3cretValue";
+  const gate = await startGate({
+    ...GOOD,
+    UPSTREAM: `https://admin:${SECRET}@mgmt.internal/${SECRET}`,
+    JWKS_URI: `https://id.example.com/jwks?token=${SECRET}`,
+    ALLOW_GROUPS: `${SECRET},${SECRET}`,
+  });
+  gates.push(gate);
+  const h = await gate.fetch("/_gate/healthz");
+  const text = await h.text();
+  assert.equal(h.status, 503);
+  assert.deepEqual(JSON.parse(text).errors.map((e) => e.setting).sort(), ["ALLOW_GROUPS", "JWKS_URI", "UPSTREAM"]);
+  for (const path of ["/_gate/auth", "/api/peers"]) {
+    const r = await gate.fetch(path, { headers: { "x-forwarded-method": "GET", "x-forwarded-uri": "/api/x" } });
+    assert.ok(!(await r.text()).includes(SECRET), path);
+  }
+  assert.ok(!text.toLowerCase().includes(SECRET.toLowerCase()), `healthz echoes a value: ${text}`);
+  const logs = gate.logs.join("\n");
+  assert.ok(logs.length > 0, "the gate logged nothing to check");
+  assert.ok(!logs.includes(SECRET), "a log line echoes a value");
+});
 
 test("several mistakes are all listed", async () => {
   const gate = await startGate({ ISSUER: "https://x.test/", LEEWAY_SECONDS: "x" });

@@ -8,14 +8,15 @@ import { createServer } from "node:http";
 import { describe, test } from "node:test";
 import { startGate } from "./support/gate.mjs";
 import { newKey, signJws, startIssuer } from "./support/issuer.mjs";
+import { memoryOf, pidListening } from "./support/procmem.mjs";
 
 const JWKS = "/.well-known/jwks.json";
 const DISCOVERY = "/.well-known/openid-configuration";
 
 /** An issuer and a gate trusting it; `run(ctx)` then everything is stopped. */
-async function withGate(run, { vars = {}, issuerOpts = {} } = {}) {
+async function withGate(run, { vars = {}, issuerOpts = {}, hooks = false } = {}) {
   const issuer = await startIssuer(issuerOpts);
-  const gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", ...vars });
+  const gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", ...vars }, { hooks });
   try {
     await run({ issuer, gate });
   } finally {
@@ -25,7 +26,7 @@ async function withGate(run, { vars = {}, issuerOpts = {} } = {}) {
 }
 
 const auth = (gate, token) =>
-  gate.fetch("/_gate/auth", { headers: { authorization: `Bearer ${token}`, "x-forwarded-uri": "/api/peers" } });
+  gate.fetch("/_gate/auth", { headers: { authorization: `Bearer ${token}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" } });
 
 async function verdict(gate, token) {
   const r = await auth(gate, token);
@@ -213,6 +214,63 @@ describe("issuer faults", { concurrency: true }, () => {
       assert.equal((await verdict(gate, issuer.idToken({ name: "after-huge" }))).status, 200);
       assert.equal((await gate.fetch("/_gate/healthz")).status, 200);
     }));
+
+  test("a 200 MB key set streamed without Content-Length: 503 at once, never buffered; after a rotation to it the last good keys serve", (t) =>
+    withGate(async ({ issuer, gate }) => {
+      const MB = 1 << 20;
+      const TOTAL = 200 * MB;
+      const streams = [];
+      // Chunked (no Content-Length): valid JSON whitespace after `{"keys":[`, 64 KiB per write, as fast as read.
+      const huge = (req, res) => {
+        const s = { sent: 0, closed: false };
+        streams.push(s);
+        res.writeHead(200, { "content-type": "application/json" });
+        res.write('{"keys":[');
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        res.on("close", () => { s.closed = true; });
+        const pump = () => {
+          while (s.sent < TOTAL && !s.closed) {
+            s.sent += chunk.length;
+            if (!res.write(chunk)) return void res.once("drain", pump);
+          }
+          if (!s.closed) res.end("]}");
+        };
+        pump();
+      };
+      const pid = pidListening(gate.url);
+      assert.ok(pid, "the gate's workerd process");
+      const before = memoryOf(pid);
+      issuer.fault((p) => (p === JWKS ? { stream: huge } : undefined));
+      const t0 = Date.now();
+      await outage(gate, issuer);
+      assert.ok(Date.now() - t0 < 4_000, `took ${Date.now() - t0} ms: the body was not cut at the cap`);
+      await new Promise((r) => setTimeout(r, 200));
+      for (const s of streams) {
+        assert.ok(s.closed, "the gate did not cancel the body");
+        assert.ok(s.sent < 32 * MB, `${(s.sent / MB).toFixed(1)} MB sent before the gate hung up`);
+      }
+      const grown = memoryOf(pid).peak - before.peak;
+      t.diagnostic(`sent before the hang-up: ${streams.map((s) => (s.sent / MB).toFixed(1)).join(", ")} MB; workerd peak +${(grown / MB).toFixed(1)} MB`);
+      assert.ok(grown < 64 * MB, `workerd's peak memory grew by ${(grown / MB).toFixed(1)} MB`);
+      const fetches = gate.logs.map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter((l) => l?.event === "key_fetch");
+      assert.ok(fetches.some((l) => !l.ok && l.code === "keys_unavailable" && /larger than 262144 bytes/.test(l.message)), JSON.stringify(fetches));
+      issuer.fault(null);
+      // Past the retry delay after a failure (10 s) on the isolate's clock: the next token loads the keys.
+      await (await gate.fetch("/__test/clock?advance=11", { method: "POST" })).arrayBuffer();
+      assert.equal((await verdict(gate, issuer.idToken({ name: "loaded" }))).status, 200);
+      // The issuer rotates to a new key and its set becomes huge: the new kid waits (401), the old key keeps serving.
+      const old = issuer.key;
+      issuer.rotate();
+      issuer.fault((p) => (p === JWKS ? { stream: huge } : undefined));
+      const fresh = await verdict(gate, issuer.idToken());
+      assert.equal(fresh.status, 401, fresh.text);
+      assert.equal(fresh.code, "key_not_found");
+      assert.ok(streams.length >= 2, "the unknown kid did not refresh");
+      assert.equal((await verdict(gate, issuer.idToken({ key: old, name: "old-key" }))).status, 200, "the last good keys stopped serving");
+      assert.equal((await gate.fetch("/_gate/healthz")).status, 200);
+      const grownAfter = memoryOf(pid).peak - before.peak;
+      assert.ok(grownAfter < 64 * MB, `workerd's peak memory grew by ${(grownAfter / MB).toFixed(1)} MB`);
+    }, { hooks: true }));
 
   test("discovery pointing to another host: its jwks_uri is the key source (the issuer's own JWKS is not read)", async () => {
     const issuer = await startIssuer();

@@ -10,18 +10,92 @@ import { newKey, startIssuer } from "./support/issuer.mjs";
 const cleanup = [];
 afterEach(async () => { while (cleanup.length) await cleanup.pop()(); });
 
-async function setup(opts = {}, vars = {}) {
+async function setup(opts = {}, vars = {}, gateOpts = {}) {
   const issuer = await startIssuer(opts);
   cleanup.push(() => issuer.close());
-  const gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", ...vars });
+  const gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", ...vars }, gateOpts);
   cleanup.push(() => gate.dispose());
   return { issuer, gate };
 }
 
 const auth = (gate, token) =>
-  gate.fetch("/_gate/auth", { headers: { authorization: `Bearer ${token}`, "x-forwarded-uri": "/api/peers" } });
+  gate.fetch("/_gate/auth", { headers: { authorization: `Bearer ${token}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" } });
 
 async function codeOf(r) { return (await r.json()).code; }
+
+/** Move the isolate's clock (gates started with `{ hooks: true }`: tests/e2e/support/hooks-entry.mjs). */
+async function advance(gate, seconds) {
+  const r = await gate.fetch(`/__test/clock?advance=${seconds}`, { method: "POST" });
+  assert.equal(r.status, 200);
+  await r.arrayBuffer();
+}
+
+const parsedLogs = (gate) => gate.logs.map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
+
+/** Wait (bounded: 5 s) until `ok()`. */
+async function until(ok, what) {
+  for (let i = 0; i < 250 && !ok(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(ok(), `timed out waiting for ${what}`);
+}
+
+// PocketID serves its key set with `Cache-Control: private, no-store`: the gate keeps it for its default TTL, 600 s.
+const TTL = 600;
+
+test("past the TTL, cached tokens alone start a background refresh: a removed key stops verifying them", async () => {
+  const { issuer, gate } = await setup({}, { LOG: "all" }, { hooks: true });
+  const token = issuer.idToken();
+  for (let i = 0; i < 3; i++) assert.equal((await auth(gate, token)).status, 200);
+  await until(() => parsedLogs(gate).some((l) => l.event === "request" && l.cached), "a cached verdict");
+  issuer.rotate(); // the token's key is gone from the issuer's set
+  assert.equal((await auth(gate, token)).status, 200, "within the TTL the cached verdict stands");
+  await advance(gate, TTL + 1);
+  const stale = await auth(gate, token);
+  assert.equal(stale.status, 200, "answered at once from the cache while the refresh runs");
+  // Only the cached token was sent, and no new token: the refresh was started by the cache hit.
+  await until(() => parsedLogs(gate).some((l) => l.event === "key_fetch" && l.reason === "Expired" && l.ok), "the background refresh");
+  assert.equal(issuer.jwksFetches(), 2);
+  const refused = await auth(gate, token);
+  assert.equal(refused.status, 401);
+  assert.equal(await codeOf(refused), "key_not_found", "the cached verdict died with its key");
+  assert.equal((await auth(gate, issuer.idToken({ name: "new-key" }))).status, 200);
+});
+
+test("fresh keys: cached tokens start no fetch", async () => {
+  const { issuer, gate } = await setup({}, {}, { hooks: true });
+  const token = issuer.idToken();
+  for (let i = 0; i < 5; i++) assert.equal((await auth(gate, token)).status, 200);
+  await advance(gate, TTL - 5);
+  for (let i = 0; i < 5; i++) assert.equal((await auth(gate, token)).status, 200);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(issuer.jwksFetches(), 1);
+});
+
+for (const [stale, label] of [["0", "KEYS_STALE_SECONDS=0"], [undefined, "KEYS_STALE_SECONDS unset (6 h)"]]) {
+  test(`${label}: an issuer outage past the TTL ${stale === "0" ? "is a 503 at once" : "is served from the last good keys for 6 h"}`, async () => {
+    const vars = stale === undefined ? {} : { KEYS_STALE_SECONDS: stale };
+    const { issuer, gate } = await setup({}, vars, { hooks: true });
+    const cached = issuer.idToken({ name: "cached" });
+    for (let i = 0; i < 3; i++) assert.equal((await auth(gate, cached)).status, 200);
+    issuer.outage(true);
+    await advance(gate, TTL + 1);
+    for (const token of [issuer.idToken({ name: "new" }), cached]) {
+      const r = await auth(gate, token);
+      const text = await r.text();
+      if (stale === "0") {
+        assert.equal(r.status, 503, text);
+        assert.equal(JSON.parse(text).code, "keys_unavailable");
+      } else {
+        assert.equal(r.status, 200, text);
+      }
+    }
+    if (stale === undefined) {
+      await advance(gate, 21_600);
+      const r = await auth(gate, issuer.idToken({ name: "late" }));
+      assert.equal(r.status, 503, "past the stale window");
+      assert.equal(await codeOf(r), "keys_unavailable");
+    }
+  });
+}
 
 test("key rotation: the new kid passes after one refresh, tokens of the removed key fail", async () => {
   const { issuer, gate } = await setup();

@@ -32,7 +32,7 @@ export function signJws(key, header, payload, alg = key.alg) {
 }
 
 export async function startIssuer({ clientId = "netbird", delayMs = 0, port = 0, label = "test" } = {}) {
-  // `fault(path)` (see `issuer.fault`) may answer instead: { status, body, headers, delayMs, destroy }.
+  // `fault(path)` (see `issuer.fault`) may answer instead: { status, body, headers, delayMs, destroy, stream }.
   const state = { keys: [newKey()], outage: false, delayMs, requests: [], fault: null };
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, "http://x").pathname;
@@ -46,6 +46,7 @@ export async function startIssuer({ clientId = "netbird", delayMs = 0, port = 0,
     if (f) {
       if (f.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
       if (f.destroy) return req.socket.destroy();
+      if (f.stream) return f.stream(req, res);
       return send(f.status ?? 200, f.body ?? "", f.headers);
     }
     if (path === "/.well-known/openid-configuration" || path === "/.well-known/oauth-authorization-server") {
@@ -73,7 +74,8 @@ export async function startIssuer({ clientId = "netbird", delayMs = 0, port = 0,
     /** Replace the key (PocketID keeps exactly one: old tokens stop verifying). Returns the old key. */
     rotate(alg = "RS256") { const old = state.keys[0]; state.keys = [newKey(alg)]; return old; },
     outage(on) { state.outage = on; },
-    /** Answer requests with `fn(path)` → {status, body, headers, delayMs, destroy} (undefined: normal answer); null clears. */
+    /** Answer requests with `fn(path)` → {status, body, headers, delayMs, destroy, stream(req, res)} (undefined: normal
+     * answer); null clears. */
     fault(fn) { state.fault = fn; },
     /** The JWKS document the issuer would serve now. */
     jwks: () => ({ keys: state.keys.map((k) => k.jwk) }),
