@@ -208,17 +208,13 @@ impl GateConfig {
         );
         let log_limit = keep(
             e,
-            match var("LOG_LIMIT") {
-                None => Ok(DEFAULT_LOG_LIMIT),
-                Some(v) => v.parse::<u32>().ok().filter(|n| *n <= MAX_LOG_LIMIT).ok_or_else(|| {
-                    config_err(
-                        "LOG_LIMIT",
-                        format!(
-                            "must be a whole number of lines per second from 0 (no limit) to {MAX_LOG_LIMIT}, e.g. 100"
-                        ),
-                    )
-                }),
-            },
+            whole_number(
+                "LOG_LIMIT",
+                var("LOG_LIMIT"),
+                DEFAULT_LOG_LIMIT,
+                MAX_LOG_LIMIT,
+                &format!("must be a whole number of lines per second from 0 (no limit) to {MAX_LOG_LIMIT}, e.g. 100"),
+            ),
         );
         let forwarded = keep(
             e,
@@ -235,15 +231,13 @@ impl GateConfig {
         );
         let keys_stale = keep(
             e,
-            match var("KEYS_STALE_SECONDS") {
-                None => Ok(DEFAULT_KEYS_STALE),
-                Some(v) => v.parse::<u64>().ok().filter(|n| *n <= MAX_KEYS_STALE).ok_or_else(|| {
-                    config_err(
-                        "KEYS_STALE_SECONDS",
-                        format!("must be a whole number of seconds from 0 to {MAX_KEYS_STALE}, e.g. 21600 (6 hours)"),
-                    )
-                }),
-            },
+            whole_number(
+                "KEYS_STALE_SECONDS",
+                var("KEYS_STALE_SECONDS"),
+                DEFAULT_KEYS_STALE,
+                MAX_KEYS_STALE,
+                &format!("must be a whole number of seconds from 0 to {MAX_KEYS_STALE}, e.g. 21600 (6 hours)"),
+            ),
         );
         let (verifier, keys) = match issuers {
             Some((configs, keys)) => (keep(e, Verifier::new(configs, Limits::default())), Some(keys)),
@@ -266,6 +260,20 @@ impl GateConfig {
             }
             _ => Err(errors),
         }
+    }
+}
+
+/// An optional whole number from 0 to `max`: `default` when unset, else `fix` as the error for `setting`.
+fn whole_number<T: std::str::FromStr + PartialOrd>(
+    setting: &str,
+    value: Option<String>,
+    default: T,
+    max: T,
+    fix: &str,
+) -> Result<T, Error> {
+    match value {
+        None => Ok(default),
+        Some(v) => v.parse::<T>().ok().filter(|n| *n <= max).ok_or_else(|| config_err(setting, fix)),
     }
 }
 
