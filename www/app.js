@@ -5,7 +5,7 @@ import init, * as pg from "./pkg/pocketgate.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("setup");
-const FIELDS = ["domain", "issuer", "display_name", "client_id", "client_secret", "groups", "pkce_ports", "upstream", "gate_url", "dashboard_upstream"];
+const FIELDS = ["domain", "issuer", "display_name", "idp_name", "client_id", "client_secret", "groups", "pkce_ports", "upstream", "gate_url", "dashboard_upstream"];
 /** Key sets fetched by the user, by issuer (exact `issuer` of the discovery document). */
 const keySets = new Map();
 

@@ -67,6 +67,8 @@ pub struct SetupInput {
     pub mode: Mode,
     /// Display name of the OIDC client and identity provider (e.g. `QuFabric`).
     pub display_name: String,
+    /// Embedded mode: the identity provider's name in QuFabric, shown on its login button. Empty = `PocketID`.
+    pub idp_name: String,
     /// OIDC client id.
     pub client_id: String,
     /// OIDC client secret (embedded mode: the confidential client's secret). Never leaves the page.
@@ -132,6 +134,8 @@ pub struct Plan {
     pub mode: Mode,
     /// Display name.
     pub display_name: String,
+    /// The identity provider's name in QuFabric (default `PocketID`).
+    pub idp_name: String,
     /// Client id.
     pub client_id: String,
     /// Client secret, when given.
@@ -243,6 +247,7 @@ pub(crate) mod fixtures {
             issuer: "https://id.example.com".into(),
             mode: Mode::Embedded,
             display_name: "QuFabric".into(),
+            idp_name: String::new(),
             client_id: "qufabric".into(),
             client_secret: "s3cr3t-from-pocketid".into(),
             groups: "netbird-users, netbird-admins".into(),

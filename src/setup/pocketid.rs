@@ -25,6 +25,9 @@ pub struct ClientSettings {
     pub pkce_enabled: bool,
     /// Only members of the allowed groups may authorize.
     pub is_group_restricted: bool,
+    /// Where PocketID's "My apps" tile opens: the QuFabric dashboard.
+    #[serde(rename = "launchURL")]
+    pub launch_url: String,
 }
 
 /// The body of `POST /api/user-groups`.
@@ -60,6 +63,7 @@ pub fn client(plan: &Plan) -> ClientSettings {
         is_public: public,
         pkce_enabled: public,
         is_group_restricted: matches!(plan.groups, Groups::Names(_)),
+        launch_url: format!("{d}/"),
     }
 }
 
@@ -73,8 +77,14 @@ pub fn groups(plan: &Plan) -> Vec<UserGroup> {
     }
 }
 
-/// `netbird-users` → `Netbird Users`.
-fn friendly(name: &str) -> String {
+/// `netbird-users` → `Netbird Users`, at most 50 characters (PocketID's `friendlyName` is 2–50:
+/// `backend/internal/dto/user_group_dto.go`; the validator refuses names whose friendly name is shorter).
+pub fn friendly(name: &str) -> String {
+    let full = friendly_full(name);
+    full.chars().take(50).collect::<String>().trim_end().to_owned()
+}
+
+fn friendly_full(name: &str) -> String {
     name.split(['-', '_', '.'])
         .filter(|w| !w.is_empty())
         .map(|w| {
@@ -98,11 +108,18 @@ pub fn script(plan: &Plan) -> String {
          # to curl through a file descriptor; never put it on a command line.\n\
          set -euo pipefail\n",
     );
-    s.push_str(&format!("POCKETID={}\n", shell_quote(&plan.issuer)));
+    s.push_str(&format!("POCKETID=${{POCKETID:-{}}}\n", shell_quote(&plan.issuer)));
     s.push_str(&format!("CLIENT_ID={}\n", shell_quote(&client.id)));
     s.push_str(
         "if [ -z \"${POCKETID_API_KEY:-}\" ]; then read -rsp 'PocketID API key: ' POCKETID_API_KEY; echo; fi\n\
-         api() { curl -fsS -H @<(printf 'X-API-Key: %s\\n' \"$POCKETID_API_KEY\") -H 'Content-Type: application/json' \"$@\"; }\n",
+         api() { # PocketID's error body goes to stderr\n\
+         \x20 local out\n\
+         \x20 if out=$(curl -sS --fail-with-body -H @<(printf 'X-API-Key: %s\\n' \"$POCKETID_API_KEY\") -H 'Content-Type: application/json' \"$@\"); then\n\
+         \x20   printf '%s\\n' \"$out\"\n\
+         \x20 else\n\
+         \x20   printf 'PocketID refused the request: %s\\n' \"$out\" >&2; return 1\n\
+         \x20 fi\n\
+         }\n",
     );
     let groups = groups(plan);
     if !groups.is_empty() {
@@ -136,8 +153,16 @@ pub fn script(plan: &Plan) -> String {
     }
     if plan.mode == Mode::Embedded {
         s.push_str(
-            "echo 'Client secret (shown once; paste it into the setup page and into QuFabric):'\n\
-             api -X POST \"$POCKETID/api/oidc/clients/$CLIENT_ID/secrets\" | jq -r .secret\n",
+            "# PocketID v2.14 serves POST …/secrets; earlier versions …/secret: fall back on 404.\n\
+             new_secret() { # print \"<body>\\n<status>\"\n\
+             \x20 curl -sS -w '\\n%{http_code}' -H @<(printf 'X-API-Key: %s\\n' \"$POCKETID_API_KEY\") -X POST \"$POCKETID/api/oidc/clients/$CLIENT_ID/$1\"\n\
+             }\n\
+             OUT=$(new_secret secrets)\n\
+             if [ \"$(tail -n 1 <<<\"$OUT\")\" = 404 ]; then OUT=$(new_secret secret); fi\n\
+             STATUS=$(tail -n 1 <<<\"$OUT\"); BODY=$(sed '$d' <<<\"$OUT\")\n\
+             case \"$STATUS\" in 2??) ;; *) printf 'Creating the client secret failed (HTTP %s): %s\\n' \"$STATUS\" \"$BODY\" >&2; exit 1 ;; esac\n\
+             echo 'Client secret (shown once; paste it into the setup page and into QuFabric):'\n\
+             jq -r .secret <<<\"$BODY\"\n",
         );
     }
     s
@@ -238,7 +263,16 @@ mod tests {
         keys.sort_unstable();
         assert_eq!(
             keys,
-            ["callbackURLs", "id", "isGroupRestricted", "isPublic", "logoutCallbackURLs", "name", "pkceEnabled"]
+            [
+                "callbackURLs",
+                "id",
+                "isGroupRestricted",
+                "isPublic",
+                "launchURL",
+                "logoutCallbackURLs",
+                "name",
+                "pkceEnabled"
+            ]
         );
     }
 
@@ -260,6 +294,20 @@ mod tests {
         assert!(s.contains("/secrets"));
         assert!(!s.contains("s3cr3t"), "the client secret is never written into the PocketID script");
         assert!(!script(&plan(&standalone())).contains("/secrets"));
+    }
+
+    #[test]
+    fn client_has_a_launch_url_and_script_falls_back_to_secret_before_v2_14() {
+        assert_eq!(client(&plan(&embedded())).launch_url, "https://qufabric.example.com/");
+        let s = script(&plan(&embedded()));
+        assert!(s.contains("new_secret secrets") && s.contains("= 404 ]; then OUT=$(new_secret secret)"));
+        assert!(s.contains("--fail-with-body") && !s.contains("curl -fsS"));
+    }
+
+    #[test]
+    fn friendly_names_fit_pocketid() {
+        assert_eq!(friendly(&"abc".repeat(40)).chars().count(), 50);
+        assert_eq!(friendly("netbird-users"), "Netbird Users");
     }
 
     #[test]

@@ -35,14 +35,15 @@ pub struct IdentityProvider {
 pub fn identity_provider(plan: &Plan, with_secret: bool) -> IdentityProvider {
     IdentityProvider {
         kind: "pocketid",
-        name: plan.display_name.clone(),
+        name: plan.idp_name.clone(),
         issuer: plan.issuer.clone(),
         client_id: plan.client_id.clone(),
         client_secret: with_secret.then(|| plan.client_secret.clone().unwrap_or_else(|| SECRET_PLACEHOLDER.to_owned())),
     }
 }
 
-/// The JWT group sync fields of the account settings (only these are changed).
+/// The JWT group sync fields of the account settings (only these are changed). `groups_propagation_enabled` is
+/// left alone: QuFabric's seed does not set it and it is already on by default.
 pub fn group_sync(plan: &Plan) -> Value {
     let allow: Vec<String> = match &plan.groups {
         Groups::Any => Vec::new(),
@@ -52,28 +53,57 @@ pub fn group_sync(plan: &Plan) -> Value {
         "jwt_groups_enabled": true,
         "jwt_groups_claim_name": "groups",
         "jwt_allow_groups": allow,
-        "groups_propagation_enabled": true,
     })
 }
 
+/// The management origin the scripts talk to (`QUFABRIC`), and why it may differ from the public domain.
+///
+/// The scripts authenticate with a QuFabric personal access token (`Authorization: Token …`), which the gate
+/// refuses by default (`PERSONAL_ACCESS_TOKENS = "deny"`): run them before the gate is put in front, or point
+/// `QUFABRIC` at the management origin directly (the gate's `UPSTREAM`).
+pub const PAT_NOTE: &str = "The QuFabric scripts send a personal access token (Authorization: Token …), which the \
+     gate refuses by default (PERSONAL_ACCESS_TOKENS = \"deny\" → 401 pat_not_allowed). Run them first, before the \
+     gate is in front of QuFabric, or point them at the management origin directly: QUFABRIC=<origin> bash \
+     qufabric-add-idp.sh (the gate's UPSTREAM). Only set PERSONAL_ACCESS_TOKENS = \"pass\" if automation must reach \
+     the API through the gate: tokens then go to QuFabric unchecked by the gate.";
+
 const TOKEN_PROMPT: &str = "if [ -z \"${QUFABRIC_TOKEN:-}\" ]; then read -rsp 'QuFabric personal access token (admin): ' \
      QUFABRIC_TOKEN; echo; fi\n\
-     api() { curl -fsS -H @<(printf 'Authorization: Token %s\\n' \"$QUFABRIC_TOKEN\") -H 'Content-Type: application/json' \"$@\"; }\n";
+     # --fail-with-body: QuFabric's error (e.g. 422 \"identity provider issuer does not match\") goes to stderr.\n\
+     api() {\n\
+     \x20 local out\n\
+     \x20 if out=$(curl -sS --fail-with-body -H @<(printf 'Authorization: Token %s\\n' \"$QUFABRIC_TOKEN\") -H 'Content-Type: application/json' \"$@\"); then\n\
+     \x20   printf '%s\\n' \"$out\"\n\
+     \x20 else\n\
+     \x20   printf 'QuFabric refused the request: %s\\n' \"$out\" >&2; return 1\n\
+     \x20 fi\n\
+     }\n";
 
 fn script_head(plan: &Plan, what: &str) -> String {
     format!(
         "#!/usr/bin/env bash\n# {what} Needs curl and jq.\n# Secrets are read from the terminal and passed through file \
-         descriptors, never on a command line.\nset -euo pipefail\nQUFABRIC={}\n{TOKEN_PROMPT}",
+         descriptors or the environment, never on a command line.\n# It uses a personal access token: run it before \
+         the gate is in front of QuFabric, or set QUFABRIC to the\n# management origin (the gate refuses tokens by \
+         default: PERSONAL_ACCESS_TOKENS = \"deny\").\nset -euo pipefail\nQUFABRIC=${{QUFABRIC:-{}}}\n\
+         {TOKEN_PROMPT}",
         shell_quote(&plan.domain_url())
     )
 }
 
-/// Script adding PocketID as an identity provider; the secret is read from the terminal and injected with jq.
+/// Script adding PocketID as an identity provider: it checks that the embedded IdP is on
+/// (`settings.embedded_idp_enabled`; without it QuFabric answers 500 "identity provider management requires
+/// embedded IdP"), then posts the body with the secret injected by jq from the environment (`env.CLIENT_SECRET`),
+/// so the secret never appears in any process's argv.
 pub fn idp_script(plan: &Plan) -> String {
     let mut s = script_head(plan, "Adds PocketID as an identity provider of QuFabric's embedded IdP.");
     s.push_str(
-        "if [ -z \"${CLIENT_SECRET:-}\" ]; then read -rsp 'PocketID client secret: ' CLIENT_SECRET; echo; fi\n\
-         jq -c --arg secret \"$CLIENT_SECRET\" '. + {client_secret: $secret}' <<'JSON' \\\n\
+        "if ! api \"$QUFABRIC/api/accounts\" | jq -e '.[0].settings.embedded_idp_enabled == true' >/dev/null; then\n\
+         \x20 echo 'QuFabric does not run its embedded IdP (settings.embedded_idp_enabled is not true): use the standalone setup.' >&2\n\
+         \x20 exit 1\n\
+         fi\n\
+         if [ -z \"${CLIENT_SECRET:-}\" ]; then read -rsp 'PocketID client secret: ' CLIENT_SECRET; echo; fi\n\
+         export CLIENT_SECRET\n\
+         jq -c '. + {client_secret: env.CLIENT_SECRET}' <<'JSON' \\\n\
          \x20 | api -X POST \"$QUFABRIC/api/identity-providers\" --data-binary @- | jq '{id, type, name, issuer}'\n",
     );
     s.push_str(&json_pretty(&identity_provider(plan, false)));
@@ -83,6 +113,11 @@ pub fn idp_script(plan: &Plan) -> String {
 
 /// Script enabling JWT group sync: GET the account, change only the group fields, PUT it back (a blind PUT
 /// resets every omitted setting).
+///
+/// `network_range` and `network_range_v6` are removed from the PUT: NetBird's GET fills them with the
+/// *effective* ranges when the account has no override (`management/server/http/handlers/accounts/
+/// accounts_handler.go`, `getAllAccounts`), and a PUT carrying them stores them as explicit overrides (the v6 one
+/// counts as a change and re-addresses peers: `management/server/account.go`, `ipv6SettingsChanged`).
 pub fn group_sync_script(plan: &Plan) -> String {
     let mut s = script_head(plan, "Enables JWT group sync without touching any other account setting.");
     s.push_str(&format!("PATCH={}\n", shell_quote(&super::render::json_compact(&group_sync(plan)))));
@@ -93,9 +128,10 @@ pub fn group_sync_script(plan: &Plan) -> String {
          jq -e '.settings | has(\"peer_login_expiration_enabled\") and has(\"peer_login_expiration\") and \
          has(\"peer_inactivity_expiration_enabled\") and has(\"peer_inactivity_expiration\") and \
          has(\"regular_users_view_blocked\")' <<<\"$ACCOUNT\" >/dev/null\n\
-         jq -c --argjson patch \"$PATCH\" '{settings: (.settings + $patch)}' <<<\"$ACCOUNT\" \\\n\
+         # The GET reports the effective network ranges; sending them back would store them as overrides.\n\
+         jq -c --argjson patch \"$PATCH\" '{settings: ((.settings + $patch) | del(.network_range, .network_range_v6))}' <<<\"$ACCOUNT\" \\\n\
          \x20 | api -X PUT \"$QUFABRIC/api/accounts/$ACCOUNT_ID\" --data-binary @- \\\n\
-         \x20 | jq '.settings | {jwt_groups_enabled, jwt_groups_claim_name, jwt_allow_groups, groups_propagation_enabled}'\n",
+         \x20 | jq '.settings | {jwt_groups_enabled, jwt_groups_claim_name, jwt_allow_groups}'\n",
     );
     s
 }
@@ -114,6 +150,12 @@ pub fn setup_env(plan: &Plan) -> Vec<(&'static str, String)> {
         ("NETBIRD_AUTH_SILENT_REDIRECT_URI", "/silent-auth".into()),
         ("NETBIRD_TOKEN_SOURCE", "idToken".into()),
         ("NETBIRD_AUTH_DEVICE_AUTH_PROVIDER", "none".into()),
+        // configure.sh builds NETBIRD_AUTH_PKCE_REDIRECT_URLS only from this (NetBird
+        // infrastructure_files/configure.sh); without it the CLI gets http://localhost:53000 alone.
+        (
+            "NETBIRD_AUTH_PKCE_REDIRECT_URL_PORTS",
+            plan.pkce_ports.iter().map(u16::to_string).collect::<Vec<_>>().join(","),
+        ),
         ("NETBIRD_MGMT_IDP", "pocketid".into()),
         ("NETBIRD_IDP_MGMT_CLIENT_ID", id.clone()),
         ("NETBIRD_IDP_MGMT_EXTRA_MANAGEMENT_ENDPOINT", plan.issuer.clone()),
@@ -176,6 +218,7 @@ fn embedded_section(plan: &Plan) -> Section {
          issuer's discovery document and requires its issuer to match exactly."
             .into(),
         format!("Paste the redirect URL {redirect} into the PocketID client's callback URLs."),
+        PAT_NOTE.into(),
         "Settings → Groups: enable JWT group sync with the settings below. The script changes only these fields: \
          a blind PUT of the account would reset all other settings."
             .into(),
@@ -293,17 +336,60 @@ mod tests {
     fn idp_script_never_contains_the_secret() {
         let s = idp_script(&plan(&embedded()));
         assert!(!s.contains("s3cr3t"));
-        assert!(s.contains("--arg secret \"$CLIENT_SECRET\""));
+        // Its header promises the secret never reaches a command line: jq reads it from the environment.
+        assert!(!s.contains("--arg secret"), "{s}");
+        assert!(s.contains("env.CLIENT_SECRET") && s.contains("export CLIENT_SECRET"));
         assert!(s.contains("/api/identity-providers"));
+        // QuFabric's errors (422 "identity provider issuer does not match") reach the user.
+        assert!(s.contains("curl -sS --fail-with-body") && !s.contains("curl -fsS"));
+        // The embedded IdP is checked before the POST.
+        let check = s.find("embedded_idp_enabled == true").unwrap();
+        assert!(check < s.find("-X POST").unwrap());
     }
 
     #[test]
-    fn group_sync_has_exactly_the_four_fields() {
+    fn the_page_says_the_pat_scripts_run_before_the_gate_or_against_the_origin() {
+        // The gate refuses `Authorization: Token …` by default (PERSONAL_ACCESS_TOKENS = "deny").
+        let sec = section(&plan(&embedded()));
+        assert!(sec.notes.iter().any(|n| n.contains("Run them first") && n.contains("PERSONAL_ACCESS_TOKENS")));
+        for script in [idp_script(&plan(&embedded())), group_sync_script(&plan(&embedded()))] {
+            assert!(script.contains("Authorization: Token"));
+            assert!(script.contains("run it before the gate is in front of QuFabric"), "{script}");
+            assert!(script.contains("QUFABRIC=${QUFABRIC:-\"https://qufabric.example.com\"}"), "{script}");
+        }
+    }
+
+    #[test]
+    fn idp_name_defaults_to_pocketid() {
+        // The name is the embedded IdP's login button ("Continue with PocketID").
+        let v = serde_json::to_value(identity_provider(&plan(&embedded()), false)).unwrap();
+        assert_eq!(v["name"], "PocketID");
+        let named = plan(&SetupInput { idp_name: "Company SSO".into(), ..embedded() });
+        assert_eq!(identity_provider(&named, false).name, "Company SSO");
+    }
+
+    #[test]
+    fn group_sync_script_strips_the_effective_network_ranges() {
+        let s = group_sync_script(&plan(&embedded()));
+        assert!(s.contains("del(.network_range, .network_range_v6)"));
+    }
+
+    #[test]
+    fn setup_env_pkce_ports_match_management_json() {
+        // NetBird infrastructure_files/configure.sh builds the PKCE redirect URLs only from this variable.
+        let p = plan(&standalone());
+        let env = setup_env(&p);
+        let ports = env.iter().find(|(k, _)| *k == "NETBIRD_AUTH_PKCE_REDIRECT_URL_PORTS").unwrap();
+        assert_eq!(ports.1, "53000,54000");
+        let urls: Vec<String> = ports.1.split(',').map(|p| format!("http://localhost:{p}")).collect();
+        assert_eq!(json!(urls), management_json(&p)["PKCEAuthorizationFlow"]["ProviderConfig"]["RedirectURLs"]);
+    }
+
+    #[test]
+    fn group_sync_has_exactly_the_three_fields() {
+        // groups_propagation_enabled is not forced: it is not in QuFabric's seed and already on by default.
         let v = group_sync(&plan(&embedded()));
-        assert_eq!(
-            keys(&v),
-            ["groups_propagation_enabled", "jwt_allow_groups", "jwt_groups_claim_name", "jwt_groups_enabled"]
-        );
+        assert_eq!(keys(&v), ["jwt_allow_groups", "jwt_groups_claim_name", "jwt_groups_enabled"]);
         assert_eq!(v["jwt_allow_groups"], json!(["netbird-users", "netbird-admins"]));
         let any = plan(&SetupInput { groups: "*".into(), ..embedded() });
         assert_eq!(group_sync(&any)["jwt_allow_groups"], json!([]));
@@ -335,6 +421,7 @@ mod tests {
             "NETBIRD_AUTH_SILENT_REDIRECT_URI",
             "NETBIRD_TOKEN_SOURCE",
             "NETBIRD_AUTH_DEVICE_AUTH_PROVIDER",
+            "NETBIRD_AUTH_PKCE_REDIRECT_URL_PORTS",
             "NETBIRD_MGMT_IDP",
             "NETBIRD_IDP_MGMT_CLIENT_ID",
             "NETBIRD_IDP_MGMT_EXTRA_MANAGEMENT_ENDPOINT",

@@ -216,6 +216,24 @@ pub fn check_groups(list: &str) -> (Vec<Finding>, Option<Groups>) {
             out.push(err(F, "groups_empty_item", "Remove the empty item (two commas or a trailing comma).".into()));
         } else if items[..i].contains(item) {
             out.push(err(F, "groups_duplicate", format!("Group {item} is listed twice: list it once.")));
+        } else if item.chars().count() < 2 || item.chars().count() > 255 {
+            // PocketID's UserGroupCreateDto: name min=2, max=255 (backend/internal/dto/user_group_dto.go).
+            out.push(err(
+                F,
+                "groups_name_length",
+                format!("\"{item}\": PocketID group names are 2 to 255 characters long."),
+            ));
+        } else if super::pocketid::friendly(item).chars().count() < 2 {
+            // The page derives the friendly name (min=2, max=50 in PocketID) from the name.
+            out.push(err(
+                F,
+                "groups_friendly_name_length",
+                format!(
+                    "\"{item}\" would give the friendly name \"{}\": PocketID needs 2 to 50 characters; use a \
+                     longer group name.",
+                    super::pocketid::friendly(item)
+                ),
+            ));
         } else if item.contains(char::is_whitespace) {
             out.push(err(
                 F,
@@ -302,10 +320,23 @@ pub fn check_secret(secret: &str, mode: Mode) -> Vec<Finding> {
     }
 }
 
-/// The display name: non-empty, one line.
+/// Longest OIDC client name PocketID accepts (`OidcClientCreateDto.Name`, `max=50`).
+pub const CLIENT_NAME_MAX: usize = 50;
+
+/// The display name (the PocketID client's name): non-empty, one line, at most 50 characters.
 pub fn check_display_name(name: &str) -> Vec<Finding> {
     if name.trim().is_empty() {
         return vec![err("display_name", "display_name_missing", "Enter a display name, e.g. QuFabric.".into())];
+    }
+    let n = name.trim().chars().count();
+    if n > CLIENT_NAME_MAX {
+        return vec![err(
+            "display_name",
+            "display_name_too_long",
+            format!(
+                "Shorten the display name to {CLIENT_NAME_MAX} characters (it has {n}): PocketID refuses longer client names."
+            ),
+        )];
     }
     if name.contains(char::is_control) {
         return vec![err(
@@ -313,6 +344,14 @@ pub fn check_display_name(name: &str) -> Vec<Finding> {
             "display_name_invalid",
             "Use a single line without control characters.".into(),
         )];
+    }
+    Vec::new()
+}
+
+/// The identity provider's name in QuFabric (embedded mode; empty = `PocketID`): one line.
+pub fn check_idp_name(name: &str) -> Vec<Finding> {
+    if name.contains(char::is_control) {
+        return vec![err("idp_name", "idp_name_invalid", "Use a single line without control characters.".into())];
     }
     Vec::new()
 }
@@ -376,6 +415,9 @@ pub fn validate(input: &SetupInput) -> (Vec<Finding>, Option<Plan>) {
     let mut findings = check_domain(&input.domain);
     findings.extend(check_issuer(&input.issuer));
     findings.extend(check_display_name(&input.display_name));
+    if input.mode == Mode::Embedded {
+        findings.extend(check_idp_name(&input.idp_name));
+    }
     findings.extend(check_client_id(&input.client_id));
     findings.extend(check_secret(&input.client_secret, input.mode));
     let (group_findings, groups) = check_groups(&input.groups);
@@ -420,6 +462,10 @@ pub fn validate(input: &SetupInput) -> (Vec<Finding>, Option<Plan>) {
         issuer: input.issuer.clone(),
         mode: input.mode,
         display_name: input.display_name.trim().to_owned(),
+        idp_name: match input.idp_name.trim() {
+            "" => "PocketID".to_owned(),
+            n => n.to_owned(),
+        },
         client_id: input.client_id.clone(),
         client_secret: (input.mode == Mode::Embedded && !secret.is_empty()).then(|| secret.to_owned()),
         groups,
@@ -496,10 +542,10 @@ mod tests {
             (vec![warn("groups", "groups_any_user", check_groups("*").0[0].message.clone())], Some(Groups::Any))
         );
         assert_eq!(codes(&check_groups("").0), ["groups_missing"]);
-        assert_eq!(codes(&check_groups("a,,b").0), ["groups_empty_item"]);
-        assert_eq!(codes(&check_groups("a,").0), ["groups_empty_item"]);
-        assert_eq!(codes(&check_groups("a, a").0), ["groups_duplicate"]);
-        assert_eq!(codes(&check_groups("*, a").0), ["groups_star_mixed"]);
+        assert_eq!(codes(&check_groups("ab,,cd").0), ["groups_empty_item"]);
+        assert_eq!(codes(&check_groups("ab,").0), ["groups_empty_item"]);
+        assert_eq!(codes(&check_groups("ab, ab").0), ["groups_duplicate"]);
+        assert_eq!(codes(&check_groups("*, ab").0), ["groups_star_mixed"]);
         let (f, g) = check_groups("NetBird Users");
         assert_eq!(codes(&f), ["groups_friendly_name"]);
         assert!(f[0].message.contains("e.g. netbird-users."), "{}", f[0].message);
@@ -523,6 +569,21 @@ mod tests {
         assert!(check_secret("", Mode::Standalone).is_empty());
         assert_eq!(codes(&check_display_name(" ")), ["display_name_missing"]);
         assert_eq!(codes(&check_display_name("a\nb")), ["display_name_invalid"]);
+        assert!(check_display_name(&"x".repeat(50)).is_empty());
+        let long = check_display_name(&"x".repeat(51));
+        assert_eq!(codes(&long), ["display_name_too_long"]);
+        assert!(long[0].message.contains("50"), "{}", long[0].message);
+    }
+
+    #[test]
+    fn pocketid_group_limits_are_checked() {
+        // PocketID v2.14 backend/internal/dto/user_group_dto.go: name 2–255, friendly name 2–50.
+        assert_eq!(codes(&check_groups("a").0), ["groups_name_length"]);
+        assert_eq!(codes(&check_groups(&"a".repeat(256)).0), ["groups_name_length"]);
+        let f = check_groups("x-").0;
+        assert_eq!(codes(&f), ["groups_friendly_name_length"]);
+        assert!(f[0].message.contains("2 to 50"), "{}", f[0].message);
+        assert!(check_groups("ab").0.is_empty());
     }
 
     #[test]

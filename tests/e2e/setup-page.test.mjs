@@ -121,7 +121,19 @@ describe("setup page", () => {
       assert.equal(client.isPublic, false);
       assert.equal(client.pkceEnabled, false);
       const idp = JSON.parse(await artifact(page, "qufabric_idp"));
-      assert.deepEqual(idp, { type: "pocketid", name: "QuFabric", issuer: "https://id.example.com", client_id: "qufabric", client_secret: "s3cr3t" });
+      // The identity provider's name is QuFabric's login button: PocketID unless the form says otherwise.
+      assert.deepEqual(idp, { type: "pocketid", name: "PocketID", issuer: "https://id.example.com", client_id: "qufabric", client_secret: "s3cr3t" });
+      assert.equal(client.launchURL, "https://qufabric.example.com/");
+      const addIdp = await artifact(page, "qufabric_idp_script");
+      assert.match(addIdp, /env\.CLIENT_SECRET/);
+      assert.doesNotMatch(addIdp, /--arg secret/);
+      // The page says the QuFabric scripts' personal access token is refused by the gate: run them first.
+      const qufabricNotes = await page.locator("body").textContent();
+      assert.match(qufabricNotes, /PERSONAL_ACCESS_TOKENS = "deny"/);
+      assert.match(qufabricNotes, /Run them first, before the gate is in front of QuFabric/);
+      await fill(page, { idp_name: "Company SSO" });
+      assert.equal(JSON.parse(await artifact(page, "qufabric_idp")).name, "Company SSO");
+      await fill(page, { idp_name: "" });
       assert.equal((await artifact(page, "qufabric_redirect")).trim(), "https://qufabric.example.com/oauth2/callback");
       const sync = JSON.parse(await artifact(page, "qufabric_group_sync"));
       assert.deepEqual(sync.jwt_allow_groups, ["netbird-users", "netbird-admins"]);
@@ -195,10 +207,14 @@ describe("setup page", () => {
         ["groups", "NetBird Users", "groups_friendly_name", true],
         ["groups", "NetBird", "groups_uppercase", false],
         ["client_id", "x", "client_id_invalid", true],
+        // PocketID's limits: client name ≤ 50, group name ≥ 2, friendly name 2–50.
+        ["display_name", "Q".repeat(51), "display_name_too_long", true],
+        ["groups", "a", "groups_name_length", true],
+        ["groups", "x-", "groups_friendly_name_length", true],
         ["client_secret", "", "secret_missing", false],
         ["upstream", "https://mgmt.example.com/api", "origin_path", true],
       ];
-      const good = { domain: "qufabric.example.com", issuer: "https://id.example.com", client_id: "qufabric", client_secret: "s", groups: "netbird-users", upstream: "https://mgmt.example.com" };
+      const good = { domain: "qufabric.example.com", issuer: "https://id.example.com", display_name: "QuFabric", client_id: "qufabric", client_secret: "s", groups: "netbird-users", upstream: "https://mgmt.example.com" };
       for (const [field, value, code, blocks] of cases) {
         await fill(page, { ...good, [field]: value });
         const msg = page.locator(`#msg-${field} [data-code=${code}]`);

@@ -4,6 +4,7 @@ mod bench;
 mod build;
 mod counts;
 mod demo;
+mod deploy;
 mod dev;
 mod fuzz;
 mod setup;
@@ -20,6 +21,9 @@ usage: cargo xtask <command>
   test            setup, fmt, clippy, native tests, wasm tests (Node 22), Worker/page builds, end-to-end suites
   dev [-- args]   the gate in workerd (wrangler dev) on 127.0.0.1:8787; args go to wrangler dev (--port, --var N:V)
   demo [--check]  dev issuer + stand-in QuFabric + the gate, with curl lines (--check: verify allow/deny, exit)
+  deploy [--dry-run] [-- args]
+                  build the Worker and `wrangler deploy` it with the cached tools; refuses wrangler.toml's demo
+                  [vars] (loopback issuer); --dry-run: build and bundle into target/deploy-dry-run, no upload
   bench [--quick] [--lock FILE] [workerd] [--write]
                   criterion benches of the native core, then passthrough vs PocketGate vs jose Workers in workerd
                   under wrk (bench/run.mjs; --quick: a fast smoke run; `workerd`: only that; a filter: criterion only)
@@ -42,6 +46,7 @@ fn main() {
         Some("fuzz") => fuzz::fuzz(&paths, &args[1..]),
         Some("soak") => soak::soak(&paths, &args[1..]),
         Some("dev") => dev::dev(&paths, args[1..].strip_prefix(&["--".to_owned()]).unwrap_or(&args[1..])),
+        Some("deploy") => deploy::deploy(&paths, &args[1..]),
         Some("demo") => demo::demo(&paths, args[1..].strip_prefix(&["--".to_owned()]).unwrap_or(&args[1..])),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
