@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pocketgate::setup::{GateMode, LocalUsers, Mode, SetupInput, generate};
+use pocketgate::setup::{GateHost, GateMode, LocalUsers, Mode, SetupInput, generate};
 
 fn input(mode: Mode, gate_mode: GateMode) -> SetupInput {
     SetupInput {
@@ -32,6 +32,7 @@ fn input(mode: Mode, gate_mode: GateMode) -> SetupInput {
         // Loopback addresses: nginx resolves proxy_pass hosts while testing its configuration.
         upstream: "http://127.0.0.1:8080".into(),
         gate_url: "http://127.0.0.1:8787".into(),
+        gate_host: GateHost::Cloudflare,
         dashboard_upstream: "http://127.0.0.1:8081".into(),
         local_users: LocalUsers::Allow,
     }
@@ -43,6 +44,8 @@ fn all_inputs() -> Vec<SetupInput> {
         for gate in [GateMode::Proxy, GateMode::ForwardAuth] {
             v.push(input(mode, gate));
         }
+        // The self-hosted gate (workerd) on loopback: its files next to the same proxy snippets.
+        v.push(SetupInput { gate_host: GateHost::Workerd, ..input(mode, GateMode::ForwardAuth) });
     }
     v
 }

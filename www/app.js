@@ -21,7 +21,10 @@ function el(tag, attrs = {}, ...children) {
 }
 
 function input() {
-  const v = { mode: form.elements.mode.value, gate_mode: form.elements.gate_mode.value, local_users: form.elements.local_users.value };
+  const v = {
+    mode: form.elements.mode.value, gate_mode: form.elements.gate_mode.value, gate_host: form.elements.gate_host.value,
+    local_users: form.elements.local_users.value,
+  };
   for (const f of FIELDS) v[f] = form.elements[f].value;
   return v;
 }
@@ -200,6 +203,14 @@ async function main() {
   }
   $("status").textContent = "";
   $("status").hidden = true;
+  // Switching where the gate runs swaps the example Gate URL (only while it is still an example).
+  const GATE_URLS = { cloudflare: "https://pocketgate.example.workers.dev", workerd: "http://pocketgate:8080" };
+  for (const radio of form.elements.gate_host) {
+    radio.addEventListener("change", () => {
+      const g = form.elements.gate_url;
+      if (Object.values(GATE_URLS).includes(g.value.trim())) g.value = GATE_URLS[radio.value];
+    });
+  }
   form.addEventListener("input", update);
   form.addEventListener("change", update);
   form.addEventListener("submit", (e) => e.preventDefault());

@@ -12,7 +12,7 @@
 //! in standalone mode they are PocketID ID tokens (`iss` = the PocketID issuer, `aud` = the client id).
 
 use super::render::{conf_string, toml_string, toml_table};
-use super::{Artifact, GateMode, Groups, LocalUsers, Mode, Plan, Section};
+use super::{Artifact, GateHost, GateMode, Groups, LocalUsers, Mode, Plan, Section};
 
 /// The forward-auth endpoint of the gate.
 pub const AUTH_PATH: &str = "/_gate/auth";
@@ -577,6 +577,10 @@ pub fn section(plan: &Plan) -> Section {
                  [vars]). Traefik: never set trustForwardHeader: true on this middleware."
                     .to_owned(),
             );
+            if plan.gate_host == GateHost::Workerd {
+                notes.push(super::workerd::note(gate_url));
+                artifacts.extend(super::workerd::artifacts(plan, gate_url));
+            }
             artifacts.push(Artifact {
                 id: "gate_caddy",
                 title: "Caddyfile (forward_auth)".into(),

@@ -18,6 +18,7 @@ pub mod pocketid;
 pub mod qufabric;
 pub mod render;
 pub mod validate;
+pub mod workerd;
 
 /// How QuFabric connects to PocketID (see `qufabric.md`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +40,17 @@ pub enum GateMode {
     Proxy,
     /// nginx `auth_request` / Caddy `forward_auth` / Traefik `forwardAuth` ask the gate at `/_gate/auth`.
     ForwardAuth,
+}
+
+/// Forward-auth mode: where the gate runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateHost {
+    /// A Cloudflare Worker (`cargo xtask deploy`). Default.
+    #[default]
+    Cloudflare,
+    /// The same bundle on workerd next to the proxy ([`workerd`]: configuration, docker compose, systemd).
+    Workerd,
 }
 
 /// Embedded mode: whether the embedded IdP's local users (the owner created at setup, users added with a password
@@ -82,8 +94,10 @@ pub struct SetupInput {
     /// Proxy mode: the QuFabric origin the Worker forwards to. Forward-auth mode: where the reverse proxy sends
     /// allowed traffic. Required in both.
     pub upstream: String,
-    /// Forward-auth mode: the gate's own URL (the Worker's origin).
+    /// Forward-auth mode: the gate's own URL (the Worker's origin, or the self-hosted gate's internal address).
     pub gate_url: String,
+    /// Forward-auth mode: where the gate runs. Default [`GateHost::Cloudflare`].
+    pub gate_host: GateHost,
     /// Forward-auth mode, optional: the dashboard's origin (NetBird runs it as its own container); empty = the
     /// upstream serves it too.
     pub dashboard_upstream: String,
@@ -150,6 +164,8 @@ pub struct Plan {
     pub upstream: Option<String>,
     /// The gate's URL (forward-auth mode).
     pub gate_url: Option<String>,
+    /// Where the gate runs (forward-auth mode).
+    pub gate_host: GateHost,
     /// The dashboard's origin (forward-auth mode), when it is not the upstream.
     pub dashboard_upstream: Option<String>,
     /// Embedded mode: the gate's `LOCAL_USERS`.
@@ -255,6 +271,7 @@ pub(crate) mod fixtures {
             gate_mode: GateMode::Proxy,
             upstream: "https://mgmt.internal.example.com".into(),
             gate_url: String::new(),
+            gate_host: GateHost::Cloudflare,
             dashboard_upstream: String::new(),
             local_users: LocalUsers::Groups,
         }

@@ -1,7 +1,7 @@
 //! Validation as you type: each check returns [`Finding`]s that say how to fix the value, and [`validate`]
 //! turns a clean [`SetupInput`] into a [`Plan`].
 
-use super::{Finding, GateMode, Groups, Level, Mode, Plan, SetupInput};
+use super::{Finding, GateHost, GateMode, Groups, Level, Mode, Plan, SetupInput};
 
 /// Default PKCE ports of the QuFabric (NetBird) CLI.
 pub const DEFAULT_PKCE_PORTS: [u16; 2] = [53000, 54000];
@@ -439,6 +439,16 @@ pub fn validate(input: &SetupInput) -> (Vec<Finding>, Option<Plan>) {
         GateMode::ForwardAuth => {
             let (f, gate) = check_origin("gate_url", "the gate's URL", &input.gate_url);
             findings.extend(f);
+            if input.gate_host == GateHost::Workerd && gate.as_deref().is_some_and(|g| g.starts_with("https://")) {
+                findings.push(Finding {
+                    field: "gate_url",
+                    level: Level::Error,
+                    code: "gate_url_workerd_https",
+                    message: "The self-hosted gate (workerd) serves plain HTTP on your internal network: use \
+                              http://pocketgate:8080 (docker compose) or http://127.0.0.1:8080 (systemd)."
+                        .into(),
+                });
+            }
             let (f, up) =
                 check_origin("upstream", "the upstream (where your proxy sends QuFabric traffic)", &input.upstream);
             findings.extend(f);
@@ -473,6 +483,7 @@ pub fn validate(input: &SetupInput) -> (Vec<Finding>, Option<Plan>) {
         gate_mode: input.gate_mode,
         upstream,
         gate_url,
+        gate_host: input.gate_host,
         dashboard_upstream,
         local_users: input.local_users,
     };

@@ -184,6 +184,17 @@ describe("setup page", () => {
       await page.screenshot({ path: join(ARTIFACTS, "setup-standalone-dark-phone-outputs.png") });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `the page scrolls sideways on a phone by ${overflow}px`);
+      // Self-hosted gate: the example Gate URL becomes the compose service, the workerd files appear and the
+      // proxy snippets ask the local gate.
+      await page.check("input[name=gate_host][value=workerd]");
+      assert.equal(await page.inputValue("#gate_url"), "http://pocketgate:8080");
+      assert.match(await artifact(page, "gate_workerd_config"), /\(name = "ISSUER", text = "https:\/\/id\.example\.com"\)/);
+      assert.match(await artifact(page, "gate_workerd_compose"), /^ {4}command: \["npx", "--yes", "workerd@/m);
+      assert.match(await artifact(page, "gate_workerd_systemd"), /--socket-addr http=127\.0\.0\.1:8080$/m);
+      assert.match(await artifact(page, "gate_caddy"), /forward_auth http:\/\/pocketgate:8080 \{/);
+      await page.check("input[name=gate_host][value=cloudflare]");
+      assert.equal(await page.inputValue("#gate_url"), "https://pocketgate.example.workers.dev");
+      assert.equal(await page.locator("[data-artifact=gate_workerd_config]").count(), 0);
       assertOnlyOrigins(requests, [site.url]);
       assert.deepEqual(problems, []);
     } finally {
