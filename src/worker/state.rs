@@ -33,29 +33,6 @@ thread_local! {
     static GATE: RefCell<Option<Rc<Gate>>> = const { RefCell::new(None) };
 }
 
-/// The variables the gate reads (see [`crate::config`]).
-const VARS: [&str; 19] = [
-    "ISSUER",
-    "AUDIENCE",
-    "ALLOW_GROUPS",
-    "DENY_GROUPS",
-    "GROUPS_CLAIM",
-    "LEEWAY_SECONDS",
-    "JWKS_URI",
-    "ISSUERS",
-    "ROUTES",
-    "DASHBOARD",
-    "PERSONAL_ACCESS_TOKENS",
-    "UPSTREAM",
-    "REALM",
-    "LOG",
-    "LOG_LIMIT",
-    "FORWARDED_HEADERS",
-    "MAX_TOKEN_AGE",
-    "KEYS_STALE_SECONDS",
-    "LOCAL_USERS",
-];
-
 /// A variable as a string: a plain var or secret, or a `[vars]` table/array serialised as JSON.
 fn read_var(env: &Env, name: &str) -> Option<String> {
     if let Ok(v) = env.var(name) {
@@ -73,8 +50,8 @@ impl Gate {
         if let Some(g) = GATE.with(|g| g.borrow().clone()) {
             return g;
         }
-        let vars: Vec<(&str, Option<String>)> = VARS.iter().map(|n| (*n, read_var(env, n))).collect();
-        let gate = Rc::new(Gate::new(move |name| vars.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.clone())));
+        // The configuration asks for each variable by name: no list here to keep in step with `crate::config`.
+        let gate = Rc::new(Gate::new(|name| read_var(env, name)));
         GATE.with(|g| *g.borrow_mut() = Some(Rc::clone(&gate)));
         gate
     }
