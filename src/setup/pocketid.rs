@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::render::{json_compact, json_pretty, shell_quote};
+use super::render::{json_compact, json_pretty, shell_api_body, shell_quote};
 use super::{Artifact, Groups, Mode, Plan, Section};
 
 /// The body of `POST /api/oidc/clients` (field names as PocketID's API spells them).
@@ -112,15 +112,9 @@ pub fn script(plan: &Plan) -> String {
     s.push_str(&format!("CLIENT_ID={}\n", shell_quote(&client.id)));
     s.push_str(
         "if [ -z \"${POCKETID_API_KEY:-}\" ]; then read -rsp 'PocketID API key: ' POCKETID_API_KEY; echo; fi\n\
-         api() { # PocketID's error body goes to stderr\n\
-         \x20 local out\n\
-         \x20 if out=$(curl -sS --fail-with-body -H @<(printf 'X-API-Key: %s\\n' \"$POCKETID_API_KEY\") -H 'Content-Type: application/json' \"$@\"); then\n\
-         \x20   printf '%s\\n' \"$out\"\n\
-         \x20 else\n\
-         \x20   printf 'PocketID refused the request: %s\\n' \"$out\" >&2; return 1\n\
-         \x20 fi\n\
-         }\n",
+         api() { # PocketID's error body goes to stderr\n",
     );
+    s.push_str(&shell_api_body("X-API-Key: ", "POCKETID_API_KEY", "PocketID"));
     let groups = groups(plan);
     if !groups.is_empty() {
         s.push_str(

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::render::{docker_env_file, env_file, json_pretty, shell_quote};
+use super::render::{docker_env_file, env_file, json_pretty, shell_api_body, shell_quote};
 use super::{Artifact, Groups, Mode, Plan, Section};
 
 /// Scopes QuFabric asks PocketID for.
@@ -67,17 +67,16 @@ pub const PAT_NOTE: &str = "The QuFabric scripts send a personal access token (A
      qufabric-add-idp.sh (the gate's UPSTREAM). Only set PERSONAL_ACCESS_TOKENS = \"pass\" if automation must reach \
      the API through the gate: tokens then go to QuFabric unchecked by the gate.";
 
-const TOKEN_PROMPT: &str = "if [ -z \"${QUFABRIC_TOKEN:-}\" ]; then read -rsp 'QuFabric personal access token (admin): ' \
-     QUFABRIC_TOKEN; echo; fi\n\
-     # --fail-with-body: QuFabric's error (e.g. 422 \"identity provider issuer does not match\") goes to stderr.\n\
-     api() {\n\
-     \x20 local out\n\
-     \x20 if out=$(curl -sS --fail-with-body -H @<(printf 'Authorization: Token %s\\n' \"$QUFABRIC_TOKEN\") -H 'Content-Type: application/json' \"$@\"); then\n\
-     \x20   printf '%s\\n' \"$out\"\n\
-     \x20 else\n\
-     \x20   printf 'QuFabric refused the request: %s\\n' \"$out\" >&2; return 1\n\
-     \x20 fi\n\
-     }\n";
+/// Reads the QuFabric token and defines `api` (see [`shell_api_body`]).
+fn token_prompt() -> String {
+    format!(
+        "if [ -z \"${{QUFABRIC_TOKEN:-}}\" ]; then read -rsp 'QuFabric personal access token (admin): ' \
+         QUFABRIC_TOKEN; echo; fi\n\
+         # --fail-with-body: QuFabric's error (e.g. 422 \"identity provider issuer does not match\") goes to stderr.\n\
+         api() {{\n{}",
+        shell_api_body("Authorization: Token ", "QUFABRIC_TOKEN", "QuFabric")
+    )
+}
 
 fn script_head(plan: &Plan, what: &str) -> String {
     format!(
@@ -85,8 +84,9 @@ fn script_head(plan: &Plan, what: &str) -> String {
          descriptors or the environment, never on a command line.\n# It uses a personal access token: run it before \
          the gate is in front of QuFabric, or set QUFABRIC to the\n# management origin (the gate refuses tokens by \
          default: PERSONAL_ACCESS_TOKENS = \"deny\").\nset -euo pipefail\nQUFABRIC=${{QUFABRIC:-{}}}\n\
-         {TOKEN_PROMPT}",
-        shell_quote(&plan.domain_url())
+         {}",
+        shell_quote(&plan.domain_url()),
+        token_prompt()
     )
 }
 

@@ -36,6 +36,22 @@ fn harmless(c: char) -> bool {
     c.is_ascii_alphanumeric() || " ._,:/@=+-%#<>()".contains(c)
 }
 
+/// The body of a generated script's `api` shell function (after its `api() {` line): curl with the credential
+/// header `auth` (its name and any scheme, e.g. `X-API-Key: `) followed by the value of `$secret_var`, read from `$secret_var` through a file descriptor (never on a command line), JSON, and
+/// `--fail-with-body` so that `service`'s error body reaches stderr.
+pub fn shell_api_body(auth: &str, secret_var: &str, service: &str) -> String {
+    format!(
+        r#"  local out
+  if out=$(curl -sS --fail-with-body -H @<(printf '{auth}%s\n' "${secret_var}") -H 'Content-Type: application/json' "$@"); then
+    printf '%s\n' "$out"
+  else
+    printf '{service} refused the request: %s\n' "$out" >&2; return 1
+  fi
+}}
+"#
+    )
+}
+
 /// One shell word that expands to exactly `value`.
 pub fn shell_quote(value: &str) -> String {
     if value.chars().all(harmless) { format!("\"{value}\"") } else { format!("'{}'", value.replace('\'', r"'\''")) }
