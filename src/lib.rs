@@ -35,6 +35,7 @@ pub mod policy;
 pub mod setup;
 pub mod token;
 pub mod tokencache;
+pub mod url;
 pub mod verify;
 #[cfg(all(target_arch = "wasm32", feature = "web"))]
 pub mod web;

@@ -2,6 +2,7 @@
 //! turns a clean [`SetupInput`] into a [`Plan`].
 
 use super::{Finding, GateHost, GateMode, Groups, Level, Mode, Plan, SetupInput};
+use crate::url::{split as split_url, split_host_port};
 
 /// Default PKCE ports of the QuFabric (NetBird) CLI.
 pub const DEFAULT_PKCE_PORTS: [u16; 2] = [53000, 54000];
@@ -14,47 +15,9 @@ fn warn(field: &'static str, code: &'static str, message: String) -> Finding {
     Finding { field, level: Level::Warning, code, message }
 }
 
-/// A URL split into the parts the checks need (no decoding).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UrlParts<'a> {
-    /// Scheme as typed.
-    pub scheme: &'a str,
-    /// Host, without port (brackets kept for IPv6).
-    pub host: &'a str,
-    /// `:port` text after the host, without the colon.
-    pub port: Option<&'a str>,
-    /// Everything after the authority: path, query, fragment.
-    pub rest: &'a str,
-}
-
-/// Split `scheme://authority/rest`. `None` when there is no `://`.
-pub fn split_url(url: &str) -> Option<UrlParts<'_>> {
-    let (scheme, after) = url.split_once("://")?;
-    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
-    let (authority, rest) = after.split_at(end);
-    let (host, port) = split_host_port(authority);
-    Some(UrlParts { scheme, host, port, rest })
-}
-
-fn split_host_port(authority: &str) -> (&str, Option<&str>) {
-    if authority.starts_with('[') {
-        return match authority.find(']') {
-            Some(i) => {
-                let (h, p) = authority.split_at(i + 1);
-                (h, p.strip_prefix(':'))
-            }
-            None => (authority, None),
-        };
-    }
-    match authority.rsplit_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (authority, None),
-    }
-}
-
 /// Whether `host` is a loopback name (plain http is accepted there for local tests): the gate's own rule.
 pub fn is_loopback(host: &str) -> bool {
-    crate::config::is_loopback_host(&host.to_ascii_lowercase())
+    crate::url::is_loopback_host(&host.to_ascii_lowercase())
 }
 
 fn valid_host(host: &str) -> bool {
@@ -630,9 +593,7 @@ mod tests {
     }
 
     #[test]
-    fn split_url_parts() {
-        let u = split_url("https://[::1]:8443/a?b").unwrap();
-        assert_eq!((u.scheme, u.host, u.port, u.rest), ("https", "[::1]", Some("8443"), "/a?b"));
-        assert!(is_loopback("[::1]") && is_loopback("localhost") && !is_loopback("example.com"));
+    fn loopback_is_the_gates_rule_case_folded() {
+        assert!(is_loopback("[::1]") && is_loopback("LOCALHOST") && !is_loopback("example.com"));
     }
 }

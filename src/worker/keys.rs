@@ -24,10 +24,11 @@ use worker::{AbortController, Delay, js_sys, web_sys};
 
 use super::log;
 use super::state::{Gate, now, now_ms};
-use crate::config::{GateConfig, is_fetchable_key_url};
+use crate::config::GateConfig;
 use crate::error::Error;
 use crate::jwk::{KeySet, MAX_JWKS_BYTES};
 use crate::keycache::{Action, FetchOutcome, FetchReason, parse_cache_control};
+use crate::url::is_fetchable_key_url;
 
 /// Budget of one HTTP fetch (discovery or JWKS), milliseconds.
 pub const FETCH_TIMEOUT_MS: u64 = 5_000;
