@@ -414,6 +414,17 @@ impl KeySet {
         &self.rejected
     }
 
+    /// A set without a single usable key is an outage ([`Error::KeysUnavailable`], 503), not a bad token (401):
+    /// the gate and the page's inspector answer the same for it.
+    pub fn require_usable(&self) -> Result<(), Error> {
+        if self.keys.is_empty() {
+            return Err(Error::KeysUnavailable {
+                reason: format!("the key set has no usable key ({} rejected)", self.rejected.len()),
+            });
+        }
+        Ok(())
+    }
+
     /// Select the key for a token: by `kid` when the token has one (exact string comparison; kid is a lookup
     /// key only), else the single key that fits `alg`. Then require [`Jwk::fits`].
     ///

@@ -76,6 +76,18 @@ pub enum FetchReason {
     Retry,
 }
 
+impl FetchReason {
+    /// The stable name used in logs: `initial`, `expired`, `unknown_kid`, `retry`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FetchReason::Initial => "initial",
+            FetchReason::Expired => "expired",
+            FetchReason::UnknownKid => "unknown_kid",
+            FetchReason::Retry => "retry",
+        }
+    }
+}
+
 /// What the adapter should do before verifying.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {

@@ -229,7 +229,10 @@ impl<'t> Prepared<'t> {
         &self.jws.signature
     }
     /// The key for this token in `keys` (by `kid`, fitting `alg`).
+    ///
+    /// A set without a single usable key is an outage ([`KeySet::require_usable`]), not a bad token.
     pub fn select_key<'k>(&self, keys: &'k KeySet) -> Result<&'k Jwk, Error> {
+        keys.require_usable()?;
         keys.select(self.kid(), self.alg).map_err(|e| match e {
             Error::KeyNotFound { kid } => Error::KeyNotFound { kid: kid.map(|k| clip(&k, 64)) },
             other => other,

@@ -387,7 +387,8 @@ catalogue_test! {
         assert!(keys.keys().is_empty());
         assert_eq!(keys.rejected().len(), 1);
         assert_eq!(keys.rejected()[0].code(), "key_invalid");
-        assert_eq!(code(&weak, &weak.id_token(json!({}))).await, "key_not_found");
+        // The weak key never verifies anything: with no other key, the set is an outage (503), as the gate says.
+        assert_eq!(code(&weak, &weak.id_token(json!({}))).await, "keys_unavailable");
         // e = 1 makes "signature" = message: a 2048-bit modulus with e = 1 must never load.
         let good = Issuer::rs256();
         let mut jwk = good.public_jwk();

@@ -34,12 +34,12 @@ struct Imported {
 
 /// Insertion-ordered, bounded map of imported keys.
 #[derive(Default)]
-struct KeyCache {
+struct ImportCache {
     map: HashMap<CacheKey, Imported>,
     order: VecDeque<CacheKey>,
 }
 
-impl KeyCache {
+impl ImportCache {
     fn insert(&mut self, k: CacheKey, v: Imported) {
         if self.map.insert(k, v).is_some() {
             return; // a concurrent import of the same key: keep its place in the order
@@ -60,7 +60,7 @@ impl KeyCache {
 #[derive(Default)]
 pub struct WebCrypto {
     subtle: OnceCell<SubtleCrypto>,
-    keys: RefCell<KeyCache>,
+    keys: RefCell<ImportCache>,
 }
 
 impl std::fmt::Debug for WebCrypto {
@@ -92,7 +92,7 @@ impl WebCrypto {
     /// only needed to free memory).
     pub fn clear(&self) {
         if let Ok(mut c) = self.keys.try_borrow_mut() {
-            *c = KeyCache::default();
+            *c = ImportCache::default();
         }
     }
 

@@ -414,4 +414,21 @@ mod tests {
         let ok = run(&t, &plan, &jwks(&k), "https://qufabric.example.com/oauth2").verdict;
         assert!(ok.allowed, "{ok:?}");
     }
+
+    /// The gate refuses a key set without one usable key as an outage (503 `keys_unavailable`): the inspector used
+    /// to say 401 `key_not_found` for the same input (issue "One request pipeline…").
+    #[test]
+    fn a_key_set_without_usable_keys_is_an_outage_as_in_the_gate() {
+        let k = key(1);
+        let plan = plan(&SetupInput { gate_mode: crate::setup::GateMode::Proxy, ..embedded() });
+        let t = mint(
+            &k,
+            id_token("https://qufabric.example.com/oauth2", "netbird-dashboard", &["netbird-users"], NOW + 3600),
+        );
+        let weak = br#"{"keys":[{"kty":"RSA","kid":"w","n":"AQAB","e":"AQAB"}]}"#;
+        for set in [&br#"{"keys":[]}"#[..], &weak[..]] {
+            let v = run(&t, &plan, set, "https://qufabric.example.com/oauth2").verdict;
+            assert_eq!((v.status, v.code.as_str()), (503, "keys_unavailable"), "{}", String::from_utf8_lossy(set));
+        }
+    }
 }

@@ -42,8 +42,13 @@ pub enum Verdict {
     PatPass,
     /// An allowed user.
     Allow(Identity),
-    /// Refused; `bool`: whether the client sent a credential.
-    Deny(Error, bool),
+    /// Refused.
+    Deny {
+        /// Why (its status and stable code).
+        error: Error,
+        /// Whether the client sent a credential (the `WWW-Authenticate` challenge then says `invalid_token`).
+        credential_sent: bool,
+    },
 }
 
 impl Outcome {
@@ -57,7 +62,7 @@ impl Outcome {
             Verdict::Bypass => ("bypass", None),
             Verdict::PatPass => ("pat_pass", None),
             Verdict::Allow(_) => ("allow", None),
-            Verdict::Deny(e, _) => ("deny", Some(e.code())),
+            Verdict::Deny { error: e, .. } => ("deny", Some(e.code())),
         }
     }
 }
@@ -101,7 +106,7 @@ pub fn decide_now(
 ) -> Result<Outcome, Pending> {
     let action = match cfg.routes.action(method, path) {
         Ok(action) => action,
-        Err(e) => return Ok(Outcome::of(Verdict::Deny(e, authorization.is_some()))),
+        Err(e) => return Ok(Outcome::of(Verdict::Deny { error: e, credential_sent: authorization.is_some() })),
     };
     if *action == RouteAction::Bypass {
         return Ok(Outcome::of(Verdict::Bypass));
@@ -109,9 +114,15 @@ pub fn decide_now(
     let token = match credential(authorization) {
         Credential::Bearer(t) => t,
         Credential::Pat if cfg.pat == PatMode::Pass => return Ok(Outcome::of(Verdict::PatPass)),
-        Credential::Pat => return Ok(Outcome::of(Verdict::Deny(Error::PatNotAllowed, true))),
-        Credential::Other => return Ok(Outcome::of(Verdict::Deny(Error::TokenMissing, true))),
-        Credential::None => return Ok(Outcome::of(Verdict::Deny(Error::TokenMissing, false))),
+        Credential::Pat => {
+            return Ok(Outcome::of(Verdict::Deny { error: Error::PatNotAllowed, credential_sent: true }));
+        }
+        Credential::Other => {
+            return Ok(Outcome::of(Verdict::Deny { error: Error::TokenMissing, credential_sent: true }));
+        }
+        Credential::None => {
+            return Ok(Outcome::of(Verdict::Deny { error: Error::TokenMissing, credential_sent: false }));
+        }
     };
     let t0 = now();
     let hit = gate.tokens.borrow_mut().get(token, t0, |v| {
@@ -150,7 +161,7 @@ pub struct Waiting {
 /// token's key already imported, the same steps as [`decide_pending`] up to the signature, which is started
 /// and handed back with what [`resume`] needs. Anything that needs I/O goes back as [`Started::Async`].
 pub fn start(gate: &Gate, cfg: &GateConfig, pending: Pending) -> Started {
-    let deny = |e| Started::Now(Outcome::of(Verdict::Deny(e, true)));
+    let deny = |e| Started::Now(Outcome::of(Verdict::Deny { error: e, credential_sent: true }));
     let prepared = match cfg.verifier.prepare(&pending.token) {
         Ok(p) => p,
         Err(e) => return deny(e),
@@ -208,7 +219,7 @@ fn conclude(
             gate.tokens.borrow_mut().insert(token, Arc::clone(&verified), now());
             outcome(cfg, action, &verified, false)
         }
-        Err(e) => Outcome::of(Verdict::Deny(e, true)),
+        Err(e) => Outcome::of(Verdict::Deny { error: e, credential_sent: true }),
     }
 }
 
@@ -219,7 +230,7 @@ fn outcome(cfg: &GateConfig, action: &RouteAction, verified: &Verified, cached: 
     let verdict = match authorize(action, cfg.verifier.issuers(), verified) {
         Decision::Allow(id) => Verdict::Allow(id),
         Decision::Bypass => Verdict::Bypass,
-        Decision::Deny(e) => Verdict::Deny(e, true),
+        Decision::Deny(e) => Verdict::Deny { error: e, credential_sent: true },
     };
     Outcome { verdict, issuer, kid, cached }
 }
@@ -229,14 +240,14 @@ fn outcome(cfg: &GateConfig, action: &RouteAction, verified: &Verified, cached: 
 async fn verify(gate: &Gate, cfg: &GateConfig, token: &str) -> Result<Verified, Error> {
     let prepared = cfg.verifier.prepare(token)?;
     let i = prepared.issuer();
-    let set = usable(keys::key_set(gate, cfg, i).await?)?;
+    let set = keys::key_set(gate, cfg, i).await?;
     let generation = gate.keys[i].borrow().generation();
     // The set that holds the token's key (a newer one after an unknown `kid`); the key is borrowed from it, not
     // copied.
     let set = match prepared.select_key(&set) {
         Ok(_) => set,
         Err(e) if e.wants_key_refresh() => match keys::refresh_for_unknown_kid(gate, cfg, i, generation).await {
-            Some(newer) => usable(newer)?,
+            Some(newer) => newer,
             None => return Err(e),
         },
         Err(e) => return Err(e),
@@ -246,14 +257,9 @@ async fn verify(gate: &Gate, cfg: &GateConfig, token: &str) -> Result<Verified, 
     prepared.finish(&cfg.verifier, key, now())
 }
 
-/// A set without a single usable key is an outage (503), not a bad token (401).
+/// The set, if it holds a usable key ([`KeySet::require_usable`]).
 fn usable(set: Arc<KeySet>) -> Result<Arc<KeySet>, Error> {
-    if set.keys().is_empty() {
-        return Err(Error::KeysUnavailable {
-            reason: format!("the key set has no usable key ({} rejected)", set.rejected().len()),
-        });
-    }
-    Ok(set)
+    set.require_usable().map(|()| set)
 }
 
 /// A JSON response with `Cache-Control: no-store`.
@@ -305,7 +311,7 @@ pub fn forward_auth(
     let forwarded = Family::of(forwarded_method.as_deref(), forwarded_uri.as_deref());
     let (method, uri) = match original_request(cfg.forwarded, original, forwarded) {
         Ok(request) => request,
-        Err(e) => return Ok(Outcome::of(Verdict::Deny(e, false))),
+        Err(e) => return Ok(Outcome::of(Verdict::Deny { error: e, credential_sent: false })),
     };
     let authorization = get("authorization");
     decide_now(gate, cfg, &method, uri, authorization.as_deref(), ctx)
@@ -316,7 +322,7 @@ pub fn forward_auth_response(cfg: &GateConfig, outcome: &Outcome) -> worker::Res
     match &outcome.verdict {
         Verdict::Allow(id) => forward_auth_ok(Some(id)),
         Verdict::Bypass | Verdict::PatPass => forward_auth_ok(None),
-        Verdict::Deny(e, sent) => deny_response(&cfg.realm, e, *sent),
+        Verdict::Deny { error, credential_sent } => deny_response(&cfg.realm, error, *credential_sent),
     }
 }
 

@@ -177,7 +177,7 @@ fn finish(
     });
     let status = response.as_ref().map_or(500, |r| r.status());
     // `LOG=deny`: only refusals and errors (an invalid configuration logs everything).
-    let refused = status >= 400 || outcome.as_ref().is_some_and(|o| matches!(o.verdict, Verdict::Deny(..)));
+    let refused = status >= 400 || outcome.as_ref().is_some_and(|o| matches!(o.verdict, Verdict::Deny { .. }));
     if refused || gate.config.as_ref().map_or(true, |c| c.log == LogMode::All) {
         // At most `LOG_LIMIT` lines per second; what is dropped is counted in the next line's preamble.
         let now = now_ms();

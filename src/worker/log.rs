@@ -53,7 +53,7 @@ pub fn key_fetch(issuer: &str, reason: FetchReason, failure: Option<(&str, Strin
     let line = json!({
         "event": "key_fetch",
         "issuer": issuer,
-        "reason": format!("{reason:?}"),
+        "reason": reason.name(),
         "ok": failure.is_none(),
         "code": failure.as_ref().map(|f| f.0),
         "message": failure.as_ref().map(|f| f.1.as_str()),

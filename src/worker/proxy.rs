@@ -27,7 +27,7 @@ pub async fn proxy(
     let authorization = req.headers().get("authorization").ok().flatten();
     let outcome = decide(gate, cfg, &req.method(), target, authorization.as_deref(), ctx).await;
     let response = match &outcome.verdict {
-        Verdict::Deny(e, sent) => deny_response(&cfg.realm, e, *sent),
+        Verdict::Deny { error, credential_sent } => deny_response(&cfg.realm, error, *credential_sent),
         Verdict::Allow(id) => forward(upstream, target, &req, Some(id)).await,
         Verdict::Bypass | Verdict::PatPass => forward(upstream, target, &req, None).await,
     };

@@ -2,10 +2,10 @@
 // in one isolate, and issuer outages with and without cached keys. Each test gets a fresh isolate.
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { createServer } from "node:net";
+import { freePort } from "../../tools/js/net.mjs";
 import { afterEach, test } from "node:test";
 import { startGate } from "./support/gate.mjs";
-import { newKey, startIssuer } from "./support/issuer.mjs";
+import { newKey, startIssuer } from "../../tools/js/issuer.mjs";
 
 const cleanup = [];
 afterEach(async () => { while (cleanup.length) await cleanup.pop()(); });
@@ -52,7 +52,7 @@ test("past the TTL, cached tokens alone start a background refresh: a removed ke
   const stale = await auth(gate, token);
   assert.equal(stale.status, 200, "answered at once from the cache while the refresh runs");
   // Only the cached token was sent, and no new token: the refresh was started by the cache hit.
-  await until(() => parsedLogs(gate).some((l) => l.event === "key_fetch" && l.reason === "Expired" && l.ok), "the background refresh");
+  await until(() => parsedLogs(gate).some((l) => l.event === "key_fetch" && l.reason === "expired" && l.ok), "the background refresh");
   assert.equal(issuer.jwksFetches(), 2);
   const refused = await auth(gate, token);
   assert.equal(refused.status, 401);
@@ -175,7 +175,7 @@ test("issuer outage without cached keys: 503 keys_unavailable, never 401", async
 });
 
 test("issuer unreachable (nothing listening) and JWKS_URI set: 503 keys_unavailable", async () => {
-  const port = await new Promise((res) => { const s = createServer(); s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)); }); });
+  const port = await freePort();
   const issuer = await startIssuer();
   cleanup.push(() => issuer.close());
   const gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "*", JWKS_URI: `http://127.0.0.1:${port}/jwks` });

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, beforeEach, test } from "node:test";
 import { startGate } from "./support/gate.mjs";
-import { newKey, startIssuer } from "./support/issuer.mjs";
+import { newKey, startIssuer } from "../../tools/js/issuer.mjs";
 
 let issuer, gate;
 before(async () => { issuer = await startIssuer(); });
@@ -132,7 +132,7 @@ test("a trap during a background key refresh: the old instance's refresh is drop
   // The old refresh's answer arrives after the trap: its callback is refused by the glue, nothing is loaded by it.
   await new Promise((r) => setTimeout(r, 1_500));
   const since = gate.logs.slice(logsAtTrap).map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
-  assert.deepEqual(since.filter((l) => l.event === "key_fetch").map((l) => l.reason), ["Initial"], JSON.stringify(since));
+  assert.deepEqual(since.filter((l) => l.event === "key_fetch").map((l) => l.reason), ["initial"], JSON.stringify(since));
   assert.equal((await auth(token)).status, 200, "the new instance verifies the token itself");
   await worksAfterwards();
 });
