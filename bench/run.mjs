@@ -1,9 +1,6 @@
 // Side-by-side benchmark in real workerd: passthrough vs PocketGate (/_gate/auth, build/ from worker-build) vs a
 // `jose` Worker, all against one loopback PocketID-shaped issuer, driven by wrk with bench/wrk/rotate.lua.
-//
-//   node bench/run.mjs --prepare      bundle the jose Worker, mint token pools (no measurements; no lock needed)
-//   node bench/run.mjs [--quick]      measure (run it under `flock /work/team/LOAD.lock` on the shared machine)
-//   options: --rounds N --duration S --warm S --connections C --algs RS256,ES256 --write (update BENCHMARKS.md)
+// `node bench/run.mjs --help` lists the options (USAGE below); `cargo xtask bench workerd` runs it.
 //
 // Every run starts a fresh workerd process (so cold start is measured each time and caches never leak between
 // runs), warms it for --warm seconds on a disjoint part of the token stream, then measures for --duration.
@@ -15,26 +12,51 @@ import { request } from "node:http";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { NODE_MODULES, ROOT, WORKER_SCRIPT, need, toolRequire } from "../tests/e2e/support/env.mjs";
-import { startIssuer } from "../tests/e2e/support/issuer.mjs";
+import { NODE_MODULES, ROOT, WORKER_SCRIPT, need, toolRequire } from "../tools/js/env.mjs";
+import { startIssuer } from "../tools/js/issuer.mjs";
 import { ALLOW, CLIENT_ID, ISSUER, denyTokens, mixedSequence, pool } from "./lib/tokens.mjs";
-import { WORKERD, freePort, startWorkerd, writeConfig } from "./lib/workerd.mjs";
+import { cli, numberOption } from "../tools/js/cli.mjs";
+import { freePort } from "../tools/js/net.mjs";
+import { WORKERD, startWorkerd, writeConfig } from "./lib/workerd.mjs";
 import { connect as inspector } from "./lib/profile.mjs";
 
-const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(`--${name}`);
-const opt = (name, def) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : def;
-};
+const USAGE = `usage: node bench/run.mjs [--prepare] [--quick] [options]
+
+Passthrough vs PocketGate vs a jose Worker in workerd under wrk (see BENCHMARKS.md). Needs build/ (worker-build)
+and \`cargo xtask setup\`; \`cargo xtask bench workerd [--lock FILE]\` builds, prepares, then measures under the lock.
+
+  --prepare            bundle the jose Worker and mint the token pools, then exit (no measurements; no lock needed)
+  --quick              a smoke run: 1 round, 2 s, RS256 only, a small token pool
+  --rounds N           rounds (default 3; quick 1)
+  --duration S         measured seconds per run (default 5; quick 2)
+  --warm S             warm-up seconds per run (default 1)
+  --connections C      wrk connections (default 8; hot1 uses 1)
+  --algs LIST          algorithms, comma-separated (default RS256,ES256,EdDSA; quick RS256)
+  --pool N             distinct tokens per algorithm (default 60000; quick 16000)
+  --only LIST          Workers to run: passthrough,pocketgate,jose,floor (default the first three; floor joins hot)
+  --cells LIST         alg:workload cells, e.g. RS256:hot,ES256:cold (workloads: hot hot1 cold mixed deny)
+  --gate-dir DIR       another worker-build output to measure instead of build/ (index.js, worker/shim.mjs, .wasm)
+  --gate-vars K=V,...  extra variables for PocketGate only, e.g. LOG=all
+  --profile            CPU profile of each run through workerd's inspector (target/bench/*.cpuprofile)
+  --write              update BENCHMARKS.md's workerd section
+  -h, --help           this text`;
+const { values: ARGS } = cli(USAGE, {
+  prepare: { type: "boolean" }, quick: { type: "boolean" }, rounds: { type: "string" }, duration: { type: "string" },
+  warm: { type: "string" }, connections: { type: "string" }, algs: { type: "string" }, pool: { type: "string" },
+  only: { type: "string" }, cells: { type: "string" }, "gate-dir": { type: "string" }, "gate-vars": { type: "string" },
+  profile: { type: "boolean" }, write: { type: "boolean" },
+});
+const flag = (name) => ARGS[name] === true;
+const opt = (name, def) => ARGS[name] ?? def;
+const num = (name, def) => numberOption(USAGE, ARGS, name, def);
 const QUICK = flag("quick");
 const CFG = {
-  rounds: Number(opt("rounds", QUICK ? 1 : 3)),
-  duration: Math.max(1, Math.round(Number(opt("duration", QUICK ? 2 : 5)))),
-  warm: Math.max(1, Math.round(Number(opt("warm", 1)))), // wrk takes whole seconds
-  connections: Number(opt("connections", 8)),
+  rounds: num("rounds", QUICK ? 1 : 3),
+  duration: Math.max(1, Math.round(num("duration", QUICK ? 2 : 5))),
+  warm: Math.max(1, Math.round(num("warm", 1))), // wrk takes whole seconds
+  connections: num("connections", 8),
   algs: opt("algs", QUICK ? "RS256" : "RS256,ES256,EdDSA").split(","),
-  pool: Number(opt("pool", QUICK ? 16000 : 60000)),
+  pool: num("pool", QUICK ? 16000 : 60000),
 };
 const OUT = join(ROOT, "target/bench");
 // --gate-dir: another worker-build output (index.js, worker/shim.mjs, worker/index.wasm) to measure, e.g. a profiling build.
@@ -339,7 +361,7 @@ Setup: each run starts a fresh workerd process with one Worker — **passthrough
 forward-auth, JWKS_URI set, every other variable at its default) or **jose** (bench/workers/jose: \`createRemoteJWKSet\` +
 \`jwtVerify\` with issuer and audience + groups any-of, bundled by esbuild); in the hot cells also **floor**
 (bench/workers/floor: reads the headers a gate reads and answers with the gate's six headers, verifying nothing —
-the ceiling for any forward-auth gate) — against the same loopback PocketID-shaped issuer (tests/e2e/support/issuer.mjs; JWKS with one key,
+the ceiling for any forward-auth gate) — against the same loopback PocketID-shaped issuer (tools/js/issuer.mjs; JWKS with one key,
 \`Cache-Control: private, no-store\`). wrk -t1 -c${meta.cfg.connections} (hot1: -c1), ${meta.cfg.warm} s warm-up on a disjoint part of
 the token stream, then ${meta.cfg.duration} s measured; ${meta.cfg.rounds} round(s), the three Workers alternate in each round
 (rotating order), ratios are taken pair by pair within a round: median [min–max].

@@ -1,10 +1,10 @@
-// Token pools for the workloads, minted with the e2e issuer's signing code (tests/e2e/support/issuer.mjs) and
+// Token pools for the workloads, minted with the loopback issuer's signing code (tools/js/issuer.mjs) and
 // cached under target/bench/ with their key (RSA signing costs ~0.4 ms a token): a pool is reused while its
 // tokens have more than a day to live. All tokens are PocketID ID tokens (5 groups, ~900 bytes).
 import { createPrivateKey, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { b64u, newKey, signJws } from "../../tests/e2e/support/issuer.mjs";
+import { b64u, newKey, signJws } from "../../tools/js/issuer.mjs";
 
 export const ISSUER = "https://id.bench.pocketgate.test"; // the `iss` of every token (JWKS_URI points at loopback)
 export const CLIENT_ID = "netbird";

@@ -3,24 +3,11 @@
 // three Workers are measured with exactly the same runtime in front of them.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { basename, join } from "node:path";
-import { NODE_MODULES, need } from "../../tests/e2e/support/env.mjs";
+import { NODE_MODULES, need } from "../../tools/js/env.mjs";
 
 export const WORKERD = join(NODE_MODULES, "@cloudflare/workerd-linux-64/bin/workerd");
 export const COMPAT_DATE = "2025-09-01";
-
-/** A free loopback port (the kernel's choice; released just before workerd binds it). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const str = (s) => JSON.stringify(String(s));
 

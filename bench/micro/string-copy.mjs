@@ -1,6 +1,14 @@
 // How a ~900-byte bearer token gets into WebAssembly memory, in V8 (Node 22, the engine workerd embeds):
 // wasm-bindgen's copy (a charCodeAt loop for the ASCII prefix) against one TextEncoder.encodeInto, which
 // src/worker/read.rs uses for request headers. Run: node bench/micro/string-copy.mjs
+import { cli } from "../../tools/js/cli.mjs";
+
+cli(`usage: node bench/micro/string-copy.mjs
+
+How a ~900-byte bearer token gets into WebAssembly memory in V8: wasm-bindgen's char loop vs TextEncoder.encodeInto
+(µs per value). No options.
+
+  -h, --help           this text`, {});
 const token = "Bearer " + "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0".repeat(26);
 const memory = new Uint8Array(1 << 20);
 function charLoop(s, at) {

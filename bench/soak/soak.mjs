@@ -5,7 +5,7 @@
 // Fails (exit 1) on any 5xx, any wrong verdict, any status outside 200/401/403 in the wrk stream, wrk socket errors,
 // or a cache above its capacity. --write appends the figures to BENCHMARKS.md (section "Soak").
 //
-//   node bench/soak/soak.mjs [--minutes N] [--connections C] [--threads T] [--write]
+//   node bench/soak/soak.mjs [--minutes N] [--connections C] [--threads T] [--write]   (--help: USAGE below)
 //   (on the shared machine: flock /work/team/LOAD.lock node bench/soak/soak.mjs --write; or `cargo xtask soak`)
 //
 // Workload (one cycle of 40 000 request lines, replayed by every wrk thread from its own offset):
@@ -20,17 +20,30 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, wr
 import http from "node:http";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
-import { NODE_MODULES, ROOT, WORKER_SCRIPT, need } from "../../tests/e2e/support/env.mjs";
-import { newKey, startIssuer } from "../../tests/e2e/support/issuer.mjs";
-import { freePort } from "../../tests/e2e/support/proxies.mjs";
-import { startUpstream } from "../../tests/e2e/support/upstream.mjs";
+import { NODE_MODULES, ROOT, WORKER_SCRIPT, need } from "../../tools/js/env.mjs";
+import { newKey, startIssuer } from "../../tools/js/issuer.mjs";
+import { cli, numberOption } from "../../tools/js/cli.mjs";
+import { freePort } from "../../tools/js/net.mjs";
+import { startUpstream } from "../../tools/js/upstream.mjs";
 
-const argv = process.argv.slice(2);
-const opt = (name, def) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : def; };
-const MINUTES = Number(opt("minutes", 10));
-const CONNECTIONS = Number(opt("connections", 32));
-const THREADS = Number(opt("threads", 2));
-const WRITE = argv.includes("--write");
+const USAGE = `usage: node bench/soak/soak.mjs [--minutes N] [--connections C] [--threads T] [--write]
+
+The gate from build/ under wrangler dev, driven at saturation by wrk with the mixed workload while a side client
+checks verdicts; healthz cache sizes and the workerd RSS are sampled. Exit 1 on any 5xx, wrong verdict or unbounded
+cache. Needs build/ and \`cargo xtask setup\`; \`cargo xtask soak [--lock FILE]\` builds first.
+
+  --minutes N          duration (default 10)
+  --connections C      wrk connections (default 32)
+  --threads T          wrk threads (default 2)
+  --write              append the figures to BENCHMARKS.md (section "Soak")
+  -h, --help           this text`;
+const { values: ARGS } = cli(USAGE, {
+  minutes: { type: "string" }, connections: { type: "string" }, threads: { type: "string" }, write: { type: "boolean" },
+});
+const MINUTES = numberOption(USAGE, ARGS, "minutes", 10);
+const CONNECTIONS = numberOption(USAGE, ARGS, "connections", 32);
+const THREADS = numberOption(USAGE, ARGS, "threads", 2);
+const WRITE = ARGS.write === true;
 const OUT = join(ROOT, "target/soak");
 const log = (...a) => console.log(`[soak ${new Date().toISOString().slice(11, 19)}]`, ...a);
 mkdirSync(OUT, { recursive: true });

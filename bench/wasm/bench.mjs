@@ -13,14 +13,19 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import os from "node:os";
 import { pathToFileURL } from "node:url";
+import { cli, usageError } from "../../tools/js/cli.mjs";
 
-const args = process.argv.slice(2);
-const quick = args.includes("--quick");
-const pkgDir = args.find((a) => !a.startsWith("--"));
-if (!pkgDir) {
-  console.error("usage: node bench.mjs <pkg-dir> [--quick]");
-  process.exit(2);
-}
+const USAGE = `usage: node bench/wasm/bench.mjs <pkg-dir> [--quick]
+
+Per-verify cost of PocketGate in wasm under Node 22 next to plain WebCrypto. <pkg-dir> is the wasm-bindgen
+--target nodejs output of bench/wasm; bench/wasm/run.sh builds it and runs this script.
+
+  --quick              3 short rounds instead of 15
+  -h, --help           this text`;
+const { values: ARGS, positionals } = cli(USAGE, { quick: { type: "boolean" } }, { positionals: true });
+const quick = ARGS.quick === true;
+if (positionals.length !== 1) usageError(USAGE, "one <pkg-dir> is needed");
+const pkgDir = positionals[0];
 const require = createRequire(import.meta.url);
 const wasm = require(path.resolve(pkgDir, "pocketgate_bench_wasm.js"));
 const subtle = globalThis.crypto?.subtle;

@@ -5,6 +5,22 @@
 # ~/.cache/pocketgate/node/node_modules. Override with WASM_BINDGEN=..., NODE=..., POCKETGATE_NODE_MODULES=....
 # Extra: OPT_LEVEL=3 builds the module at opt-level 3 instead (separate target dir) for comparison.
 set -euo pipefail
+case "${1:-}" in
+  -h | --help)
+    echo "usage: bench/wasm/run.sh [--quick]"
+    echo
+    echo "Builds the wasm benchmark module (release, opt-level z; OPT_LEVEL=3 for comparison) and runs"
+    echo "bench/wasm/bench.mjs on it under Node 22."
+    echo
+    echo "  --quick              3 short rounds instead of 15"
+    echo "  -h, --help           this text"
+    exit 0 ;;
+  "" | --quick) ;;
+  *)
+    echo "unknown option '$1'" >&2
+    echo "usage: bench/wasm/run.sh [--quick]" >&2
+    exit 2 ;;
+esac
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cache="${POCKETGATE_CACHE:-$HOME/.cache/pocketgate}"

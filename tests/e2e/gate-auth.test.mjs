@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync, createHmac } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { startGate } from "./support/gate.mjs";
-import { b64u, newKey, signJws, startIssuer } from "./support/issuer.mjs";
+import { b64u, newKey, signJws, startIssuer } from "../../tools/js/issuer.mjs";
 
 let issuer, gate;
 before(async () => {

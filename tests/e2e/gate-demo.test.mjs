@@ -5,12 +5,12 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ROOT } from "./support/env.mjs";
-import { freePort } from "./support/proxies.mjs";
+import { ROOT } from "../../tools/js/env.mjs";
+import { freePort } from "../../tools/js/net.mjs";
 
 test("demo --check: alice 200, bob 403, expired 401, forward-auth as printed", { timeout: 600_000 }, async () => {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, "tests/e2e/support/demo.mjs"), "--check", "--prebuilt", "--port", String(port)],
+  const child = spawn(process.execPath, [join(ROOT, "tools/demo.mjs"), "--check", "--prebuilt", "--port", String(port)],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (d) => { out += d; });

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { describe, test } from "node:test";
 import { startGate } from "./support/gate.mjs";
-import { newKey, signJws, startIssuer } from "./support/issuer.mjs";
+import { newKey, signJws, startIssuer } from "../../tools/js/issuer.mjs";
 import { memoryOf, pidListening } from "./support/procmem.mjs";
 
 const JWKS = "/.well-known/jwks.json";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startGate } from "./support/gate.mjs";
-import { startIssuer } from "./support/issuer.mjs";
+import { startIssuer } from "../../tools/js/issuer.mjs";
 
 // The docs' example rule: DELETE/PUT below /api/users need `admins`; everything else under /api `netbird-users`.
 const ROUTES = JSON.stringify([{ prefix: "/api/users", methods: ["DELETE", "PUT"], allow_groups: ["admins"] }]);

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, afterEach, before, describe, test } from "node:test";
 import { startGate } from "./support/gate.mjs";
-import { newKey, startIssuer } from "./support/issuer.mjs";
-import { startUpstream } from "./support/upstream.mjs";
+import { newKey, startIssuer } from "../../tools/js/issuer.mjs";
+import { startUpstream } from "../../tools/js/upstream.mjs";
 
 let issuer, upstream, gate, port;
 before(async () => {

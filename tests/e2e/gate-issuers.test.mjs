@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startGate } from "./support/gate.mjs";
-import { startIssuer } from "./support/issuer.mjs";
+import { startIssuer } from "../../tools/js/issuer.mjs";
 
 let pocketid, other;
 const gates = [];

@@ -13,12 +13,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startGate } from "./support/gate.mjs";
-import { startIssuer } from "./support/issuer.mjs";
+import { startIssuer } from "../../tools/js/issuer.mjs";
 import {
   docForwardedHeaders, docSnippet, generatedSnippets, labelsToDynamic, localise, rawRequest, startCaddy, startNginx,
   startTraefik,
 } from "./support/proxies.mjs";
-import { startUpstream } from "./support/upstream.mjs";
+import { startUpstream } from "../../tools/js/upstream.mjs";
 
 /** The docs' example ROUTES, as users copy them (DELETE/PUT on /api/users: admins; /api/setup-keys: not contractors). */
 const ROUTES = docSnippet("routes");

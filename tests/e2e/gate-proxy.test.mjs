@@ -5,8 +5,8 @@ import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { startGate } from "./support/gate.mjs";
-import { startIssuer } from "./support/issuer.mjs";
-import { startUpstream } from "./support/upstream.mjs";
+import { startIssuer } from "../../tools/js/issuer.mjs";
+import { startUpstream } from "../../tools/js/upstream.mjs";
 
 const SPOOF = {
   "x-auth-request-user": "root", "x-auth-request-email": "root@evil", "x-auth-request-groups": "admins",

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startGate } from "./support/gate.mjs";
-import { startIssuer } from "./support/issuer.mjs";
+import { startIssuer } from "../../tools/js/issuer.mjs";
 
 let issuer, gate;
 before(async () => {

@@ -10,10 +10,11 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { NODE_MODULES, ROOT, need } from "./support/env.mjs";
-import { startIssuer } from "./support/issuer.mjs";
-import { freePort, pageGenerate, rawRequest, startCaddy } from "./support/proxies.mjs";
-import { startUpstream } from "./support/upstream.mjs";
+import { NODE_MODULES, ROOT, need } from "../../tools/js/env.mjs";
+import { startIssuer } from "../../tools/js/issuer.mjs";
+import { freePort } from "../../tools/js/net.mjs";
+import { pageGenerate, rawRequest, startCaddy } from "./support/proxies.mjs";
+import { startUpstream } from "../../tools/js/upstream.mjs";
 
 const WORKERD = need(join(NODE_MODULES, "workerd/bin/workerd"), "run `cargo xtask setup` (npm package workerd)");
 const WORKERD_VERSION = JSON.parse(readFileSync(join(NODE_MODULES, "workerd/package.json"), "utf8")).version;

@@ -8,8 +8,8 @@ import { createServer } from "node:http";
 import { mkdirSync, readFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { extname, join, normalize, sep } from "node:path";
 import { tmpdir } from "node:os";
-import { ROOT, need, toolRequire } from "./support/env.mjs";
-import { newKey, signJws, startIssuer } from "./support/issuer.mjs";
+import { ROOT, need, toolRequire } from "../../tools/js/env.mjs";
+import { newKey, signJws, startIssuer } from "../../tools/js/issuer.mjs";
 
 const { chromium } = toolRequire("playwright-core");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";

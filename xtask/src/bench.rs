@@ -15,7 +15,18 @@ const FULL: &[&str] = &["--warm-up-time", "1", "--measurement-time", "3"];
 const QUICK: &[&str] = &["--quick", "--warm-up-time", "0.2", "--measurement-time", "0.5"];
 
 /// Options of bench/run.mjs that take a value.
-const VALUE_OPTIONS: &[&str] = &["--rounds", "--duration", "--warm", "--connections", "--algs", "--cells", "--only"];
+const VALUE_OPTIONS: &[&str] = &[
+    "--rounds",
+    "--duration",
+    "--warm",
+    "--connections",
+    "--algs",
+    "--pool",
+    "--cells",
+    "--only",
+    "--gate-dir",
+    "--gate-vars",
+];
 
 /// Run the benches (`quick`: a fast smoke run of each).
 pub fn bench(paths: &Paths, quick: bool, extra: &[String]) -> Result {

@@ -1,5 +1,6 @@
-//! `cargo xtask demo [--check] [-- <wrangler dev args>]`: the labelled dev issuer, a stand-in upstream and the
-//! gate in front of it, with ready-to-paste curl lines (tests/e2e/support/demo.mjs does the work).
+//! `cargo xtask demo [--check] [--port N] [-- <wrangler dev args>]`: the labelled dev issuer, a stand-in upstream
+//! and the gate in front of it, with ready-to-paste curl lines (tools/demo.mjs does the work; its arguments,
+//! `--` included, are passed as given).
 
 use crate::dev::need_tool;
 use crate::util::{Paths, Result, header, run};
@@ -14,6 +15,6 @@ pub fn demo(paths: &Paths, args: &[String]) -> Result {
     need_tool(&paths.tools_bin.join("worker-build"))?;
     header("demo: dev issuer + stand-in upstream + gate (wrangler dev)");
     let mut c = paths.cmd(node);
-    c.arg(paths.root.join("tests/e2e/support/demo.mjs")).args(args);
+    c.arg(paths.root.join("tools/demo.mjs")).args(args);
     run("demo", c)
 }

@@ -20,7 +20,9 @@ usage: cargo xtask <command>
   build           native release build, wasm core, Worker (with wrangler.toml), page (with www/); .wasm sizes
   test            setup, fmt, clippy, native tests, wasm tests (Node 22), Worker/page builds, end-to-end suites
   dev [-- args]   the gate in workerd (wrangler dev) on 127.0.0.1:8787; args go to wrangler dev (--port, --var N:V)
-  demo [--check]  dev issuer + stand-in QuFabric + the gate, with curl lines (--check: verify allow/deny, exit)
+  demo [--check] [--port N] [-- args]
+                  dev issuer + stand-in QuFabric + the gate, with curl lines (--check: verify allow/deny, exit);
+                  args go to wrangler dev
   deploy [--dry-run] [-- args]
                   build the Worker and `wrangler deploy` it with the cached tools; refuses wrangler.toml's demo
                   [vars] (loopback issuer); --dry-run: build and bundle into target/deploy-dry-run, no upload
@@ -47,7 +49,7 @@ fn main() {
         Some("soak") => soak::soak(&paths, &args[1..]),
         Some("dev") => dev::dev(&paths, args[1..].strip_prefix(&["--".to_owned()]).unwrap_or(&args[1..])),
         Some("deploy") => deploy::deploy(&paths, &args[1..]),
-        Some("demo") => demo::demo(&paths, args[1..].strip_prefix(&["--".to_owned()]).unwrap_or(&args[1..])),
+        Some("demo") => demo::demo(&paths, &args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

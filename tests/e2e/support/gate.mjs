@@ -1,6 +1,6 @@
 // The built Worker (build/index.js from `worker-build`) running in real workerd through miniflare's API,
 // listening on 127.0.0.1 (random port).
-import { ROOT, WORKER_SCRIPT, need, toolRequire } from "./env.mjs";
+import { ROOT, WORKER_SCRIPT, need, toolRequire } from "../../../tools/js/env.mjs";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

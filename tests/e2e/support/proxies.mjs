@@ -11,11 +11,11 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ROOT, need } from "./env.mjs";
+import { ROOT, need } from "../../../tools/js/env.mjs";
+import { freePort } from "../../../tools/js/net.mjs";
 
 export const CONFIG_MD = join(ROOT, "docs/CONFIG.md");
 
@@ -26,14 +26,6 @@ export const DOC_DASHBOARD = "http://qufabric-dashboard:80";
 export const DOC_HOST = "vpn.example.com";
 /** The setup page's inputs for its generated snippets (addresses replaced when the proxy starts). */
 export const PAGE_HOST = "qufabric.example.com";
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
 function binary(path, how) {
   if (!existsSync(path)) throw new Error(`${path} is missing: ${how}`);

@@ -19,8 +19,8 @@ import { createServer as createHttpServer } from "node:http";
 import { connect, createServer as createNetServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { toolRequire } from "./env.mjs";
-import { discovery, newKey, signJws } from "./issuer.mjs";
+import { toolRequire } from "../../../tools/js/env.mjs";
+import { discovery, newKey, signJws } from "../../../tools/js/issuer.mjs";
 
 const grpc = toolRequire("@grpc/grpc-js");
 const protoLoader = toolRequire("@grpc/proto-loader");

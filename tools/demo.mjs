@@ -1,21 +1,34 @@
 // `cargo xtask demo`: a labelled DEV issuer (PocketID-shaped, NOT an identity provider), a stand-in for
 // QuFabric's management server, and the gate in front of it under `wrangler dev` (real workerd), then
-// ready-to-paste curl lines. `--check` runs those requests itself and exits (0 when allow/deny are right).
-// `--prebuilt` serves the Worker already in build/ (no rebuild: for tests running next to other suites).
-// Other arguments go to `wrangler dev` (e.g. --port 8788).
+// ready-to-paste curl lines. Options: USAGE below (`node tools/demo.mjs --help`).
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { NODE_MODULES, ROOT, need } from "./env.mjs";
-import { startIssuer } from "./issuer.mjs";
-import { startUpstream } from "./upstream.mjs";
+import { cli, numberOption } from "./js/cli.mjs";
+import { NODE_MODULES, ROOT, need } from "./js/env.mjs";
+import { startIssuer } from "./js/issuer.mjs";
+import { startUpstream } from "./js/upstream.mjs";
 
-const args = process.argv.slice(2);
-const check = args.includes("--check");
-const prebuilt = args.includes("--prebuilt");
-const passthrough = args.filter((a) => a !== "--check" && a !== "--prebuilt");
-const portArg = passthrough.indexOf("--port");
-const gatePort = portArg >= 0 ? Number(passthrough[portArg + 1]) : 8787;
+const USAGE = `usage: node tools/demo.mjs [--check] [--prebuilt] [--port N] [-- <wrangler dev args>]
+
+A DEV issuer (PocketID-shaped, not an identity provider), a stand-in QuFabric and the gate in front of it under
+wrangler dev, with ready-to-paste curl lines; Ctrl-C stops all three. \`cargo xtask demo\` runs it after setup.
+
+  --check              make the printed requests (allow, wrong group, expired, forward-auth), then exit 0 or 1
+  --prebuilt           serve the Worker already in build/ (no rebuild; for tests running next to other suites)
+  --port N             the gate's port (default 8787)
+  -- ARGS              the rest goes to \`wrangler dev\` (e.g. -- --var LOG:all)
+  -h, --help           this text`;
+const { values: ARGS, rest: passthrough } = cli(USAGE, {
+  check: { type: "boolean" }, prebuilt: { type: "boolean" }, port: { type: "string" },
+}, { rest: true });
+const check = ARGS.check === true;
+const prebuilt = ARGS.prebuilt === true;
+// A --port among wrangler's arguments (`cargo xtask demo -- --port 8788`) is the gate's port too.
+const restPort = passthrough.findIndex((a) => a === "--port" || a.startsWith("--port="));
+const portText = ARGS.port ?? (restPort < 0 ? undefined
+  : passthrough[restPort].startsWith("--port=") ? passthrough[restPort].slice(7) : passthrough[restPort + 1]);
+const gatePort = numberOption(USAGE, { port: portText }, "port", 8787);
 
 async function listenOr0(start, port, opts) {
   try { return await start({ ...opts, port }); } catch { return start({ ...opts, port: 0 }); }
@@ -38,7 +51,7 @@ function prebuiltConfig() {
   return ["--config", file];
 }
 
-const wranglerArgs = ["dev", ...(prebuilt ? prebuiltConfig() : []), "--ip", "127.0.0.1", ...(portArg >= 0 ? [] : ["--port", String(gatePort)]),
+const wranglerArgs = ["dev", ...(prebuilt ? prebuiltConfig() : []), "--ip", "127.0.0.1", ...(restPort >= 0 ? [] : ["--port", String(gatePort)]),
   "--show-interactive-dev-session=false",
   "--var", `ISSUER:${issuer.url}`, "--var", "AUDIENCE:netbird", "--var", "ALLOW_GROUPS:netbird-users",
   "--var", `UPSTREAM:${upstream.url}`, ...passthrough];
