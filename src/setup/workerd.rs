@@ -219,6 +219,14 @@ mod tests {
         assert_eq!(c.matches('[').count(), c.matches(']').count());
     }
 
+    /// The constant restates wrangler.toml's `compatibility_date`: the two must not drift apart.
+    #[test]
+    fn compatibility_date_is_wranglers() {
+        let wrangler = include_str!("../../wrangler.toml");
+        let line = format!("compatibility_date = \"{COMPATIBILITY_DATE}\"");
+        assert!(wrangler.lines().any(|l| l.trim() == line), "wrangler.toml has no `{line}`");
+    }
+
     #[test]
     fn ports_follow_the_gate_url() {
         assert_eq!(port("http://pocketgate:8080"), 8080);

@@ -155,15 +155,12 @@ async fn fetch_keys(gate: &Gate, cfg: &GateConfig, i: usize) -> FetchOutcome {
         Err(e) => return FetchOutcome::Failed(e),
     };
     match get(&uri).await {
-        Ok((body, cache_control)) => match KeySet::from_json(&body) {
-            // A set without one usable key is a failed fetch: the last good keys stay, and the next attempt comes
-            // after `retry_after_failure` (loading it would wipe good keys and pin the outage for a whole TTL).
-            Ok(keys) => match keys.require_usable() {
-                Ok(()) => {
-                    FetchOutcome::Loaded { keys, max_age: cache_control.as_deref().and_then(parse_cache_control) }
-                }
-                Err(e) => FetchOutcome::Failed(e),
-            },
+        // A set without one usable key is a failed fetch: the last good keys stay, and the next attempt comes after
+        // `retry_after_failure` (loading it would wipe good keys and pin the outage for a whole TTL).
+        Ok((body, cache_control)) => match KeySet::from_json(&body)
+            .and_then(|keys| keys.require_usable().map(|()| keys))
+        {
+            Ok(keys) => FetchOutcome::Loaded { keys, max_age: cache_control.as_deref().and_then(parse_cache_control) },
             Err(e) => FetchOutcome::Failed(e),
         },
         Err(e) => FetchOutcome::Failed(e),
