@@ -3,11 +3,12 @@
 //!
 //! - `verify/<alg>/primitive`: the bare signature check with the native backend ([`Native`]) on a PocketID ID
 //!   token's signing input and signature.
-//! - `verify/<alg>/full`: the whole gate decision for `GET /api/users` with the same backend: route → strict
-//!   parsing, header checks, key by `kid`, signature, claims → group policy → identity.
+//! - `verify/<alg>/full`: the whole gate decision for `GET /api/users` with the same backend, through the
+//!   request pipeline (`pocketgate::request::decide`, token cache off): route → credential → strict parsing,
+//!   header checks, key by `kid` from the key cache, signature, claims → group policy → identity.
 //!   `full` minus `primitive` is what parsing, claims and policy add.
 //! - `verify/RS256/full_200_groups`: the same with a token carrying 200 groups.
-//! - `cache_hit/RS256`: the same decision when the token is in the verified-token cache (no signature).
+//! - `cache_hit/RS256`: the same pipeline when the token is in the verified-token cache (no signature).
 //! - `policy_200_groups/*`: the group check alone on claims with 200 groups (the allowed group last, a deny list).
 //!
 //! Tokens come from the shared test minter (tests/support), which signs independently of the verifier.
@@ -16,19 +17,18 @@
 mod support;
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pocketgate::alg::Algorithm;
+use pocketgate::config::GateConfig;
 use pocketgate::crypto::{Native, SignatureVerifier};
-use pocketgate::error::Error;
 use pocketgate::jwk::KeySet;
-use pocketgate::policy::{Allow, Decision, GroupRule, decide, qufabric_default_routes};
+use pocketgate::policy::{Allow, GroupRule, qufabric_default_routes};
+use pocketgate::request::{Outcome, Verdict};
 use pocketgate::token::Limits;
-use pocketgate::tokencache::TokenCache;
 use pocketgate::verify::{IssuerConfig, Verifier};
 use serde_json::{Map, Value};
-use support::{CLIENT_ID, Issuer, NOW, SUB};
+use support::{CLIENT_ID, Issuer, NOW, SUB, gate};
 
 /// The native default backend (the type alias [`Native`]), used by both `primitive` and `full`.
 const BACKEND: Native = Native {};
@@ -50,15 +50,19 @@ fn keys(issuer: &Issuer) -> KeySet {
     keys
 }
 
-fn assert_allowed(decision: &Decision) {
-    match decision {
-        Decision::Allow(id) => assert_eq!(id.sub, SUB),
+fn assert_allowed(outcome: &Outcome) {
+    match &outcome.verdict {
+        Verdict::Allow(id) => assert_eq!(id.sub, SUB),
         other => panic!("bench setup: expected Allow, got {other:?}"),
     }
 }
 
+/// The gate's configuration for `issuer` (its `iss`, audience [`CLIENT_ID`], `ALLOW_GROUPS=netbird-users`).
+fn gate_config(issuer: &Issuer) -> GateConfig {
+    gate::config(&[("ISSUER", &issuer.iss)])
+}
+
 fn verify(c: &mut Criterion) {
-    let routes = qufabric_default_routes(true);
     for issuer in [Issuer::rs256(), Issuer::es256(), Issuer::eddsa()] {
         let alg = issuer.alg.name();
         let verifier = verifier(&issuer);
@@ -69,28 +73,26 @@ fn verify(c: &mut Criterion) {
         let (input, sig) = (prepared.signing_input(), prepared.signature().to_vec());
         BACKEND.verify(key, prepared.alg(), input, &sig).expect("signature verifies");
 
-        let full = || {
-            decide(&routes, verifier.issuers(), METHOD, PATH, || {
-                verifier.verify(black_box(&token), |_| Some(&keys), &BACKEND, NOW)
-            })
-        };
+        let cfg = gate_config(&issuer);
+        let mut caches = gate::caches(&cfg, 0);
+        let bearer = format!("Bearer {token}");
+        let mut full = || gate::decide(&cfg, &mut caches, METHOD, PATH, Some(black_box(&bearer)), &keys, &BACKEND);
         assert_allowed(&full());
 
         let mut g = c.benchmark_group(format!("verify/{alg}"));
         g.bench_function("primitive", |b| {
             b.iter(|| BACKEND.verify(key, prepared.alg(), black_box(input), black_box(&sig)))
         });
-        g.bench_function("full", |b| b.iter(full));
+        g.bench_function("full", |b| b.iter(&mut full));
         if issuer.alg == Algorithm::RS256 {
             let groups: Vec<String> = support::many_groups(199).into_iter().chain(["netbird-users".into()]).collect();
             let big = issuer.sign_claims(&support::id_token_claims(NOW, SUB, &refs(&groups)));
-            let full_big = || {
-                decide(&routes, verifier.issuers(), METHOD, PATH, || {
-                    verifier.verify(black_box(&big), |_| Some(&keys), &BACKEND, NOW)
-                })
-            };
+            let bearer = format!("Bearer {big}");
+            let mut caches = gate::caches(&cfg, 0);
+            let mut full_big =
+                || gate::decide(&cfg, &mut caches, METHOD, PATH, Some(black_box(&bearer)), &keys, &BACKEND);
             assert_allowed(&full_big());
-            g.bench_function("full_200_groups", |b| b.iter(full_big));
+            g.bench_function("full_200_groups", |b| b.iter(&mut full_big));
         }
         g.finish();
     }
@@ -126,20 +128,16 @@ fn stages(c: &mut Criterion) {
 }
 
 fn cache_hit(c: &mut Criterion) {
-    let routes = qufabric_default_routes(true);
     let issuer = Issuer::rs256();
-    let verifier = verifier(&issuer);
     let keys = keys(&issuer);
-    let token = issuer.id_token(serde_json::json!({}));
-    let verified = verifier.verify(&token, |_| Some(&keys), &BACKEND, NOW).expect("token verifies");
-    let mut cache = TokenCache::new(pocketgate::tokencache::DEFAULT_CAPACITY);
-    cache.insert(&token, Arc::new(verified), NOW);
-    let mut hit = || {
-        decide(&routes, verifier.issuers(), METHOD, PATH, || {
-            cache.get(black_box(&token), NOW, |v| keys.contains_thumbprint(&v.thumbprint)).ok_or(Error::TokenMissing)
-        })
-    };
-    assert_allowed(&hit());
+    let bearer = format!("Bearer {}", issuer.id_token(serde_json::json!({})));
+    let cfg = gate_config(&issuer);
+    let mut caches = gate::caches(&cfg, pocketgate::tokencache::DEFAULT_CAPACITY);
+    let mut hit = || gate::decide(&cfg, &mut caches, METHOD, PATH, Some(black_box(&bearer)), &keys, &BACKEND);
+    assert!(!hit().cached, "the first request verifies");
+    let second = hit();
+    assert!(second.cached, "bench setup: the token must come from the cache");
+    assert_allowed(&second);
     c.bench_function("cache_hit/RS256", |b| b.iter(&mut hit));
 }
 

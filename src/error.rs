@@ -36,6 +36,14 @@ pub enum Status {
     Unauthenticated,
     /// 403: a valid user who is not allowed here.
     Forbidden,
+    /// 404: no such endpoint (a `/_gate/` path the gate does not serve, proxy mode without `UPSTREAM`).
+    NotFound,
+    /// 405: an endpoint called with a method it does not take.
+    MethodNotAllowed,
+    /// 500: the gate could not build its answer.
+    Internal,
+    /// 502: proxy mode could not reach the upstream.
+    BadGateway,
     /// 503: the gate cannot decide (configuration invalid, keys unavailable); fail closed.
     Unavailable,
 }
@@ -47,6 +55,10 @@ impl Status {
             Status::BadRequest => 400,
             Status::Unauthenticated => 401,
             Status::Forbidden => 403,
+            Status::NotFound => 404,
+            Status::MethodNotAllowed => 405,
+            Status::Internal => 500,
+            Status::BadGateway => 502,
             Status::Unavailable => 503,
         }
     }
@@ -164,6 +176,19 @@ pub enum Error {
     /// The route's rule is bound to other issuers than the token's (`ROUTES` `issuers`).
     IssuerNotAllowedHere,
 
+    // ---- the request does not reach the gate's judgement (404, 405, 500, 502) ----
+    /// No such endpoint; `what` says which (a fixed text).
+    NotFound {
+        /// What is missing, e.g. `no such gate endpoint`.
+        what: &'static str,
+    },
+    /// `/_gate/auth` takes `GET` and `HEAD` only.
+    MethodNotAllowed,
+    /// The gate could not build its answer (a JavaScript exception); logged without request data.
+    Internal,
+    /// Proxy mode: the upstream could not be reached.
+    UpstreamUnavailable,
+
     // ---- the gate cannot decide (503) ----
     /// No usable keys for the issuer (never fetched, or stale beyond the maximum age).
     KeysUnavailable {
@@ -224,6 +249,10 @@ impl Error {
             Error::GroupsMissing => "groups_missing",
             Error::GroupNotAllowed => "group_not_allowed",
             Error::GroupDenied => "group_denied",
+            Error::NotFound { .. } => "not_found",
+            Error::MethodNotAllowed => "method_not_allowed",
+            Error::Internal => "internal_error",
+            Error::UpstreamUnavailable => "upstream_unavailable",
             Error::KeysUnavailable { .. } => "keys_unavailable",
             Error::JwksInvalid { .. } => "jwks_invalid",
             Error::KeyInvalid { .. } => "key_invalid",
@@ -240,6 +269,10 @@ impl Error {
             Error::PathAmbiguous | Error::ForwardedHeadersConflict | Error::ForwardedHeadersIncomplete => {
                 Status::BadRequest
             }
+            Error::NotFound { .. } => Status::NotFound,
+            Error::MethodNotAllowed => Status::MethodNotAllowed,
+            Error::Internal => Status::Internal,
+            Error::UpstreamUnavailable => Status::BadGateway,
             Error::KeysUnavailable { .. }
             | Error::JwksInvalid { .. }
             | Error::KeyInvalid { .. }
@@ -319,6 +352,10 @@ impl fmt::Display for Error {
             Error::GroupsMissing => write!(f, "the token carries no groups"),
             Error::GroupNotAllowed => write!(f, "none of the user's groups is allowed here"),
             Error::GroupDenied => write!(f, "one of the user's groups is denied here"),
+            Error::NotFound { what } => write!(f, "{what}"),
+            Error::MethodNotAllowed => write!(f, "use GET or HEAD"),
+            Error::Internal => write!(f, "the gate could not build its answer"),
+            Error::UpstreamUnavailable => write!(f, "the upstream could not be reached"),
             Error::KeysUnavailable { reason } => write!(f, "issuer keys are unavailable: {reason}"),
             Error::JwksInvalid { reason } => write!(f, "key set is invalid: {reason}"),
             Error::KeyInvalid { kid: Some(k), reason } => write!(f, "key {k:?} is unusable: {reason}"),
@@ -345,6 +382,10 @@ mod tests {
         assert_eq!(Error::TokenLifetimeTooLong.http_status(), 401);
         assert_eq!(Error::KeysUnavailable { reason: "down".into() }.http_status(), 503);
         assert_eq!(Error::Config { setting: "ISSUER".into(), message: "x".into() }.http_status(), 503);
+        assert_eq!(Error::NotFound { what: "x" }.http_status(), 404);
+        assert_eq!(Error::MethodNotAllowed.http_status(), 405);
+        assert_eq!(Error::Internal.http_status(), 500);
+        assert_eq!(Error::UpstreamUnavailable.http_status(), 502);
     }
 
     #[test]

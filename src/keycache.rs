@@ -15,17 +15,14 @@
 //! `now < t + ttl + max_stale`; a fetch started at `s` is lost from `now >= s + fetch_timeout`; cooldowns end at
 //! `now >= start + cooldown`.
 //!
-//! An adapter's flow for one token:
-//! 1. [`KeyCache::poll`]`(now)`: on [`Action::Fetch`] fetch the JWKS (with a timeout) and report it with
-//!    [`KeyCache::complete`]; on [`Action::InFlight`] with no keys yet, wait for that fetch.
-//! 2. [`KeyCache::keys`]`(now)` → verify; [`Error::KeysUnavailable`] is a 503.
-//! 3. On [`Error::KeyNotFound`]: [`KeyCache::on_unknown_kid`]`(now)`; on [`Action::Fetch`] fetch, complete, and
-//!    verify once more; otherwise the `KeyNotFound` stands.
-//! 4. When [`KeyCache::generation`] changed, drop cached verdicts of removed keys
-//!    ([`crate::tokencache::TokenCache::retain_keys`]).
+//! An adapter asks [`KeyCache::resolve`] for a token's key (or [`KeyCache::key_set`] for the set) and gets one
+//! [`Resolution`]: the key, a fetch to perform (report it with [`KeyCache::complete`], then ask again), a wait for
+//! another request's fetch, or a refusal. [`crate::request`] does this for the gate; after a new set is loaded,
+//! cached verdicts of removed keys are dropped ([`crate::request::Caches::complete`]).
 
 use std::sync::Arc;
 
+use crate::alg::Algorithm;
 use crate::error::Error;
 use crate::jwk::KeySet;
 
@@ -98,6 +95,19 @@ pub enum Action {
     Fetch(FetchReason),
     /// A fetch is in flight elsewhere: use the current keys if any, or wait for it.
     InFlight,
+}
+
+/// The answer of [`KeyCache::key_set`] and [`KeyCache::resolve`].
+#[derive(Clone, Debug)]
+pub enum Resolution<T> {
+    /// Use this.
+    Found(T),
+    /// Fetch now, for this reason: the call took the single-flight slot ([`KeyCache::complete`] when done).
+    Fetch(FetchReason),
+    /// Another fetch is in flight: wait for it, then ask again; if it does not end in time, this error stands.
+    Wait(Error),
+    /// Refused now, no fetch allowed (cooldown, retry delay, no usable key).
+    Refused(Error),
 }
 
 /// The outcome of a fetch, as the adapter saw it.
@@ -258,13 +268,52 @@ impl KeyCache {
         self.start(now, FetchReason::UnknownKid)
     }
 
-    /// Whether [`KeyCache::on_unknown_kid`] would answer [`Action::UseKeys`] at `now` without changing anything:
-    /// no fetch holds (or held and lost) the slot, and the unknown-`kid` cooldown or a failure's retry delay
-    /// applies. An adapter can then refuse an unknown `kid` at once, without the refresh machinery.
-    pub fn unknown_kid_stands(&self, now: u64) -> bool {
-        let cooling =
-            self.unknown_kid_fetch_at.is_some_and(|t| now < t.saturating_add(self.policy.unknown_kid_cooldown));
-        self.in_flight_since.is_none() && (cooling || self.retry_pending(now))
+    /// The usable key set at `now`, in one call (the shape of jose's `RemoteJWKSet.getKey`, for the whole set):
+    /// [`Resolution::Found`] (fresh, or stale within `max_stale` while no refresh is due), [`Resolution::Fetch`]
+    /// (this call took the single-flight slot), [`Resolution::Wait`] (another fetch is in flight and there is
+    /// nothing to serve meanwhile) or [`Resolution::Refused`] ([`Error::KeysUnavailable`]: a failed fetch is
+    /// waiting for `retry_after_failure`, or the last good set is too old).
+    pub fn key_set(&mut self, now: u64) -> Resolution<Arc<KeySet>> {
+        match self.poll(now) {
+            Action::Fetch(reason) => Resolution::Fetch(reason),
+            Action::InFlight => match self.keys(now) {
+                Ok(set) => Resolution::Found(set),
+                Err(e) => Resolution::Wait(e),
+            },
+            Action::UseKeys => match self.keys(now) {
+                Ok(set) => Resolution::Found(set),
+                Err(e) => Resolution::Refused(e),
+            },
+        }
+    }
+
+    /// The key for a token's `kid` and `alg` at `now`, in one call: [`KeyCache::key_set`], then the key by
+    /// [`KeySet::select`]. An unknown `kid` asks for one refresh per `unknown_kid_cooldown`
+    /// ([`KeyCache::on_unknown_kid`]): [`Resolution::Fetch`]`(`[`FetchReason::UnknownKid`]`)`, [`Resolution::Wait`]
+    /// while another fetch is in flight, else [`Resolution::Refused`]`(`[`Error::KeyNotFound`]`)`. A key that does
+    /// not fit `alg` is refused at once. `Found` holds the set and the key's index in it.
+    pub fn resolve(&mut self, kid: Option<&str>, alg: Algorithm, now: u64) -> Resolution<(Arc<KeySet>, usize)> {
+        let set = match self.key_set(now) {
+            Resolution::Found(set) => set,
+            Resolution::Fetch(reason) => return Resolution::Fetch(reason),
+            Resolution::Wait(e) => return Resolution::Wait(e),
+            Resolution::Refused(e) => return Resolution::Refused(e),
+        };
+        if let Err(e) = set.require_usable() {
+            return Resolution::Refused(e);
+        }
+        match set.select(kid, alg) {
+            Ok(key) => {
+                let index = set.keys().iter().position(|k| std::ptr::eq(k, key)).unwrap_or(0);
+                Resolution::Found((set, index))
+            }
+            Err(e) if e.wants_key_refresh() => match self.on_unknown_kid(now) {
+                Action::Fetch(reason) => Resolution::Fetch(reason),
+                Action::InFlight => Resolution::Wait(e),
+                Action::UseKeys => Resolution::Refused(e),
+            },
+            Err(e) => Resolution::Refused(e),
+        }
     }
 
     /// Report the end of the fetch started by a [`Action::Fetch`]; frees the single-flight slot.
@@ -327,7 +376,6 @@ impl KeyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alg::Algorithm;
     use crate::jwk::{Jwk, KeyMaterial};
 
     const T0: u64 = 1_700_000_000;
@@ -551,20 +599,54 @@ mod tests {
     }
 
     #[test]
-    fn unknown_kid_stands_agrees_with_on_unknown_kid() {
-        let mut c = cache_loaded_at_t0(None);
-        assert!(!c.unknown_kid_stands(T0 + 5), "no refresh yet: one may start");
-        assert_eq!(c.on_unknown_kid(T0 + 5), Action::Fetch(FetchReason::UnknownKid));
-        assert!(!c.unknown_kid_stands(T0 + 5), "a fetch holds the slot");
-        c.complete(loaded(None), T0 + 6);
-        for t in [T0 + 6, T0 + 20, T0 + 34] {
-            assert!(c.unknown_kid_stands(t), "cooling at {t}");
-            assert_eq!(c.on_unknown_kid(t), Action::UseKeys, "and on_unknown_kid agrees at {t}");
+    fn resolve_answers_key_fetch_wait_or_refused() {
+        let mut c = KeyCache::new(KeyCachePolicy::default());
+        assert!(matches!(c.resolve(Some("k1"), Algorithm::EdDSA, T0), Resolution::Fetch(FetchReason::Initial)));
+        match c.resolve(Some("k1"), Algorithm::EdDSA, T0) {
+            Resolution::Wait(e) => assert_eq!(e.code(), "keys_unavailable"),
+            other => panic!("expected a wait for the initial fetch, got {other:?}"),
         }
-        assert!(!c.unknown_kid_stands(T0 + 35), "cooldown over");
-        assert_eq!(c.on_unknown_kid(T0 + 35), Action::Fetch(FetchReason::UnknownKid));
-        c.complete(failed(), T0 + 36);
-        assert!(c.unknown_kid_stands(T0 + 64) && c.on_unknown_kid(T0 + 64) == Action::UseKeys);
+        c.complete(loaded(None), T0 + 1);
+        assert!(matches!(c.resolve(Some("k1"), Algorithm::EdDSA, T0 + 1), Resolution::Found((_, 0))));
+        // The key exists but does not fit the algorithm: refused, no refresh.
+        assert!(matches!(
+            c.resolve(Some("k1"), Algorithm::RS256, T0 + 1),
+            Resolution::Refused(Error::KeyMismatch { .. })
+        ));
+        // An unknown kid: one refresh, a wait while it runs, then the cooldown refuses.
+        assert!(matches!(c.resolve(Some("k9"), Algorithm::EdDSA, T0 + 2), Resolution::Fetch(FetchReason::UnknownKid)));
+        assert!(matches!(c.resolve(Some("k9"), Algorithm::EdDSA, T0 + 2), Resolution::Wait(Error::KeyNotFound { .. })));
+        c.complete(loaded(None), T0 + 3);
+        for t in [T0 + 3, T0 + 31] {
+            assert!(matches!(
+                c.resolve(Some("k9"), Algorithm::EdDSA, t),
+                Resolution::Refused(Error::KeyNotFound { .. })
+            ));
+        }
+        assert!(matches!(c.resolve(Some("k9"), Algorithm::EdDSA, T0 + 32), Resolution::Fetch(FetchReason::UnknownKid)));
+        // A failed refresh keeps the last good keys; the unknown kid stands during the retry delay.
+        c.complete(failed(), T0 + 33);
+        assert!(matches!(c.resolve(Some("k1"), Algorithm::EdDSA, T0 + 34), Resolution::Found(_)));
+        assert!(matches!(
+            c.resolve(Some("k9"), Algorithm::EdDSA, T0 + 40),
+            Resolution::Refused(Error::KeyNotFound { .. })
+        ));
+        // Past the retry delay and the cooldown, the unknown kid may ask again.
+        assert!(matches!(c.resolve(Some("k9"), Algorithm::EdDSA, T0 + 70), Resolution::Fetch(FetchReason::UnknownKid)));
+    }
+
+    #[test]
+    fn key_set_refuses_during_the_retry_delay_and_past_max_stale() {
+        let mut c = KeyCache::new(KeyCachePolicy::default());
+        assert!(matches!(c.key_set(T0), Resolution::Fetch(FetchReason::Initial)));
+        c.complete(failed(), T0);
+        assert!(matches!(c.key_set(T0 + 5), Resolution::Refused(Error::KeysUnavailable { .. })));
+        assert!(matches!(c.key_set(T0 + 10), Resolution::Fetch(FetchReason::Retry)));
+        c.complete(loaded(None), T0 + 10);
+        assert!(matches!(c.key_set(T0 + 609), Resolution::Found(_)));
+        assert!(matches!(c.key_set(T0 + 610), Resolution::Fetch(FetchReason::Expired)));
+        // While the refresh runs, the stale set is served.
+        assert!(matches!(c.key_set(T0 + 611), Resolution::Found(_)));
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! adapters). The same code runs natively, in the Cloudflare Worker (feature `worker`) and in the setup page
 //! (feature `web`).
 //!
-//! The path of one token: [`token`] (caps, strict base64url, header) → [`verify`] (issuer, header checks, key
-//! by `kid` from a [`jwk::KeySet`]) → [`crypto`] (signature) → [`claims`] → [`policy`] (groups, routes).
-//! [`keycache`] decides when an adapter fetches keys; [`tokencache`] remembers verified tokens.
+//! The path of one request is [`request`], the pipeline every adapter drives: route ([`policy`]) → credential →
+//! [`tokencache`] → [`token`] (caps, strict base64url, header) → [`verify`] (issuer, header checks) → key by `kid`
+//! from the issuer's [`keycache`] ([`jwk::KeySet`]) → [`crypto`] (signature, run by the adapter) → [`claims`] →
+//! [`policy`] (groups). [`answer`] and [`http`] say what goes back over HTTP, the same for every adapter;
+//! [`config`] reads the settings; [`setup`] generates them.
 //!
 //! ```
 //! use pocketgate::{alg::AlgorithmSet, policy::{Allow, GroupRule}, token::Limits, verify::{IssuerConfig, Verifier}};
@@ -24,14 +26,17 @@
 #![forbid(unsafe_code)]
 
 pub mod alg;
+pub mod answer;
 pub mod claims;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod http;
 pub mod json;
 pub mod jwk;
 pub mod keycache;
 pub mod policy;
+pub mod request;
 pub mod setup;
 pub mod token;
 pub mod tokencache;

@@ -228,6 +228,11 @@ impl<'t> Prepared<'t> {
     pub fn signature(&self) -> &[u8] {
         &self.jws.signature
     }
+    /// The decoded signature, moved out (for an adapter that checks it later; [`Prepared::signature`] is then
+    /// empty).
+    pub fn take_signature(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.jws.signature)
+    }
     /// The key for this token in `keys` (by `kid`, fitting `alg`).
     ///
     /// A set without a single usable key is an outage ([`KeySet::require_usable`]), not a bad token.

@@ -10,7 +10,8 @@ use pocketgate::Error;
 use pocketgate::config::GateConfig;
 use pocketgate::crypto::RustCrypto;
 use pocketgate::jwk::KeySet;
-use pocketgate::policy::{Decision, decide, is_local_user};
+use pocketgate::policy::{Decision, is_local_user};
+use pocketgate::request::Verdict;
 use serde_json::json;
 use support::{EMBEDDED_ISSUER, Issuer, NOW, dex_id_token_claims, dex_subject};
 
@@ -32,8 +33,14 @@ fn verdict(cfg: &GateConfig, claims: serde_json::Value) -> Decision {
     let dex = Issuer::rs256().with_iss(EMBEDDED_ISSUER);
     let keys = KeySet::from_json(dex.jwks_json().as_bytes()).unwrap();
     let token = dex.sign_claims(&claims);
-    let issuers = cfg.verifier.issuers();
-    decide(&cfg.routes, issuers, "GET", "/api/users", || cfg.verifier.verify(&token, |_| Some(&keys), &RustCrypto, NOW))
+    let bearer = format!("Bearer {token}");
+    let mut caches = support::gate::caches(cfg, 0);
+    let outcome = support::gate::decide(cfg, &mut caches, "GET", "/api/users", Some(&bearer), &keys, &RustCrypto);
+    match outcome.verdict {
+        Verdict::Allow(id) => Decision::Allow(id),
+        Verdict::Deny { error, .. } => Decision::Deny(error),
+        Verdict::Bypass | Verdict::PatPass => Decision::Bypass,
+    }
 }
 
 #[test]

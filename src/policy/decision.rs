@@ -1,11 +1,9 @@
-//! The verdict on one request: route, then verification, then the group check.
-
-use std::borrow::Borrow;
-use std::future::Future;
+//! The group check once a token is verified ([`authorize`]), and the identity it yields. The order of a whole
+//! request (route, credential, verification, this check) is [`crate::request`].
 
 use super::dex::is_local_user;
 use super::groups::GroupRule;
-use super::routes::{RouteAction, Routes};
+use super::routes::RouteAction;
 use crate::error::Error;
 use crate::verify::{IssuerConfig, Verified};
 
@@ -87,66 +85,19 @@ pub fn authorize(action: &RouteAction, issuers: &[IssuerConfig], verified: &Veri
     }
 }
 
-/// Decide one request: route → verification → groups, so adapters do not re-implement the order.
-///
-/// `verify` runs only when the route requires a user; it returns the verified token (owned, or an
-/// `Arc<Verified>` from the token cache) or the error to deny with (e.g. [`Error::TokenMissing`],
-/// [`Error::KeysUnavailable`]). See [`authorize`] for the group check.
-pub fn decide<V: Borrow<Verified>>(
-    routes: &Routes,
-    issuers: &[IssuerConfig],
-    method: &str,
-    path: &str,
-    verify: impl FnOnce() -> Result<V, Error>,
-) -> Decision {
-    match routes.action(method, path) {
-        Err(e) => Decision::Deny(e),
-        Ok(RouteAction::Bypass) => Decision::Bypass,
-        Ok(action) => match verify() {
-            Ok(v) => authorize(action, issuers, v.borrow()),
-            Err(e) => Decision::Deny(e),
-        },
-    }
-}
-
-/// [`decide`] with an asynchronous verification (WebCrypto backend, key fetches).
-pub async fn decide_async<V, F, Fut>(
-    routes: &Routes,
-    issuers: &[IssuerConfig],
-    method: &str,
-    path: &str,
-    verify: F,
-) -> Decision
-where
-    V: Borrow<Verified>,
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<V, Error>>,
-{
-    match routes.action(method, path) {
-        Err(e) => Decision::Deny(e),
-        Ok(RouteAction::Bypass) => Decision::Bypass,
-        Ok(action) => match verify().await {
-            Ok(v) => authorize(action, issuers, v.borrow()),
-            Err(e) => Decision::Deny(e),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use serde_json::{Value, json};
 
     use super::*;
     use crate::alg::Algorithm;
     use crate::policy::Requirement;
     use crate::policy::fixtures::{allow, any_user, claims, groups, rule};
-    use crate::policy::qufabric_default_routes;
+    use crate::policy::{Routes, qufabric_default_routes};
 
     const EXP: f64 = 1_700_003_600.0;
 
-    // ---- decide / authorize ----
+    // ---- authorize ----
 
     fn verified(issuer: usize, c: Value) -> Verified {
         Verified {
@@ -166,35 +117,23 @@ mod tests {
         vec![IssuerConfig::new("https://id.example.com", vec!["netbird".into()], allow(&["netbird-users"])), embedded]
     }
 
-    #[test]
-    fn decide_bypass_never_runs_verification() {
-        let d = decide::<Verified>(&qufabric_default_routes(true), &issuers(), "GET", "/oauth2/x", || {
-            panic!("verification must not run on a bypass route")
-        });
-        assert_eq!(d, Decision::Bypass);
+    /// The route's action, then the group check: what the pipeline does once a token is verified.
+    fn judge(routes: &Routes, iss: &[IssuerConfig], path: &str, user: &Verified) -> Decision {
+        match routes.action("GET", path) {
+            Ok(action) => authorize(action, iss, user),
+            Err(e) => Decision::Deny(e),
+        }
     }
 
     #[test]
-    fn decide_denies_with_the_verification_error() {
-        let d = decide::<Verified>(&qufabric_default_routes(true), &issuers(), "GET", "/api/x", || {
-            Err(Error::TokenMissing)
-        });
-        assert_eq!(d, Decision::Deny(Error::TokenMissing));
-        let d = decide::<Verified>(&qufabric_default_routes(true), &issuers(), "GET", "/api/x", || {
-            Err(Error::KeysUnavailable { reason: "down".into() })
-        });
-        assert_eq!(d, Decision::Deny(Error::KeysUnavailable { reason: "down".into() }));
-    }
-
-    #[test]
-    fn decide_uses_the_issuer_default_rule_and_claim() {
+    fn issuer_default_rule_and_claim_apply() {
         let routes = qufabric_default_routes(true);
         let iss = issuers();
         let user = verified(
             0,
             json!({"sub": "u1", "email": "a@example.com", "preferred_username": "alice", "groups": ["netbird-users"]}),
         );
-        let d = decide(&routes, &iss, "GET", "/api/peers", || Ok(Arc::new(user.clone())));
+        let d = judge(&routes, &iss, "/api/peers", &user);
         assert_eq!(
             d,
             Decision::Allow(Identity {
@@ -206,18 +145,18 @@ mod tests {
         );
         // The same groups under the second issuer, whose rule wants `qf` in `realm_access.roles`.
         let other = verified(1, json!({"sub": "u2", "groups": ["netbird-users"]}));
-        assert_eq!(decide(&routes, &iss, "GET", "/api/x", || Ok(other)), Decision::Deny(Error::GroupsMissing));
+        assert_eq!(judge(&routes, &iss, "/api/x", &other), Decision::Deny(Error::GroupsMissing));
         let nested = verified(1, json!({"sub": "u3", "realm_access": {"roles": ["qf"]}}));
-        match decide(&routes, &iss, "GET", "/api/x", || Ok(nested)) {
+        match judge(&routes, &iss, "/api/x", &nested) {
             Decision::Allow(id) => assert_eq!(id.groups, groups(&["qf"])),
             other => panic!("expected allow, got {other:?}"),
         }
         let wrong = verified(0, json!({"sub": "u4", "groups": ["NetBird-Users"]}));
-        assert_eq!(decide(&routes, &iss, "GET", "/api/x", || Ok(wrong)), Decision::Deny(Error::GroupNotAllowed));
+        assert_eq!(judge(&routes, &iss, "/api/x", &wrong), Decision::Deny(Error::GroupNotAllowed));
     }
 
     #[test]
-    fn decide_route_rule_overrides_the_issuer_default() {
+    fn route_rule_overrides_the_issuer_default() {
         let routes = Routes::new(
             vec![rule("/api/admin", None, RouteAction::groups(allow(&["admins"])))],
             RouteAction::issuer_default(),
@@ -225,8 +164,8 @@ mod tests {
         .unwrap();
         let iss = issuers();
         let user = verified(0, json!({"sub": "u1", "groups": ["netbird-users"]}));
-        assert_eq!(decide(&routes, &iss, "GET", "/api/admin/x", || Ok(&user)), Decision::Deny(Error::GroupNotAllowed));
-        assert!(matches!(decide(&routes, &iss, "GET", "/api/x", || Ok(&user)), Decision::Allow(_)));
+        assert_eq!(judge(&routes, &iss, "/api/admin/x", &user), Decision::Deny(Error::GroupNotAllowed));
+        assert!(matches!(judge(&routes, &iss, "/api/x", &user), Decision::Allow(_)));
     }
 
     /// Finding 3 of the outside attack: `DENY_GROUPS` was dropped on any route with its own `allow_groups`.
@@ -315,14 +254,6 @@ mod tests {
     }
 
     #[test]
-    fn decide_refuses_ambiguous_paths_without_verifying() {
-        let d = decide::<Verified>(&qufabric_default_routes(true), &issuers(), "GET", "/api%2Fpeers", || {
-            panic!("an ambiguous path is refused before verification")
-        });
-        assert_eq!(d, Decision::Deny(Error::PathAmbiguous));
-    }
-
-    #[test]
     fn authorize_fails_closed_on_an_unknown_issuer_index() {
         let user = verified(9, json!({"sub": "u1", "groups": ["netbird-users"]}));
         assert_eq!(
@@ -330,27 +261,5 @@ mod tests {
             Decision::Deny(Error::IssuerNotTrusted)
         );
         assert_eq!(authorize(&RouteAction::Bypass, &issuers(), &user), Decision::Bypass);
-    }
-
-    #[test]
-    fn decide_async_matches_decide() {
-        let routes = qufabric_default_routes(true);
-        let iss = issuers();
-        let user = verified(0, json!({"sub": "u1", "groups": ["netbird-users"]}));
-        let fut = decide_async(&routes, &iss, "GET", "/api/x", || async { Ok::<_, Error>(&user) });
-        let got = block_on(fut);
-        assert_eq!(got, decide(&routes, &iss, "GET", "/api/x", || Ok(&user)));
-        assert!(matches!(got, Decision::Allow(_)));
-    }
-
-    /// Minimal executor for futures that never wait (no runtime in dev-dependencies).
-    fn block_on<F: Future>(fut: F) -> F::Output {
-        use std::task::{Context, Poll, Waker};
-        let mut fut = std::pin::pin!(fut);
-        let mut cx = Context::from_waker(Waker::noop());
-        match fut.as_mut().poll(&mut cx) {
-            Poll::Ready(v) => v,
-            Poll::Pending => panic!("test future is not immediately ready"),
-        }
     }
 }

@@ -1,10 +1,10 @@
-//! Group policy: extract the groups claim, check allow / deny lists, choose per-route rules, decide.
+//! Group policy: extract the groups claim, check allow / deny lists, choose per-route rules, authorize.
 //!
 //! Semantics follow QuFabric's own JWT group checks: any-of, exact and case-sensitive; a string claim counts as a
 //! one-item list; non-string items are ignored; a missing or empty claim is denied (unless the allow list is `*`).
 //!
-//! The flow of one request is [`decide`] (or [`decide_async`]): route ([`Routes::action`]) → verification (a
-//! closure supplied by the adapter, run only when the route needs a token) → group check ([`authorize`]).
+//! A request's route comes from [`Routes::action`]; once its token is verified, [`authorize`] gives the verdict.
+//! The order of the whole request is [`crate::request`].
 
 mod decision;
 mod dex;
@@ -14,7 +14,7 @@ mod groups;
 mod path;
 mod routes;
 
-pub use decision::{Decision, Identity, LocalUsers, authorize, decide, decide_async};
+pub use decision::{Decision, Identity, LocalUsers, authorize};
 pub use dex::{LOCAL_CONNECTOR, decode_subject, is_local_user};
 pub use groups::{Allow, GroupRule, GroupsRef, extract_groups};
 pub use path::normalize_path;

@@ -1,11 +1,9 @@
 //! The token inspector: decode a token locally, and give the verdict the gate would give with the configuration
 //! generated from the form, plus a hint for the classic mistakes.
 //!
-//! The verdict is the gate's own code path: [`GateConfig::from_env`] over the generated `[vars]`, then
-//! [`decide_async`] for a `GET /api/users` request with [`Verifier::verify_async`] and the caller's backend
+//! The verdict is the gate's own code path: [`GateConfig::from_env`] over the generated `[vars]`, then the
+//! request pipeline ([`request::decide_async`]) for a `GET /api/users` request with the caller's backend
 //! (WebCrypto in the page, a native backend in tests). Nothing here does I/O: the key set is passed in.
-//!
-//! [`Verifier::verify_async`]: crate::verify::Verifier::verify_async
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -15,8 +13,11 @@ use crate::crypto::AsyncSignatureVerifier;
 use crate::error::{Error, Part};
 use crate::json;
 use crate::jwk::KeySet;
-use crate::policy::{Decision, decide_async, extract_groups};
+use crate::keycache::FetchOutcome;
+use crate::policy::extract_groups;
+use crate::request::{self, Caches, Head, Verdict as GateVerdict};
 use crate::token::{self, Limits};
+use crate::tokencache::TokenCache;
 use crate::verify::DEFAULT_GROUPS_CLAIM;
 
 use super::{Mode, Plan, gate};
@@ -165,18 +166,21 @@ pub async fn inspect(
         },
         None => None,
     };
-    let issuers = cfg.verifier.issuers();
-    let lookup = |i: usize| match (&set, issuers.get(i)) {
-        (Some((iss, set)), Some(cfg)) if *iss == cfg.issuer => Some(set),
-        _ => None,
+    // The gate's own pipeline, with the key set passed in as what a fetch of the matching issuer returns.
+    let mut caches = Caches::new(&cfg, TokenCache::new(0));
+    let sources = &cfg.keys;
+    let fetch = |i: usize| match (&set, sources.get(i)) {
+        (Some((iss, set)), Some(source)) if *iss == source.issuer => {
+            FetchOutcome::Loaded { keys: set.clone(), max_age: None }
+        }
+        _ => FetchOutcome::Failed(Error::KeysUnavailable { reason: "no key set was given for this issuer".into() }),
     };
-    let decision = decide_async(&cfg.routes, issuers, "GET", SAMPLE_PATH, || {
-        cfg.verifier.verify_async(token, lookup, backend, now)
-    })
-    .await;
+    let authorization = format!("Bearer {token}");
+    let head = Head { method: "GET", path: SAMPLE_PATH, authorization: Some(&authorization) };
+    let outcome = request::decide_async(&cfg, &mut caches, head, now, fetch, backend).await;
     let claims = decoded.claims.as_ref().and_then(Value::as_object);
-    let verdict = match decision {
-        Decision::Allow(id) => Verdict {
+    let verdict = match outcome.verdict {
+        GateVerdict::Allow(id) => Verdict {
             allowed: true,
             status: 200,
             code: "allowed".into(),
@@ -187,11 +191,11 @@ pub async fn inspect(
             ),
             hint: None,
         },
-        Decision::Deny(e) => {
+        GateVerdict::Deny { error: e, .. } => {
             let hint = hint(&e, claims, plan, now);
             deny(&e, hint)
         }
-        Decision::Bypass => Verdict {
+        GateVerdict::Bypass | GateVerdict::PatPass => Verdict {
             allowed: true,
             status: 200,
             code: "bypass".into(),

@@ -11,17 +11,22 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsError, JsValue};
 use wasm_bindgen_futures::JsFuture;
+use worker::wasm_bindgen::intern;
 use worker::{Env, js_sys, web_sys};
 
-use super::auth::{self, Outcome, Started, Verdict, config_error, deny_response, json_response};
-use super::headers::{path_and_query, uri_path};
-use super::keys::ExecutionContext;
-use super::log;
+use super::keys::{self, ExecutionContext};
 use super::loglimit::Admit;
-use super::proxy;
+use super::pipeline::{self, Started};
+use super::read::header;
+use super::respond::into_response;
 use super::state::{Gate, now_ms};
 use super::waiting::{self, Parked};
-use crate::config::LogMode;
+use super::{log, proxy};
+use crate::answer::{self, Answer, CacheSizes, config_error};
+use crate::config::{GateConfig, LogMode};
+use crate::error::Error;
+use crate::http::{Family, original_request, path_and_query, uri_path};
+use crate::request::{Head, Outcome, Step, Verdict};
 
 const SETUP: &str = "/_gate/setup";
 const AUTH: &str = "/_gate/auth";
@@ -41,7 +46,7 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: ExecutionContext) -> Result<J
     }
     later(async move {
         let (response, outcome) = route(&gate, &env, req, &path, &ctx).await;
-        finish(&gate, &method, &path, response, outcome, started)
+        finish(&gate, &method, &path, response, outcome.as_ref(), started)
     })
 }
 
@@ -58,25 +63,60 @@ fn forward_auth(
     let cfg = match &gate.config {
         Ok(cfg) => cfg,
         Err(errors) => {
-            let response = deny_response("", &config_error(errors), false);
+            let response = into_response(&Answer::error(config_error(errors)), "");
             return finish(&gate, &method, &path, response, None, started);
         }
     };
-    let outcome = match auth::forward_auth(&gate, cfg, req, ctx).map_err(|pending| auth::start(&gate, cfg, pending)) {
-        Ok(outcome) | Err(Started::Now(outcome)) => outcome,
-        Err(Started::Waiting(promise, waiting)) => {
-            return park(Parked { gate: Rc::clone(&gate), waiting, method, path, started }, promise);
-        }
-        Err(Started::Async(pending)) => {
-            let gate = Rc::clone(&gate);
-            return later(async move {
-                let (response, outcome) = auth_pending(&gate, pending).await;
-                finish(&gate, &method, &path, response, outcome, started)
-            });
-        }
+    let step = forward_auth_step(&gate, cfg, req, ctx);
+    match pipeline::start(&gate, cfg, step) {
+        Started::Now(outcome) => answer_auth(&gate, &method, &path, Some(outcome), started),
+        Started::Waiting(promise, check) => park(Parked { gate, check, method, path, started }, promise),
+        Started::Later(step) => later(async move {
+            let outcome = match &gate.config {
+                Ok(cfg) => Some(pipeline::settle(&gate, cfg, step).await),
+                Err(_) => None,
+            };
+            answer_auth(&gate, &method, &path, outcome, started)
+        }),
+    }
+}
+
+/// The forward-auth answer for `outcome` ([`Answer::of`]), logged; `None` (no valid configuration, which never
+/// reaches the pipeline) is a 500.
+fn answer_auth(
+    gate: &Gate,
+    method: &str,
+    path: &str,
+    outcome: Option<Outcome>,
+    started: u64,
+) -> Result<JsValue, JsValue> {
+    let response = match (&gate.config, &outcome) {
+        (Ok(cfg), Some(outcome)) => into_response(&Answer::of(outcome), &cfg.realm),
+        _ => into_response(&Answer::error(Error::Internal), ""),
     };
-    let response = auth::forward_auth_response(cfg, &outcome);
-    finish(&gate, &method, &path, response, Some(outcome), started)
+    finish(gate, method, path, response, outcome.as_ref(), started)
+}
+
+/// The pipeline's first step for a forward-auth call. The original method and URI come from exactly one header
+/// family, per `FORWARDED_HEADERS` ([`original_request`]): `X-Original-Method`/`X-Original-URI` (nginx) or
+/// `X-Forwarded-Method`/`X-Forwarded-Uri` (Caddy, Traefik); an incomplete family or two families that disagree
+/// are refused (400 `forwarded_headers_incomplete` / `forwarded_headers_conflict`), never read as `GET` or as the
+/// other family's request.
+fn forward_auth_step(gate: &Rc<Gate>, cfg: &GateConfig, req: &web_sys::Request, ctx: &ExecutionContext) -> Step {
+    let h = req.headers();
+    // Constant names are interned: each crosses to JavaScript once per isolate, not once per request.
+    let get = |name: &str| header(&h, intern(name));
+    let (original_method, original_uri) = (get("x-original-method"), get("x-original-uri"));
+    let (forwarded_method, forwarded_uri) = (get("x-forwarded-method"), get("x-forwarded-uri"));
+    let original = Family::of(original_method.as_deref(), original_uri.as_deref());
+    let forwarded = Family::of(forwarded_method.as_deref(), forwarded_uri.as_deref());
+    match original_request(cfg.forwarded, original, forwarded) {
+        Ok((method, path)) => {
+            let authorization = get("authorization");
+            pipeline::begin(gate, cfg, Head { method: &method, path, authorization: authorization.as_deref() }, ctx)
+        }
+        Err(e) => Step::Done(Outcome::deny(e, false)),
+    }
 }
 
 /// Resume a request parked by [`fetch`] (see [`waiting`]): `value` is what WebCrypto's promise settled with,
@@ -91,14 +131,8 @@ pub fn resume(id: u32, value: JsValue, fulfilled: bool) -> Result<JsValue, JsVal
 }
 
 fn respond_resumed(p: Parked, settled: Result<JsValue, JsValue>) -> Result<JsValue, JsValue> {
-    let (response, outcome) = match &p.gate.config {
-        Ok(cfg) => {
-            let o = auth::resume(&p.gate, cfg, p.waiting, settled);
-            (auth::forward_auth_response(cfg, &o), Some(o))
-        }
-        Err(errors) => (deny_response("", &config_error(errors), false), None),
-    };
-    finish(&p.gate, &p.method, &p.path, response, outcome, p.started)
+    let outcome = p.gate.config.as_ref().ok().map(|cfg| pipeline::resume(&p.gate, cfg, p.check, settled));
+    answer_auth(&p.gate, &p.method, &p.path, outcome, p.started)
 }
 
 /// Park a request whose signature WebCrypto is checking: `[promise, number]` for the entry module to chain to
@@ -115,17 +149,6 @@ fn later(answer: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Re
     Ok(wasm_bindgen_futures::future_to_promise(answer).into())
 }
 
-/// `/_gate/auth` after [`auth::forward_auth`] asked for a verification.
-async fn auth_pending(gate: &Gate, pending: auth::Pending) -> (worker::Result<web_sys::Response>, Option<Outcome>) {
-    match &gate.config {
-        Ok(cfg) => {
-            let o = auth::decide_pending(gate, cfg, pending).await;
-            (auth::forward_auth_response(cfg, &o), Some(o))
-        }
-        Err(errors) => (deny_response("", &config_error(errors), false), None),
-    }
-}
-
 /// Every route except `GET|HEAD /_gate/auth`.
 async fn route(
     gate: &Rc<Gate>,
@@ -134,32 +157,44 @@ async fn route(
     path: &str,
     ctx: &ExecutionContext,
 ) -> (worker::Result<web_sys::Response>, Option<Outcome>) {
+    let not_found = |what| (into_response(&Answer::error(Error::NotFound { what }), ""), None);
     match path {
-        "/_gate/healthz" => (auth::healthz(gate).await, None),
+        "/_gate/healthz" => (healthz(gate).await, None),
         // GET and HEAD are answered by `forward_auth`.
-        AUTH => (json_response(405, r#"{"code":"method_not_allowed","message":"use GET or HEAD"}"#, &[]), None),
+        AUTH => (into_response(&Answer::error(Error::MethodNotAllowed), ""), None),
         p if p == SETUP || p.starts_with("/_gate/setup/") => (setup(env, &req, p).await, None),
-        p if p.starts_with("/_gate/") => {
-            (json_response(404, r#"{"code":"not_found","message":"no such gate endpoint"}"#, &[]), None)
-        }
+        p if p.starts_with("/_gate/") => not_found("no such gate endpoint"),
         _ => match &gate.config {
-            Err(errors) => (deny_response("", &config_error(errors), false), None),
-            Ok(cfg) => match &cfg.upstream {
-                Some(upstream) => {
-                    let (r, o) = proxy::proxy(gate, cfg, upstream, req, ctx).await;
-                    (r, Some(o))
-                }
-                None => (
-                    json_response(
-                        404,
-                        r#"{"code":"not_found","message":"UPSTREAM is not set: this gate answers /_gate/auth only"}"#,
-                        &[],
-                    ),
-                    None,
-                ),
-            },
+            Err(errors) => (into_response(&Answer::error(config_error(errors)), ""), None),
+            Ok(GateConfig { upstream: None, .. }) => {
+                not_found("UPSTREAM is not set: this gate answers /_gate/auth only")
+            }
+            Ok(cfg) => {
+                let (response, outcome) = proxy::proxy(gate, cfg, req, ctx).await;
+                (response, Some(outcome))
+            }
         },
     }
+}
+
+/// `GET /_gate/healthz`: the configuration and every issuer's keys (loaded first if need be), with the isolate's
+/// cache sizes ([`answer::healthz`]).
+async fn healthz(gate: &Gate) -> worker::Result<web_sys::Response> {
+    let mut sets = Vec::new();
+    if let Ok(cfg) = &gate.config {
+        for i in 0..cfg.keys.len() {
+            sets.push(keys::key_set(gate, cfg, i).await);
+        }
+    }
+    let caches = {
+        let caches = gate.caches.borrow();
+        CacheSizes {
+            tokens: caches.tokens.len(),
+            tokens_capacity: caches.tokens.capacity(),
+            crypto_keys: gate.crypto.cached_keys(),
+        }
+    };
+    into_response(&answer::healthz(&gate.config, &sets, caches), "")
 }
 
 /// Log the request (per `LOG`) and hand the answer to JavaScript; an error becomes a 500.
@@ -168,16 +203,16 @@ fn finish(
     method: &str,
     path: &str,
     response: worker::Result<web_sys::Response>,
-    outcome: Option<Outcome>,
+    outcome: Option<&Outcome>,
     started: u64,
 ) -> Result<JsValue, JsValue> {
     let response = response.or_else(|e| {
         worker::console_error!("{}", serde_json::json!({"event": "internal_error", "message": e.to_string()}));
-        json_response(500, r#"{"code":"internal_error","message":"the gate could not build its answer"}"#, &[])
+        into_response(&Answer::error(Error::Internal), "")
     });
     let status = response.as_ref().map_or(500, |r| r.status());
     // `LOG=deny`: only refusals and errors (an invalid configuration logs everything).
-    let refused = status >= 400 || outcome.as_ref().is_some_and(|o| matches!(o.verdict, Verdict::Deny { .. }));
+    let refused = status >= 400 || outcome.is_some_and(|o| matches!(o.verdict, Verdict::Deny { .. }));
     if refused || gate.config.as_ref().map_or(true, |c| c.log == LogMode::All) {
         // At most `LOG_LIMIT` lines per second; what is dropped is counted in the next line's preamble.
         let now = now_ms();
@@ -185,7 +220,7 @@ fn finish(
             if suppressed > 0 {
                 log::suppressed(suppressed);
             }
-            log::request("request", method, path, status, outcome.as_ref(), now.saturating_sub(started));
+            log::request(gate.config.as_ref().ok(), method, path, status, outcome, now.saturating_sub(started));
         }
     }
     // Not even a 500 could be built: throw, and workerd answers 500.
@@ -196,15 +231,10 @@ fn finish(
 /// `/_gate/setup/`.
 async fn setup(env: &Env, req: &web_sys::Request, path: &str) -> worker::Result<web_sys::Response> {
     if path == SETUP {
-        let headers = web_sys::Headers::new()?;
-        headers.set("location", "/_gate/setup/")?;
-        let init = web_sys::ResponseInit::new();
-        init.set_status(308);
-        init.set_headers(&headers);
-        return Ok(web_sys::Response::new_with_opt_str_and_init(None, &init)?);
+        return into_response(&Answer::Redirect("/_gate/setup/"), "");
     }
     let Ok(assets) = env.assets("ASSETS") else {
-        return json_response(404, r#"{"code":"not_found","message":"the setup page is not deployed"}"#, &[]);
+        return into_response(&Answer::error(Error::NotFound { what: "the setup page is not deployed" }), "");
     };
     let url = req.url();
     let origin_end = url.len() - path_and_query(&url).len();

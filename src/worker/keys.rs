@@ -7,7 +7,7 @@
 //!
 //! Bodies (discovery and JWKS) are read as a stream and cancelled past [`MAX_JWKS_BYTES`]: a hostile or broken
 //! key server cannot make the gate buffer more than that. A set past its TTL is also refreshed in the background
-//! when only cached tokens arrive ([`refresh_if_expired`]).
+//! when only cached tokens arrive ([`refresh_in_background`]).
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
@@ -27,13 +27,14 @@ use super::state::{Gate, now, now_ms};
 use crate::config::GateConfig;
 use crate::error::Error;
 use crate::jwk::{KeySet, MAX_JWKS_BYTES};
-use crate::keycache::{Action, FetchOutcome, FetchReason, parse_cache_control};
+use crate::keycache::{FetchOutcome, FetchReason, Resolution, parse_cache_control};
+use crate::request::Refresh;
 use crate::url::is_fetchable_key_url;
 
 /// Budget of one HTTP fetch (discovery or JWKS), milliseconds.
 pub const FETCH_TIMEOUT_MS: u64 = 5_000;
 /// How long a request waits for a fetch started by another request, milliseconds.
-const WAIT_MS: u64 = 2 * FETCH_TIMEOUT_MS + 1_000;
+pub const WAIT_MS: u64 = 2 * FETCH_TIMEOUT_MS + 1_000;
 /// Polling step while waiting, milliseconds.
 const WAIT_STEP_MS: u64 = 20;
 
@@ -51,102 +52,56 @@ extern "C" {
     fn wait_until(this: &ExecutionContext, promise: &js_sys::Promise) -> Result<(), JsValue>;
 }
 
-/// When issuer `i`'s keys are past their TTL at `now` and the cache lets a fetch start (single flight, the retry
-/// delay after a failure), refresh them in the background, kept alive by `ctx.waitUntil`: the request that
-/// noticed is answered at once from the (stale) cache, and the new set replaces the old one when it arrives
-/// (dropping cached tokens of removed keys). While the keys are fresh this is one comparison: no fetch, no
-/// call into JavaScript.
-pub fn refresh_if_expired(gate: &Rc<Gate>, i: usize, now: u64, ctx: &ExecutionContext) {
-    let Some(cache) = gate.keys.get(i) else {
-        return;
-    };
-    if cache.borrow().is_fresh(now) || gate.config.is_err() {
-        return;
-    }
-    let action = cache.borrow_mut().poll(now);
-    let Action::Fetch(reason) = action else {
-        return;
-    };
+/// Run the background refresh the pipeline asked for ([`Outcome::refresh`](crate::request::Outcome::refresh):
+/// this request holds the single-flight slot), kept alive by `ctx.waitUntil`: the request that noticed is
+/// answered at once from the (stale) cache, and the new set replaces the old one when it arrives (dropping cached
+/// tokens of removed keys).
+pub fn refresh_in_background(gate: &Rc<Gate>, refresh: Refresh, ctx: &ExecutionContext) {
     let gate = Rc::clone(gate);
-    let refresh = wasm_bindgen_futures::future_to_promise(async move {
+    let work = wasm_bindgen_futures::future_to_promise(async move {
         if let Ok(cfg) = &gate.config {
-            run_fetch(&gate, cfg, i, reason).await;
+            run_fetch(&gate, cfg, refresh.issuer, refresh.reason).await;
         }
         Ok(JsValue::UNDEFINED)
     });
     // Without a usable context the refresh still runs, only not past the end of this request.
-    let _ = ctx.wait_until(&refresh);
+    let _ = ctx.wait_until(&work);
 }
 
-/// The keys of issuer `i`, fetching them first when the cache says so (or waiting for another request's fetch).
+/// The usable keys of issuer `i` (for `/_gate/healthz`): fetched first when the cache says so, or after waiting
+/// for another request's fetch (at most [`WAIT_MS`]).
 pub async fn key_set(gate: &Gate, cfg: &GateConfig, i: usize) -> Result<Arc<KeySet>, Error> {
-    let cache = gate.keys.get(i).ok_or_else(|| unavailable("unknown issuer"))?;
     let deadline = now_ms() + WAIT_MS;
     loop {
-        let action = cache.borrow_mut().poll(now());
-        match action {
-            Action::UseKeys => return cache.borrow().keys(now()),
-            Action::Fetch(reason) => {
-                run_fetch(gate, cfg, i, reason).await;
-                return cache.borrow().keys(now());
-            }
-            Action::InFlight => {
-                let current = cache.borrow().keys(now());
-                if current.is_ok() || now_ms() >= deadline {
-                    return current;
-                }
-                Delay::from(Duration::from_millis(WAIT_STEP_MS)).await;
-            }
+        let resolution = match gate.caches.borrow_mut().keys.get_mut(i) {
+            Some(cache) => cache.key_set(now()),
+            None => return Err(unavailable("unknown issuer")),
+        };
+        match resolution {
+            Resolution::Found(set) => return Ok(set),
+            Resolution::Refused(e) => return Err(e),
+            Resolution::Fetch(reason) => run_fetch(gate, cfg, i, reason).await,
+            Resolution::Wait(e) if now_ms() >= deadline => return Err(e),
+            Resolution::Wait(_) => pause().await,
         }
     }
 }
 
-/// After an unknown `kid` with the set of generation `seen`: a newer set, if one is (or can now be) loaded
-/// within the cooldown rules; `None` when the `KeyNotFound` stands.
-pub async fn refresh_for_unknown_kid(gate: &Gate, cfg: &GateConfig, i: usize, seen: u64) -> Option<Arc<KeySet>> {
-    let cache = gate.keys.get(i)?;
-    let deadline = now_ms() + WAIT_MS;
-    loop {
-        if cache.borrow().generation() != seen {
-            return cache.borrow().keys(now()).ok();
-        }
-        let action = cache.borrow_mut().on_unknown_kid(now());
-        match action {
-            Action::UseKeys => return None,
-            Action::Fetch(reason) => {
-                run_fetch(gate, cfg, i, reason).await;
-                let c = cache.borrow();
-                return if c.generation() != seen { c.keys(now()).ok() } else { None };
-            }
-            Action::InFlight => {
-                if now_ms() >= deadline {
-                    return None;
-                }
-                Delay::from(Duration::from_millis(WAIT_STEP_MS)).await;
-            }
-        }
-    }
+/// One polling step while another request's fetch is in flight.
+pub async fn pause() {
+    Delay::from(Duration::from_millis(WAIT_STEP_MS)).await;
 }
 
 /// Perform the fetch the cache asked for and report it back (this request holds the single-flight slot).
-async fn run_fetch(gate: &Gate, cfg: &GateConfig, i: usize, reason: FetchReason) {
+pub async fn run_fetch(gate: &Gate, cfg: &GateConfig, i: usize, reason: FetchReason) {
     let started = now_ms();
     let outcome = fetch_keys(gate, cfg, i).await;
-    let (ok, failure, count) = match &outcome {
-        FetchOutcome::Loaded { keys, .. } => (true, None, keys.keys().len()),
-        // Our own fixed texts (no secrets, no URLs with credentials): safe for logs.
-        FetchOutcome::Failed(e) => (false, Some((e.code(), e.to_string())), 0),
-    };
-    if !ok {
+    let result = gate.caches.borrow_mut().complete(i, outcome, now());
+    if result.is_err() {
         // A stale discovery result may be the cause: look the issuer up again next time.
         *gate.discovered[i].borrow_mut() = None;
     }
-    gate.keys[i].borrow_mut().complete(outcome, now());
-    let loaded = if ok { gate.keys[i].borrow().keys(now()).ok() } else { None };
-    if let Some(set) = loaded {
-        gate.tokens.borrow_mut().retain_keys(i, &set);
-    }
-    log::key_fetch(&cfg.keys[i].issuer, reason, failure, count, now_ms().saturating_sub(started));
+    log::key_fetch(&cfg.keys[i].issuer, reason, &result, now_ms().saturating_sub(started));
 }
 
 async fn fetch_keys(gate: &Gate, cfg: &GateConfig, i: usize) -> FetchOutcome {
@@ -154,15 +109,11 @@ async fn fetch_keys(gate: &Gate, cfg: &GateConfig, i: usize) -> FetchOutcome {
         Ok(u) => u,
         Err(e) => return FetchOutcome::Failed(e),
     };
-    match get(&uri).await {
-        // A set without one usable key is a failed fetch: the last good keys stay, and the next attempt comes after
-        // `retry_after_failure` (loading it would wipe good keys and pin the outage for a whole TTL).
-        Ok((body, cache_control)) => match KeySet::from_json(&body)
-            .and_then(|keys| keys.require_usable().map(|()| keys))
-        {
-            Ok(keys) => FetchOutcome::Loaded { keys, max_age: cache_control.as_deref().and_then(parse_cache_control) },
-            Err(e) => FetchOutcome::Failed(e),
-        },
+    // A set without a usable key is a failure too: `Caches::complete` decides.
+    match get(&uri).await.and_then(|(body, cache_control)| Ok((KeySet::from_json(&body)?, cache_control))) {
+        Ok((keys, cache_control)) => {
+            FetchOutcome::Loaded { keys, max_age: cache_control.as_deref().and_then(parse_cache_control) }
+        }
         Err(e) => FetchOutcome::Failed(e),
     }
 }

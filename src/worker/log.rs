@@ -3,8 +3,10 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::auth::Outcome;
+use crate::config::GateConfig;
+use crate::error::Error;
 use crate::keycache::FetchReason;
+use crate::request::Outcome;
 
 /// One request line. Fields in alphabetical order: the same bytes `serde_json::json!` (a sorted map) wrote,
 /// without building a map per request (the request line is on every request's path).
@@ -23,15 +25,21 @@ struct RequestLine<'a> {
 }
 
 /// One request: decision, code, status, issuer, kid, method, path (without query), latency.
-pub fn request(kind: &str, method: &str, path: &str, status: u16, outcome: Option<&Outcome>, latency_ms: u64) {
-    let (decision, code) = outcome.map_or(("none", None), Outcome::summary);
+pub fn request(
+    cfg: Option<&GateConfig>,
+    method: &str,
+    path: &str,
+    status: u16,
+    outcome: Option<&Outcome>,
+    latency_ms: u64,
+) {
     let line = RequestLine {
         cached: outcome.is_some_and(|o| o.cached),
-        code,
-        decision,
-        event: kind,
-        issuer: outcome.and_then(|o| o.issuer.as_deref()),
-        kid: outcome.and_then(|o| o.kid.as_deref()),
+        code: outcome.and_then(Outcome::code),
+        decision: outcome.map_or("none", Outcome::decision),
+        event: "request",
+        issuer: outcome.zip(cfg).and_then(|(o, cfg)| o.issuer(cfg)),
+        kid: outcome.and_then(Outcome::kid),
         latency_ms,
         method,
         path,
@@ -47,17 +55,18 @@ pub fn suppressed(lines: u64) {
     worker::console_log!("{}", json!({"event": "log_suppressed", "lines": lines}));
 }
 
-/// One key-set fetch.
-/// `failure`: the stable code and the gate's own message when it failed.
-pub fn key_fetch(issuer: &str, reason: FetchReason, failure: Option<(&str, String)>, keys: usize, latency_ms: u64) {
+/// One key-set fetch: the number of keys loaded, or the failure's stable code and the gate's own message (fixed
+/// texts: no secrets, no URLs).
+pub fn key_fetch(issuer: &str, reason: FetchReason, result: &Result<usize, Error>, latency_ms: u64) {
+    let failure = result.as_ref().err();
     let line = json!({
         "event": "key_fetch",
         "issuer": issuer,
         "reason": reason.name(),
         "ok": failure.is_none(),
-        "code": failure.as_ref().map(|f| f.0),
-        "message": failure.as_ref().map(|f| f.1.as_str()),
-        "keys": keys,
+        "code": failure.map(Error::code),
+        "message": failure.map(Error::to_string),
+        "keys": result.as_ref().map_or(0, |n| *n),
         "latency_ms": latency_ms,
     });
     worker::console_log!("{line}");

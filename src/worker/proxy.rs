@@ -7,27 +7,34 @@ use worker::wasm_bindgen::JsCast;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{js_sys, web_sys};
 
-use super::auth::{Outcome, Verdict, decide, deny_response, json_response};
-use super::headers::{identity_headers, is_spoofable, path_and_query};
 use super::keys::ExecutionContext;
+use super::pipeline;
+use super::read::header;
+use super::respond::into_response;
 use super::state::Gate;
+use crate::answer::Answer;
 use crate::config::GateConfig;
+use crate::error::Error;
+use crate::http::{identity_headers, is_spoofable, path_and_query};
 use crate::policy::Identity;
+use crate::request::{Head, Outcome, Verdict};
 
-/// Gate and forward one request to `upstream` (its own method and URI: forwarding headers play no part here).
+/// Gate and forward one request to `UPSTREAM` (its own method and URI: forwarding headers play no part here).
 pub async fn proxy(
     gate: &Rc<Gate>,
     cfg: &GateConfig,
-    upstream: &str,
     req: web_sys::Request,
     ctx: &ExecutionContext,
 ) -> (worker::Result<web_sys::Response>, Outcome) {
     let url = req.url();
     let target = path_and_query(&url);
-    let authorization = req.headers().get("authorization").ok().flatten();
-    let outcome = decide(gate, cfg, &req.method(), target, authorization.as_deref(), ctx).await;
+    let authorization = header(&req.headers(), "authorization");
+    let head = Head { method: &req.method(), path: target, authorization: authorization.as_deref() };
+    let step = pipeline::begin(gate, cfg, head, ctx);
+    let outcome = pipeline::settle(gate, cfg, step).await;
+    let upstream = cfg.upstream.as_deref().unwrap_or_default();
     let response = match &outcome.verdict {
-        Verdict::Deny { error, credential_sent } => deny_response(&cfg.realm, error, *credential_sent),
+        Verdict::Deny { .. } => into_response(&Answer::of(&outcome), &cfg.realm),
         Verdict::Allow(id) => forward(upstream, target, &req, Some(id)).await,
         Verdict::Bypass | Verdict::PatPass => forward(upstream, target, &req, None).await,
     };
@@ -67,8 +74,6 @@ async fn forward(
     let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
     match JsFuture::from(global.fetch_with_request(&outbound)).await {
         Ok(resp) => Ok(resp.unchecked_into()),
-        Err(_) => {
-            json_response(502, r#"{"code":"upstream_unavailable","message":"the upstream could not be reached"}"#, &[])
-        }
+        Err(_) => into_response(&Answer::error(Error::UpstreamUnavailable), ""),
     }
 }

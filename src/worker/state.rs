@@ -1,5 +1,5 @@
-//! The per-isolate state: configuration parsed once from the environment, one key cache per issuer, the
-//! verified-token cache and the WebCrypto backend. Nothing here holds a request's I/O object.
+//! The per-isolate state: configuration parsed once from the environment, the pipeline's caches (one key cache
+//! per issuer, the verified-token cache) and the WebCrypto backend. Nothing here holds a request's I/O object.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -10,19 +10,18 @@ use super::loglimit::LogLimit;
 use crate::config::{DEFAULT_LOG_LIMIT, GateConfig};
 use crate::crypto::WebCrypto;
 use crate::error::Error;
-use crate::keycache::{KeyCache, KeyCachePolicy};
+use crate::request::Caches;
 use crate::tokencache::{DEFAULT_CAPACITY, TokenCache};
 
 /// Everything one isolate keeps between requests.
 pub struct Gate {
     /// The configuration, or every reason it is invalid.
     pub config: Result<GateConfig, Vec<Error>>,
-    /// Per issuer (same index as the verifier's issuers): its key cache.
-    pub keys: Vec<RefCell<KeyCache>>,
+    /// The pipeline's key and token caches (empty when the configuration is invalid). Borrowed for one step at a
+    /// time, never across an `await`.
+    pub caches: RefCell<Caches>,
     /// Per issuer: the `jwks_uri` found through discovery (when `JWKS_URI` is not configured).
     pub discovered: Vec<RefCell<Option<String>>>,
-    /// Verified tokens.
-    pub tokens: RefCell<TokenCache>,
     /// Signature backend with its imported-key cache.
     pub crypto: WebCrypto,
     /// The request log's budget (`LOG_LIMIT`).
@@ -59,21 +58,19 @@ impl Gate {
     fn new(get: impl Fn(&str) -> Option<String>) -> Gate {
         let config = GateConfig::from_env(&get);
         let n = config.as_ref().map_or(0, |c| c.keys.len());
-        let policy = config.as_ref().map_or_else(|_| KeyCachePolicy::default(), key_cache_policy);
+        let tokens = TokenCache::new(DEFAULT_CAPACITY).admit_on_second_sight();
+        let caches = match &config {
+            Ok(cfg) => Caches::new(cfg, tokens),
+            Err(_) => Caches { keys: Vec::new(), tokens },
+        };
         Gate {
-            keys: (0..n).map(|_| RefCell::new(KeyCache::new(policy))).collect(),
+            caches: RefCell::new(caches),
             discovered: (0..n).map(|_| RefCell::new(None)).collect(),
-            tokens: RefCell::new(TokenCache::new(DEFAULT_CAPACITY).admit_on_second_sight()),
             crypto: WebCrypto::new(),
             log_limit: RefCell::new(LogLimit::new(config.as_ref().map_or(DEFAULT_LOG_LIMIT, |c| c.log_limit))),
             config,
         }
     }
-}
-
-/// The key caches' policy: the defaults of [`KeyCachePolicy`], with `max_stale` from `KEYS_STALE_SECONDS`.
-fn key_cache_policy(cfg: &GateConfig) -> KeyCachePolicy {
-    KeyCachePolicy { max_stale: cfg.keys_stale, ..KeyCachePolicy::default() }
 }
 
 /// Now, unix seconds (workerd's clock advances only across I/O).

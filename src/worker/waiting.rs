@@ -7,9 +7,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::auth::Waiting;
 use super::slab::Slab;
 use super::state::Gate;
+use crate::request::Check;
 
 /// Parked verifications per isolate: 4096.
 pub const CAPACITY: usize = 4096;
@@ -18,8 +18,8 @@ pub const CAPACITY: usize = 4096;
 pub struct Parked {
     /// The isolate's gate.
     pub gate: Rc<Gate>,
-    /// The verification in flight.
-    pub waiting: Waiting,
+    /// The signature check in flight.
+    pub check: Check,
     /// Request method, for the log.
     pub method: String,
     /// Request path, for the log.

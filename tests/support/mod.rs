@@ -16,6 +16,8 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod gate;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use pocketgate::alg::Algorithm;

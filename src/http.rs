@@ -1,5 +1,6 @@
-//! Pure HTTP helpers of the Worker (compiled natively for unit tests): credentials from `Authorization`,
-//! identity headers, the deny response's parts, and what the forward-auth proxies send.
+//! The gate's HTTP contract, the same for every adapter: identity headers, which client headers are stripped,
+//! refusals (status, `WWW-Authenticate`, JSON body), what the forward-auth proxies send, and [`Answer`], the one
+//! description of a response that an adapter turns into its own.
 
 use crate::config::ForwardedHeaders;
 use crate::error::{Error, Status};
@@ -16,38 +17,6 @@ pub const IDENTITY_PREFIX: &str = "x-auth-request-";
 pub fn is_spoofable(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     name.starts_with(IDENTITY_PREFIX) || SPOOFABLE.contains(&name.as_str())
-}
-
-/// What the `Authorization` header carried.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Credential<'a> {
-    /// No `Authorization` header (or an empty one).
-    None,
-    /// `Bearer <token>` (scheme case-insensitive).
-    Bearer(&'a str),
-    /// `Token <pat>`: a QuFabric personal access token (scheme case-insensitive).
-    Pat,
-    /// Any other scheme, or a scheme without a value.
-    Other,
-}
-
-/// Parse an `Authorization` header value.
-pub fn credential(value: Option<&str>) -> Credential<'_> {
-    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Credential::None;
-    };
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    let rest = rest.trim_start_matches(' ');
-    if rest.is_empty() {
-        return Credential::Other;
-    }
-    if scheme.eq_ignore_ascii_case("bearer") {
-        Credential::Bearer(rest)
-    } else if scheme.eq_ignore_ascii_case("token") {
-        Credential::Pat
-    } else {
-        Credential::Other
-    }
 }
 
 /// A header value safe for any HTTP stack: bytes outside visible ASCII and space, and `%` itself, are
@@ -230,18 +199,6 @@ pub fn original_request<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bearer_scheme_is_case_insensitive() {
-        assert_eq!(credential(Some("Bearer abc.def.ghi")), Credential::Bearer("abc.def.ghi"));
-        assert_eq!(credential(Some("bEaReR  abc")), Credential::Bearer("abc"));
-        assert_eq!(credential(Some("Token nbp_123")), Credential::Pat);
-        assert_eq!(credential(Some("token nbp_123")), Credential::Pat);
-        assert_eq!(credential(Some("Basic dXNlcjpwdw==")), Credential::Other);
-        assert_eq!(credential(Some("Bearer")), Credential::Other);
-        assert_eq!(credential(Some("  ")), Credential::None);
-        assert_eq!(credential(None), Credential::None);
-    }
 
     #[test]
     fn spoofable_headers() {
