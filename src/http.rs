@@ -1,22 +1,29 @@
 //! The gate's HTTP contract, the same for every adapter: identity headers, which client headers are stripped,
-//! refusals (status, `WWW-Authenticate`, JSON body), what the forward-auth proxies send, and [`Answer`], the one
-//! description of a response that an adapter turns into its own.
+//! refusals (status, `WWW-Authenticate`, JSON body) and what the forward-auth proxies send. The setup page's
+//! generated proxy configurations use the same names ([`crate::setup::gate`]); [`crate::answer::Answer`] is
+//! the one description of a response that an adapter turns into its own.
 
 use crate::config::ForwardedHeaders;
 use crate::error::{Error, Status};
 use crate::policy::Identity;
 
-/// Headers a client may use to claim an identity: always removed before a request goes upstream.
-/// (`X-Auth-Request-*` is matched by prefix.)
-pub const SPOOFABLE: [&str; 4] =
-    ["x-forwarded-user", "x-forwarded-email", "x-forwarded-groups", "x-forwarded-preferred-username"];
-/// Prefix of the identity headers the gate sets.
+/// The forward-auth endpoint.
+pub const AUTH_PATH: &str = "/_gate/auth";
+/// Client headers that downstream software may read as identity and that the gate never sets: always removed
+/// before a request goes upstream, like every `X-Auth-Request-*` header.
+pub const FOREIGN_IDENTITY_HEADERS: [&str; 4] =
+    ["X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups", "X-Forwarded-Preferred-Username"];
+/// Prefix of the identity headers the gate sets (matched case-insensitively).
 pub const IDENTITY_PREFIX: &str = "x-auth-request-";
+/// nginx's family of forward-auth headers (`FORWARDED_HEADERS = "nginx"`): method, URI.
+pub const ORIGINAL_HEADERS: [&str; 2] = ["X-Original-Method", "X-Original-URI"];
+/// Caddy's and Traefik's family (`FORWARDED_HEADERS = "caddy"` / `"traefik"`): method, URI.
+pub const FORWARDED_HEADERS: [&str; 2] = ["X-Forwarded-Method", "X-Forwarded-Uri"];
 
-/// Whether a (lower-case) request header must be stripped before the upstream sees it.
+/// Whether a request header (any case) must be stripped before the upstream sees it.
 pub fn is_spoofable(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name.starts_with(IDENTITY_PREFIX) || SPOOFABLE.contains(&name.as_str())
+    name.get(..IDENTITY_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(IDENTITY_PREFIX))
+        || FOREIGN_IDENTITY_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
 }
 
 /// A header value safe for any HTTP stack: bytes outside visible ASCII and space, and `%` itself, are

@@ -1,4 +1,4 @@
-//! The one place where the verification steps are ordered:
+//! The verification steps of one token, in order (the request around them is [`crate::request`]):
 //! size caps and strict parsing → issuer selection (by the unverified `iss`, exact match) → header checks
 //! (`crit`, `cty`, `typ`, `alg` allowlist) → key selection by `kid` → signature → claims.
 //!

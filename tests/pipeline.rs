@@ -1,6 +1,7 @@
 //! The request pipeline (`pocketgate::request`), step by step, with the native backends: the order of the steps,
 //! what each step asks the adapter for, and the agreement of the setup page's inspector with the gate on every
-//! outcome a token can produce.
+//! outcome a token can produce. Native (the wasm32 side of the same pipeline runs in workerd, tests/e2e).
+#![cfg(not(target_arch = "wasm32"))]
 
 mod support;
 

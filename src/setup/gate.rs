@@ -13,26 +13,11 @@
 
 use super::render::{conf_string, toml_string, toml_table};
 use super::{Artifact, GateHost, GateMode, Groups, LocalUsers, Mode, Plan, Section};
+pub use crate::http::{AUTH_PATH, FOREIGN_IDENTITY_HEADERS, FORWARDED_HEADERS, IDENTITY_HEADERS, ORIGINAL_HEADERS};
+use crate::verify::{DEFAULT_GROUPS_CLAIM, DEFAULT_LEEWAY};
 
-/// The forward-auth endpoint of the gate.
-pub const AUTH_PATH: &str = "/_gate/auth";
-/// Identity headers the gate returns on allow (and that must never come from the client).
-pub const IDENTITY_HEADERS: [&str; 4] =
-    ["X-Auth-Request-User", "X-Auth-Request-Email", "X-Auth-Request-Preferred-Username", "X-Auth-Request-Groups"];
 /// Audiences of the embedded IdP's tokens.
 pub const EMBEDDED_AUDIENCES: &str = "netbird-dashboard,netbird-cli";
-/// Default `GROUPS_CLAIM`.
-pub const GROUPS_CLAIM: &str = "groups";
-/// Default `LEEWAY_SECONDS`.
-pub const LEEWAY_SECONDS: &str = "60";
-/// Client headers that downstream software may read as identity and that the gate never sets: removed by every
-/// snippet before the request reaches QuFabric.
-pub const FOREIGN_IDENTITY_HEADERS: [&str; 4] =
-    ["X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups", "X-Forwarded-Preferred-Username"];
-/// nginx's family (`FORWARDED_HEADERS = "nginx"`): method, URI.
-pub const ORIGINAL_HEADERS: [&str; 2] = ["X-Original-Method", "X-Original-URI"];
-/// Caddy's and Traefik's family (`FORWARDED_HEADERS = "caddy"` / `"traefik"`): method, URI.
-pub const FORWARDED_HEADERS: [&str; 2] = ["X-Forwarded-Method", "X-Forwarded-Uri"];
 /// What Traefik's `forwardAuth` may pass from the client to the gate (`authRequestHeaders`): the credential only.
 /// Traefik adds `X-Forwarded-Method`/`-Uri` itself after this filter (forward.go, `writeHeader`).
 pub const AUTH_REQUEST_HEADERS: [&str; 1] = ["Authorization"];
@@ -103,8 +88,8 @@ pub fn vars(plan: &Plan) -> Vec<(&'static str, String)> {
         ("ISSUER", issuer(plan)),
         ("AUDIENCE", audience(plan)),
         ("ALLOW_GROUPS", allow_groups(plan)),
-        ("GROUPS_CLAIM", GROUPS_CLAIM.to_owned()),
-        ("LEEWAY_SECONDS", LEEWAY_SECONDS.to_owned()),
+        ("GROUPS_CLAIM", DEFAULT_GROUPS_CLAIM.to_owned()),
+        ("LEEWAY_SECONDS", DEFAULT_LEEWAY.to_string()),
     ];
     if plan.mode == Mode::Embedded {
         v.push(("LOCAL_USERS", local_users(plan.local_users).to_owned()));

@@ -25,11 +25,10 @@ use super::{log, proxy};
 use crate::answer::{self, Answer, CacheSizes, config_error};
 use crate::config::{GateConfig, LogMode};
 use crate::error::Error;
-use crate::http::{Family, original_request, path_and_query, uri_path};
+use crate::http::{AUTH_PATH, FORWARDED_HEADERS, Family, ORIGINAL_HEADERS, original_request, path_and_query, uri_path};
 use crate::request::{Head, Outcome, Step, Verdict};
 
 const SETUP: &str = "/_gate/setup";
-const AUTH: &str = "/_gate/auth";
 
 /// The Worker's `fetch`: a `Response`, or a `Promise` of one. A failure to build the answer (a JavaScript
 /// exception) is a 500 with a stable code, logged without request data. `ctx` (the handler's third argument)
@@ -41,7 +40,7 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: ExecutionContext) -> Result<J
     let url = req.url();
     let path = uri_path(path_and_query(&url)).unwrap_or("/").to_owned();
     let method = req.method();
-    if path == AUTH && (method == "GET" || method == "HEAD") {
+    if path == AUTH_PATH && (method == "GET" || method == "HEAD") {
         return forward_auth(gate, &req, &ctx, method, path, started);
     }
     later(async move {
@@ -106,8 +105,8 @@ fn forward_auth_step(gate: &Rc<Gate>, cfg: &GateConfig, req: &web_sys::Request, 
     let h = req.headers();
     // Constant names are interned: each crosses to JavaScript once per isolate, not once per request.
     let get = |name: &str| header(&h, intern(name));
-    let (original_method, original_uri) = (get("x-original-method"), get("x-original-uri"));
-    let (forwarded_method, forwarded_uri) = (get("x-forwarded-method"), get("x-forwarded-uri"));
+    let [original_method, original_uri] = ORIGINAL_HEADERS.map(get);
+    let [forwarded_method, forwarded_uri] = FORWARDED_HEADERS.map(get);
     let original = Family::of(original_method.as_deref(), original_uri.as_deref());
     let forwarded = Family::of(forwarded_method.as_deref(), forwarded_uri.as_deref());
     match original_request(cfg.forwarded, original, forwarded) {
@@ -161,7 +160,7 @@ async fn route(
     match path {
         "/_gate/healthz" => (healthz(gate).await, None),
         // GET and HEAD are answered by `forward_auth`.
-        AUTH => (into_response(&Answer::error(Error::MethodNotAllowed), ""), None),
+        AUTH_PATH => (into_response(&Answer::error(Error::MethodNotAllowed), ""), None),
         p if p == SETUP || p.starts_with("/_gate/setup/") => (setup(env, &req, p).await, None),
         p if p.starts_with("/_gate/") => not_found("no such gate endpoint"),
         _ => match &gate.config {
