@@ -236,13 +236,15 @@ pub fn in_ci() -> bool {
     matches!(env::var("CI").as_deref(), Ok("true") | Ok("1") | Ok("TRUE") | Ok("True"))
 }
 
+/// Owned arguments from string slices, for tests of argument handling.
+#[cfg(test)]
+pub fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| (*a).to_owned()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(args: &[&str]) -> Vec<String> {
-        args.iter().map(|a| (*a).to_owned()).collect()
-    }
 
     #[test]
     fn take_lock_takes_the_file_and_keeps_the_rest_in_order() {
