@@ -12,12 +12,14 @@ import { request } from "node:http";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { NODE_MODULES, ROOT, WORKER_SCRIPT, need, toolRequire } from "../tools/js/env.mjs";
-import { startIssuer } from "../tools/js/issuer.mjs";
-import { ALLOW, CLIENT_ID, ISSUER, denyTokens, mixedSequence, pool } from "./lib/tokens.mjs";
 import { cli, numberOption } from "../tools/js/cli.mjs";
+import { BUILD, NODE_MODULES, ROOT, WORKER_SCRIPT, need, toolRequire } from "../tools/js/env.mjs";
+import { AUTH_PATH, GATE_FILES, forwardAuthHeaders, writeGateConfig } from "../tools/js/gate.mjs";
+import { startIssuer } from "../tools/js/issuer.mjs";
 import { freePort } from "../tools/js/net.mjs";
-import { WORKERD, startWorkerd, writeConfig } from "./lib/workerd.mjs";
+import { CLK_TCK, cpuTicks } from "../tools/js/procmem.mjs";
+import { WORKERD, serveArgs, startWorkerd, writeConfig } from "../tools/js/workerd.mjs";
+import { ALLOW, CLIENT_ID, ISSUER, denyTokens, mixedSequence, pool } from "./lib/tokens.mjs";
 import { connect as inspector } from "./lib/profile.mjs";
 
 const USAGE = `usage: node bench/run.mjs [--prepare] [--quick] [options]
@@ -61,10 +63,8 @@ const CFG = {
 const OUT = join(ROOT, "target/bench");
 // --gate-dir: another worker-build output (index.js, worker/shim.mjs, worker/index.wasm) to measure, e.g. a profiling build.
 // The files are snapshotted once per session (other builds may rewrite build/ while the bench runs).
-const GATE_SRC = opt("gate-dir", join(ROOT, "build"));
+const GATE_SRC = opt("gate-dir", BUILD);
 const GATE_DIR = join(ROOT, "target/bench/gate-snapshot");
-// worker-build's output with our entry module (CUSTOM_SHIM): a re-export, the bundled entry + glue, the module.
-const GATE_FILES = ["index.js", "worker/shim.mjs", "worker/index.wasm"];
 // --only / --cells: a subset (for profiling and before/after checks), e.g. --only pocketgate --cells RS256:hot
 const WORKERS = opt("only", "passthrough,pocketgate,jose").split(",");
 // The forward-auth floor (bench/workers/floor: reads the headers, answers with the gate's headers, verifies
@@ -126,19 +126,14 @@ function workerDir(worker, alg, port, jose, jwksUri) {
     copyFileSync(jose, join(dir, "index.js"));
     return writeConfig(dir, [{ name: "index.js", path: "index.js", kind: "esModule" }], vars, port);
   }
-  mkdirSync(join(dir, "worker"), { recursive: true });
-  for (const f of GATE_FILES) copyFileSync(join(GATE_DIR, f), join(dir, f));
-  Object.assign(vars, GATE_VARS);
-  // Module names are the paths the imports resolve to (index.js → worker/shim.mjs → worker/index.wasm).
-  return writeConfig(dir, GATE_FILES.map((f) => ({ name: f, path: f, kind: f.endsWith(".wasm") ? "wasm" : "esModule" })),
-    vars, port);
+  return writeGateConfig(dir, { ...vars, ...GATE_VARS }, port, { from: GATE_DIR });
 }
 
-const HEADERS = (token) => ({ authorization: `Bearer ${token}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" });
-
+/** One forward-auth request for GET /api/peers (what wrk sends; bench/wrk/rotate.lua), on a fresh connection: its
+ * status. Not `authAt` (fetch): the cold start is timed to this answer, so the probe stays as thin as wrk. */
 function probe(port, token) {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path: "/_gate/auth", headers: HEADERS(token), agent: false },
+    const req = request({ host: "127.0.0.1", port, path: AUTH_PATH, headers: forwardAuthHeaders({ token }), agent: false },
       (res) => { res.resume(); res.on("end", () => resolve(res.statusCode)); });
     req.on("error", reject);
     req.setTimeout(5000, () => req.destroy(new Error("probe timeout")));
@@ -148,7 +143,7 @@ function probe(port, token) {
 
 function wrk(port, w, seconds, start, connections) {
   const args = ["-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "5s", "-s", join(ROOT, "bench/wrk/rotate.lua"),
-    `http://127.0.0.1:${port}/_gate/auth`, "--", w.file, String(start), w.seq ?? ""];
+    `http://127.0.0.1:${port}${AUTH_PATH}`, "--", w.file, String(start), w.seq ?? ""];
   return new Promise((resolve, reject) => {
     const p = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -163,14 +158,6 @@ function wrk(port, w, seconds, start, connections) {
   });
 }
 
-const CLK_TCK = 100; // Linux USER_HZ
-/** utime + stime of `pid` in clock ticks (/proc/<pid>/stat fields 14 and 15). */
-function cpuTicks(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(f[11]) + Number(f[12]);
-}
-
 async function runOne(ctx, worker, alg, workload) {
   const files = ctx.files[alg];
   const w = workload === "hot1" ? files.hot : files[workload];
@@ -181,7 +168,9 @@ async function runOne(ctx, worker, alg, workload) {
   issuer.state.requests.length = 0;
   const inspectPort = flag("profile") ? await freePort() : 0;
   const args = inspectPort ? [`--inspector-addr=127.0.0.1:${inspectPort}`] : [];
-  const wd = await startWorkerd(config, () => probe(port, files.probe), { args });
+  // Strict: the first answer must be 200 (the cold start is timed to it); the Workers' log lines are discarded.
+  const wd = await startWorkerd(serveArgs(config, args), { cwd: dirname(config), probe: () => probe(port, files.probe),
+    strict: true, stdout: false });
   try {
     const fetchStart = issuer.jwksFetches();
     const warmStart = w.rotating ? Math.floor(w.n * 0.75) : 0;
@@ -352,8 +341,8 @@ Command: \`cargo xtask bench workerd --lock /work/team/LOAD.lock --write\` (this
 the Worker with worker-build as \`cargo xtask build\` does, bundles the jose Worker and mints the token pools outside the
 lock, then runs \`node bench/run.mjs${meta.quick ? " --quick" : ""}\` under it); measured ${meta.date.slice(0, 16).replace("T", " ")} UTC, ${meta.seconds.toFixed(0)} s.
 Machine: ${v.cpu}, shared with other agents' builds (load average ${meta.load[0]} before, ${meta.load[1]} after).
-Versions: workerd ${v.workerd.replace(/^workerd /, "")} (npm @cloudflare/workerd-linux-64, served directly from a generated
-capnp config: no miniflare/wrangler layer in the request path), jose ${v.jose}, ${v.wrk.split(" [")[0]}, Node ${v.node}
+Versions: workerd ${v.workerd.replace(/^workerd /, "")} (npm workerd, served directly from a generated capnp config
+(tools/js/workerd.mjs): no miniflare/wrangler layer in the request path), jose ${v.jose}, ${v.wrk.split(" [")[0]}, Node ${v.node}
 (issuer and harness only), ${v.rustc}.
 
 Setup: each run starts a fresh workerd process with one Worker — **passthrough** (returns 200, checks nothing),

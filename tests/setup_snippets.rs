@@ -214,7 +214,7 @@ fn traefik_facts(text: &str) -> (BTreeSet<String>, Vec<String>) {
     (emptied, trust)
 }
 
-/// The input whose generated snippets docs/CONFIG.md shows (its placeholders: tests/e2e/support/proxies.mjs).
+/// The input whose generated snippets docs/CONFIG.md shows (its placeholders: tools/js/proxies.mjs).
 fn docs_input() -> SetupInput {
     SetupInput {
         domain: "vpn.example.com".into(),

@@ -1,6 +1,6 @@
 // Token pools for the workloads, minted with the loopback issuer's signing code (tools/js/issuer.mjs) and
 // cached under target/bench/ with their key (RSA signing costs ~0.4 ms a token): a pool is reused while its
-// tokens have more than a day to live. All tokens are PocketID ID tokens (5 groups, ~900 bytes).
+// tokens have more than two hours to live. All tokens are PocketID ID tokens (5 groups, ~900 bytes).
 import { createPrivateKey, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,14 +10,17 @@ export const ISSUER = "https://id.bench.pocketgate.test"; // the `iss` of every 
 export const CLIENT_ID = "netbird";
 export const ALLOW = "netbird-users";
 const GROUPS = ["netbird-users", "staff", "devs", "ops", "vpn"];
-const DAY = 86400;
+/** Token lifetime: within the gate's default MAX_TOKEN_AGE (a day), which refuses longer-lived tokens. */
+const LIFETIME = 20 * 3600;
+/** A cached pool is minted anew when its tokens have less than this left (a full bench run takes well under it). */
+const MIN_LEFT = 2 * 3600;
 
 /** A PocketID-shaped ID token for user `i` (same claim set as the e2e issuer's `idToken`). */
 function idToken(key, i, t) {
   const name = `user${i % 200}`;
   const payload = {
     amr: ["phr"], aud: [CLIENT_ID], auth_time: t, display_name: name, email_verified: true,
-    exp: t + 3 * DAY, family_name: "Doe", given_name: name, iat: t, iss: ISSUER, jti: b64u(randomBytes(8)),
+    exp: t + LIFETIME, family_name: "Doe", given_name: name, iat: t, iss: ISSUER, jti: b64u(randomBytes(8)),
     nonce: "n-0S6_WzA2Mj", rat: t - 10, type: "id-token", sub: `${(i % 200).toString(16).padStart(32, "0")}`,
     email: `${name}@example.com`, preferred_username: name, name, groups: GROUPS,
   };
@@ -31,7 +34,7 @@ export function pool(dir, alg, n, log = () => {}) {
   const now = Math.floor(Date.now() / 1000);
   if (existsSync(file)) {
     const c = JSON.parse(readFileSync(file, "utf8"));
-    if (c.tokens.length >= n && c.exp - now > DAY) {
+    if (c.tokens.length >= n && c.lifetime === LIFETIME && c.exp - now > MIN_LEFT) {
       const privateKey = createPrivateKey(c.pkcs8);
       return { key: { alg, kid: c.kid, jwk: c.jwk, privateKey }, tokens: c.tokens.slice(0, n) };
     }
@@ -41,7 +44,7 @@ export function pool(dir, alg, n, log = () => {}) {
   const tokens = Array.from({ length: n }, (_, i) => idToken(key, i, now));
   log(`minted ${n} ${alg} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s (cached in ${file})`);
   const pkcs8 = key.privateKey.export({ format: "pem", type: "pkcs8" });
-  writeFileSync(file, JSON.stringify({ kid: key.kid, jwk: key.jwk, pkcs8, exp: now + 3 * DAY, tokens }));
+  writeFileSync(file, JSON.stringify({ kid: key.kid, jwk: key.jwk, pkcs8, lifetime: LIFETIME, exp: now + LIFETIME, tokens }));
   return { key, tokens };
 }
 

@@ -1,4 +1,5 @@
-// Soak: the gate (build/ from `worker-build --release`) in real workerd under `wrangler dev`, driven at saturation
+// Soak: the gate (build/ from `worker-build --release`) in bare workerd (tools/js/gate.mjs startGateWorkerd, as the
+// benchmark runs it: nothing between wrk and the Worker, one process to measure), driven at saturation
 // by wrk with a mixed workload for --minutes (default 10), in front of the loopback PocketID-shaped issuer and a
 // non-recording stand-in upstream. Meanwhile a side client checks verdicts with known-good and known-bad tokens
 // (exact status and code, identity of allowed users), and /_gate/healthz and the workerd RSS are sampled.
@@ -16,19 +17,20 @@
 //   10 % proxy mode /api/peers with a hot token (reaches the upstream)
 //   10 % proxy mode bypass routes (/relay, /oauth2/keys, /peers)
 import { execFileSync, spawn } from "node:child_process";
-import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { cpus, loadavg } from "node:os";
-import { dirname, join } from "node:path";
-import { NODE_MODULES, ROOT, WORKER_SCRIPT, need } from "../../tools/js/env.mjs";
-import { newKey, startIssuer } from "../../tools/js/issuer.mjs";
+import { join } from "node:path";
 import { cli, numberOption } from "../../tools/js/cli.mjs";
-import { freePort } from "../../tools/js/net.mjs";
+import { ROOT, WORKER_SCRIPT, need } from "../../tools/js/env.mjs";
+import { AUTH_PATH, forwardAuthHeaders, startGateWorkerd, trusting } from "../../tools/js/gate.mjs";
+import { newKey, startIssuer } from "../../tools/js/issuer.mjs";
+import { memoryOf } from "../../tools/js/procmem.mjs";
 import { startUpstream } from "../../tools/js/upstream.mjs";
 
 const USAGE = `usage: node bench/soak/soak.mjs [--minutes N] [--connections C] [--threads T] [--write]
 
-The gate from build/ under wrangler dev, driven at saturation by wrk with the mixed workload while a side client
+The gate from build/ in bare workerd, driven at saturation by wrk with the mixed workload while a side client
 checks verdicts; healthz cache sizes and the workerd RSS are sampled. Exit 1 on any 5xx, wrong verdict or unbounded
 cache. Needs build/ and \`cargo xtask setup\`; \`cargo xtask soak [--lock FILE]\` builds first.
 
@@ -52,49 +54,27 @@ need(WORKER_SCRIPT, "build the Worker first (`cargo xtask soak` does)");
 const WRK = need("/usr/bin/wrk", "apt-get install -y wrk");
 
 // ---------------------------------------------------------------------------------------------- the rig
-const issuer = await startIssuer();
-const upstream = await startUpstream({ record: false, label: "soak-upstream" });
-const port = await freePort();
-const gate = `http://127.0.0.1:${port}`;
-// A private copy of build/: wrangler dev reloads (a new workerd) when its script changes, and other runs rebuild build/.
-const BUILD = join(OUT, `build-${process.pid}`);
-cpSync(dirname(WORKER_SCRIPT), BUILD, { recursive: true });
-process.on("exit", () => rmSync(BUILD, { recursive: true, force: true }));
-const config = join(OUT, "wrangler.json");
-writeFileSync(config, JSON.stringify({
-  name: "pocketgate-soak", main: join(BUILD, "index.js"), compatibility_date: "2025-09-01",
-}));
-const wrangler = spawn(need(join(NODE_MODULES, ".bin/wrangler"), "run `cargo xtask setup`"), [
-  "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false",
-  "--log-level", "error",
-  "--var", `ISSUER:${issuer.url}`, "--var", "AUDIENCE:netbird", "--var", "ALLOW_GROUPS:netbird-users",
-  "--var", `UPSTREAM:${upstream.url}`,
-], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true, // own process group: stopped as a whole below
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } });
-/** Stop wrangler and the workerd processes it started (its process group), also when this script fails. */
-const killGroup = (sig) => { try { process.kill(-wrangler.pid, sig); } catch { /* already gone */ } };
-process.on("exit", () => killGroup("SIGKILL"));
 process.on("uncaughtException", (e) => { console.error(e); process.exit(1); });
 process.on("unhandledRejection", (e) => { console.error(e); process.exit(1); });
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(130));
-const wranglerOut = [];
-const keep = (d) => { wranglerOut.push(String(d)); if (wranglerOut.length > 200) wranglerOut.shift(); };
-wrangler.stdout.on("data", keep);
-wrangler.stderr.on("data", keep);
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(130)); // the gate is stopped on exit
+const issuer = await startIssuer();
+const upstream = await startUpstream({ record: false, label: "soak-upstream" });
+// From a private copy of build/ (other runs rebuild build/ meanwhile).
+const GATE_DIR = join(OUT, `gate-${process.pid}`);
+process.on("exit", () => rmSync(GATE_DIR, { recursive: true, force: true }));
+let stopping = false;
+const wd = await startGateWorkerd({ vars: { ...trusting(issuer), UPSTREAM: upstream.url }, dir: GATE_DIR });
+const gate = wd.url;
+const pid = wd.proc.pid;
+wd.proc.on("exit", (c) => { if (!stopping) { console.error(wd.output()); console.error(`workerd exited (${c})`); process.exit(1); } });
 
 async function stop(code) {
-  if (wrangler.exitCode === null) {
-    const gone = new Promise((r) => wrangler.once("exit", r));
-    killGroup("SIGTERM");
-    await Promise.race([gone, new Promise((r) => setTimeout(r, 5_000))]);
-  }
-  killGroup("SIGKILL");
+  stopping = true;
+  await wd.stop();
   await issuer.close();
   await upstream.close();
   process.exit(code);
 }
-wrangler.on("exit", (c) => { if (!stopping) { console.error(wranglerOut.join("")); console.error(`wrangler dev exited (${c})`); process.exit(1); } });
-let stopping = false;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 function get(path, headers = {}) {
@@ -109,36 +89,11 @@ function get(path, headers = {}) {
   });
 }
 
-let healthy = false;
-for (let i = 0; i < 240 && !healthy; i++) {
-  try { healthy = (await get("/_gate/healthz")).status === 200; } catch { /* not up yet */ }
-  if (!healthy) await new Promise((r) => setTimeout(r, 500));
-}
-if (!healthy) { console.error(wranglerOut.join("")); log("the gate did not become healthy"); stopping = true; await stop(1); }
-
-/** wrangler dev runs two workerd processes: its proxy (listening on --port) and the runtime holding the gate's
- *  isolate (started with --inspector-addr). Returns both PIDs. */
-function workerdPids() {
-  const rows = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" }).trim().split("\n")
-    .map((l) => l.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/)).filter(Boolean)
-    .map(([, pid, ppid, args]) => ({ pid: Number(pid), ppid: Number(ppid), args }));
-  const mine = new Set([wrangler.pid]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const r of rows) if (mine.has(r.ppid) && !mine.has(r.pid)) { mine.add(r.pid); grew = true; }
-  }
-  const w = rows.filter((r) => mine.has(r.pid) && /\/workerd serve /.test(r.args));
-  const runtime = w.filter((r) => r.args.includes("--inspector-addr"));
-  const proxy = w.filter((r) => !r.args.includes("--inspector-addr"));
-  if (runtime.length !== 1 || proxy.length > 1) throw new Error(`unexpected workerd processes under wrangler: ${w.map((r) => r.args.slice(0, 120)).join(" | ")}`);
-  return { pid: runtime[0].pid, proxyPid: proxy[0]?.pid };
-}
-/** RSS of `pid` in KiB; null once the process is gone (a restarted runtime fails the soak). */
-const rssKiB = (pid) => (pid && existsSync(`/proc/${pid}/status`) ? Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)[1]) : null);
-const { pid, proxyPid } = workerdPids();
+/** RSS of the gate's workerd in KiB; null once the process is gone (a restarted runtime fails the soak). */
+const rssKiB = () => { const m = memoryOf(pid); return m && m.rss / 1024; };
 
 // ---------------------------------------------------------------------------------------------- workload
-log(`gate ${gate} (workerd runtime pid ${pid}, proxy pid ${proxyPid}), issuer ${issuer.url}, upstream ${upstream.url}; minting tokens`);
+log(`gate ${gate} (workerd pid ${pid}), issuer ${issuer.url}, upstream ${upstream.url}; minting tokens`);
 const now = () => Math.floor(Date.now() / 1000);
 const users = Array.from({ length: 200 }, (_, i) => issuer.idToken({ name: `user${i}` }));
 const cold = Array.from({ length: 12_000 }, (_, i) => issuer.idToken({ name: `cold${i % 500}` }));
@@ -154,10 +109,10 @@ const bad = {
 const badPools = Object.fromEntries(Object.entries(bad).map(([k, f]) => [k, Array.from({ length: 200 }, (_, i) => f(i))]));
 const line = (path, xfu, token) => `${path}\t${xfu}\t${token ? `Bearer ${token}` : ""}`;
 const lines = [];
-cold.forEach((t) => lines.push(line("/_gate/auth", "/api/peers", t)));
-for (let i = 0; i < 10_000; i++) lines.push(line("/_gate/auth", "/api/peers", users[i % users.length]));
-for (const [, pool] of Object.entries(badPools)) for (let i = 0; i < 1_600; i++) lines.push(line("/_gate/auth", "/api/peers", pool[i % pool.length]));
-for (let i = 0; i < 2_000; i++) lines.push(line("/_gate/auth", "/api/peers", null));
+cold.forEach((t) => lines.push(line(AUTH_PATH, "/api/peers", t)));
+for (let i = 0; i < 10_000; i++) lines.push(line(AUTH_PATH, "/api/peers", users[i % users.length]));
+for (const [, pool] of Object.entries(badPools)) for (let i = 0; i < 1_600; i++) lines.push(line(AUTH_PATH, "/api/peers", pool[i % pool.length]));
+for (let i = 0; i < 2_000; i++) lines.push(line(AUTH_PATH, "/api/peers", null));
 for (let i = 0; i < 4_000; i++) lines.push(line("/api/peers", "", users[i % users.length]));
 for (let i = 0; i < 4_000; i++) lines.push(line(["/relay", "/oauth2/keys", "/peers"][i % 3], "", null));
 // A fixed shuffle (deterministic LCG) so every part of the cycle has the same mix.
@@ -168,14 +123,16 @@ writeFileSync(linesFile, lines.join("\n") + "\n");
 
 // ---------------------------------------------------------------------------------------------- side checks
 const sub = (name) => issuer.user(name).sub;
+/** A forward-auth request for GET `uri` with `token`, as a proxy sends it. */
+const fa = (token, uri = "/api/peers") => get(AUTH_PATH, forwardAuthHeaders({ token, uri }));
 const checks = [
-  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${users[7]}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" }); return r.status === 200 && r.headers["x-auth-request-user"] === sub("user7"); },
-  async () => { const t = issuer.idToken({ name: "fresh" }); const r = await get("/_gate/auth", { authorization: `Bearer ${t}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/x" }); return r.status === 200 && r.headers["x-auth-request-user"] === sub("fresh"); },
-  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${damaged(issuer.idToken())}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "signature_invalid"; },
-  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${issuer.idToken({ key: stranger })}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "key_not_found"; },
-  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${bad.expired()}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "token_expired"; },
-  async () => { const r = await get("/_gate/auth", { authorization: `Bearer ${bad.group(1)}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" }); return r.status === 403 && JSON.parse(r.text).code === "group_not_allowed"; },
-  async () => { const r = await get("/_gate/auth", { "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" }); return r.status === 401 && JSON.parse(r.text).code === "token_missing"; },
+  async () => { const r = await fa(users[7]); return r.status === 200 && r.headers["x-auth-request-user"] === sub("user7"); },
+  async () => { const t = issuer.idToken({ name: "fresh" }); const r = await fa(t, "/api/x"); return r.status === 200 && r.headers["x-auth-request-user"] === sub("fresh"); },
+  async () => { const r = await fa(damaged(issuer.idToken())); return r.status === 401 && JSON.parse(r.text).code === "signature_invalid"; },
+  async () => { const r = await fa(issuer.idToken({ key: stranger })); return r.status === 401 && JSON.parse(r.text).code === "key_not_found"; },
+  async () => { const r = await fa(bad.expired()); return r.status === 401 && JSON.parse(r.text).code === "token_expired"; },
+  async () => { const r = await fa(bad.group(1)); return r.status === 403 && JSON.parse(r.text).code === "group_not_allowed"; },
+  async () => { const r = await fa(); return r.status === 401 && JSON.parse(r.text).code === "token_missing"; },
   async () => { const r = await get("/api/peers", { authorization: `Bearer ${users[3]}`, "x-auth-request-user": "root" }); return r.status === 200 && JSON.parse(r.text).user === sub("user3"); },
   async () => { const r = await get("/api/peers", { "x-auth-request-user": "root" }); return r.status === 401; },
   async () => { const r = await get("/oauth2/../api/peers"); return r.status === 401; },
@@ -203,9 +160,9 @@ async function sample(label) {
   let caches = null;
   let status = null;
   try { const h = await get("/_gate/healthz"); status = h.status; caches = JSON.parse(h.text).caches ?? null; } catch { /* counted below */ }
-  const s = { label, t: Math.round((Date.now() - t0) / 1000), rssKiB: rssKiB(pid), proxyRssKiB: rssKiB(proxyPid), healthz: status, caches };
+  const s = { label, t: Math.round((Date.now() - t0) / 1000), rssKiB: rssKiB(), healthz: status, caches };
   samples.push(s);
-  log(`${label}: runtime RSS ${(s.rssKiB / 1024).toFixed(1)} MiB (wrangler's proxy workerd ${(s.proxyRssKiB / 1024).toFixed(1)} MiB), healthz ${status}, caches ${JSON.stringify(caches)}`);
+  log(`${label}: workerd RSS ${(s.rssKiB / 1024).toFixed(1)} MiB, healthz ${status}, caches ${JSON.stringify(caches)}`);
 }
 let t0 = Date.now();
 await sample("idle");
@@ -229,7 +186,7 @@ await sample("end");
 const uptime = execFileSync("uptime", { encoding: "utf8" }).trim();
 
 const m = wrkOut.match(/SOAK (\{.*\})/);
-if (!m) { console.error(wrkOut); log("wrk printed no summary"); stopping = true; await stop(1); }
+if (!m) { console.error(wrkOut); log("wrk printed no summary"); await stop(1); }
 const w = JSON.parse(m[1]);
 const seconds = w.duration_us / 1e6;
 const fiveXX = Object.entries(w.statuses).filter(([s]) => Number(s) >= 500).reduce((a, [, n]) => a + n, 0);
@@ -246,7 +203,6 @@ const result = {
   sideMessages: side.messages.slice(0, 5), upstreamRequests: upstream.count(),
   jwksFetches: issuer.jwksFetches(),
   rss: { idle: samples[0].rssKiB, first: loaded[0]?.rssKiB, end: samples.at(-1).rssKiB, max: Math.max(...loaded.map((s) => s.rssKiB ?? 0)) },
-  proxyRss: { idle: samples[0].proxyRssKiB, end: samples.at(-1).proxyRssKiB },
   maxTokens, tokenCapacity: samples.at(-1).caches?.tokens_capacity, maxCrypto, uptime,
 };
 log(JSON.stringify(result, null, 1));
@@ -260,7 +216,7 @@ if (side.errors) failures.push(`${side.errors} side-check request errors`);
 if (socketErrors) failures.push(`${socketErrors} wrk socket errors/timeouts`);
 if (!capacityOk) failures.push("token cache above its capacity");
 if (samples.some((s) => s.healthz !== 200)) failures.push("healthz not 200 in a sample");
-if (samples.some((s) => s.rssKiB === null)) failures.push("the workerd runtime process went away (crash or reload)");
+if (samples.some((s) => s.rssKiB === null)) failures.push("the gate's workerd process went away (crash)");
 
 if (WRITE) {
   const mib = (k) => `${(k / 1024).toFixed(1)} MiB`;
@@ -269,7 +225,7 @@ if (WRITE) {
 ## Soak
 
 Command: \`flock /work/team/LOAD.lock cargo xtask soak --minutes ${MINUTES}\` (runs \`node bench/soak/soak.mjs --minutes ${MINUTES} --write\`
-after \`worker-build --release\`): the gate from \`build/\` under \`wrangler dev\` (real workerd, one isolate), in front of
+after \`worker-build --release\`): the gate from \`build/\` in bare workerd (generated config, one process, one isolate), in front of
 the loopback PocketID-shaped issuer (RS256) and a stand-in upstream; \`wrk -t${THREADS} -c${CONNECTIONS}\` replays the mixed
 workload of \`bench/soak/soak.mjs\` (30 % distinct valid tokens, 12 000 per cycle > the 10 000-entry token cache; 25 % repeated
 tokens of 200 users; 20 % bad tokens: damaged signature, unknown kid, expired, wrong group, garbage; 5 % no token; 20 %
@@ -289,18 +245,16 @@ Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu},
 | side verdict checks (wrong) | ${side.checks} (${side.wrong.length} wrong, ${side.errors} errors; ${side.retried} retried after a keep-alive reset) |
 | requests that reached the upstream | ${upstream.count()} |
 | JWKS fetches at the issuer | ${issuer.jwksFetches()} |
-| workerd RSS (runtime with the gate's isolate) idle → first sample under load → end (max) | ${mib(result.rss.idle)} → ${mib(result.rss.first)} → ${mib(result.rss.end)} (${mib(result.rss.max)}) |
-| wrangler's proxy workerd RSS idle → end | ${mib(result.proxyRss.idle)} → ${mib(result.proxyRss.end)} |
+| workerd RSS (the one process serving the gate) idle → first sample under load → end (max) | ${mib(result.rss.idle)} → ${mib(result.rss.first)} → ${mib(result.rss.end)} (${mib(result.rss.max)}) |
 | token cache entries, max seen (capacity) | ${maxTokens} (${result.tokenCapacity}) |
 | imported WebCrypto keys, max seen | ${maxCrypto} |
 
-Runtime RSS samples (MiB, every ${every / 1000} s): ${samples.map((s) => (s.rssKiB / 1024).toFixed(0)).join(", ")}.
+workerd RSS samples (MiB, every ${every / 1000} s): ${samples.map((s) => (s.rssKiB / 1024).toFixed(0)).join(", ")}.
 Verdict: ${failures.length ? `**FAILED**: ${failures.join("; ")}` : "zero 5xx, zero wrong verdicts, caches bounded."}
 `;
   appendFileSync(join(ROOT, "BENCHMARKS.md"), text);
   log("appended to BENCHMARKS.md");
 }
-stopping = true;
 if (failures.length) { log(`FAILED: ${failures.join("; ")}`); await stop(1); }
 log("soak passed: zero 5xx, zero wrong verdicts, caches bounded");
 await stop(0);

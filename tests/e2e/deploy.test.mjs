@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { ROOT, WORKER_SCRIPT, need } from "../../tools/js/env.mjs";
+import { ROOT, WORKER_SCRIPT, compatibilityDate, need } from "../../tools/js/env.mjs";
 
 function xtask(...args) {
   const r = spawnSync("cargo", ["xtask", "deploy", ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
@@ -40,7 +40,7 @@ describe("cargo xtask deploy", () => {
         [
           'name = "pocketgate"',
           `main = ${JSON.stringify(WORKER_SCRIPT)}`,
-          'compatibility_date = "2025-09-01"',
+          `compatibility_date = "${compatibilityDate()}"`,
           "[build]",
           'command = "true"',
           "[assets]",

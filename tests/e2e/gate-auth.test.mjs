@@ -3,31 +3,26 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync, createHmac } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { startGate } from "./support/gate.mjs";
+import { authAt, startGate, trusting, withGate } from "../../tools/js/gate.mjs";
 import { b64u, newKey, signJws, startIssuer } from "../../tools/js/issuer.mjs";
 
 let issuer, gate;
 before(async () => {
   issuer = await startIssuer();
-  gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", LOG: "all" });
+  gate = await startGate({ ...trusting(issuer), LOG: "all" });
 });
 after(async () => { await gate?.dispose(); await issuer?.close(); });
 
-const API = { "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers?x=1" };
+const URI = "/api/peers?x=1";
 
-async function auth(token, { headers = {}, scheme = "Bearer", method = "GET" } = {}) {
-  const h = { ...API, ...headers };
-  if (token !== undefined) h.authorization = `${scheme} ${token}`;
-  const r = await gate.fetch("/_gate/auth", { method, headers: h });
-  const text = await r.text();
-  return { status: r.status, headers: r.headers, text, body: text ? JSON.parse(text) : null };
-}
+/** GET `URI` with `token` (`scheme`), through a forward-auth call made with `method`: { status, headers, text, json }. */
+const auth = (token, { headers, scheme, method } = {}) => authAt(gate, { uri: URI, token, scheme, headers, via: method });
 
 async function denied(token, status, code, opts) {
   const r = await auth(token, opts);
   assert.equal(r.status, status, r.text);
-  assert.equal(r.body.code, code, r.text);
-  assert.equal(typeof r.body.message, "string");
+  assert.equal(r.json.code, code, r.text);
+  assert.equal(typeof r.json.message, "string");
   if (typeof token === "string" && token.includes(".")) {
     for (const part of token.split(".").filter((p) => p.length > 8)) assert.ok(!r.text.includes(part), "body echoes the token");
   }
@@ -110,7 +105,7 @@ describe("refused", () => {
   test("PocketID session token", async () => {
     const r = await auth(issuer.sessionToken());
     assert.equal(r.status, 401);
-    assert.ok(["audience_mismatch", "token_type_not_accepted"].includes(r.body.code), r.text);
+    assert.ok(["audience_mismatch", "token_type_not_accepted"].includes(r.json.code), r.text);
   });
   test("alg none", () => denied(`${seg({ alg: "none", typ: "JWT" })}.${issuer.idToken().split(".")[1]}.`, 401, "alg_not_allowed"));
   test("alg none with a signature", () => denied(`${seg({ alg: "none" })}.${issuer.idToken().split(".")[1]}.${b64u("x")}`, 401, "alg_not_allowed"));
@@ -169,7 +164,7 @@ describe("refused", () => {
 
 describe("routes seen through the proxy's headers", () => {
   test("a bypass route answers 200 with empty identity headers", async () => {
-    const r = await auth(undefined, { headers: { "x-forwarded-uri": "/management.ManagementService/Login", "x-forwarded-method": "POST" } });
+    const r = await authAt(gate, { method: "POST", uri: "/management.ManagementService/Login" });
     assert.equal(r.status, 200);
     for (const h of ["user", "email", "preferred-username", "groups"]) assert.equal(r.headers.get(`x-auth-request-${h}`), "", h);
   });
@@ -192,18 +187,13 @@ describe("routes seen through the proxy's headers", () => {
 });
 
 describe("LOG_LIMIT", () => {
-  let limited;
-  before(async () => {
-    limited = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", LOG_LIMIT: "1" });
-  });
-  after(async () => { await limited?.dispose(); });
-  test("a burst of refusals writes at most LOG_LIMIT lines per second, then reports the dropped ones", async () => {
+  test("a burst of refusals writes at most LOG_LIMIT lines per second, then reports the dropped ones", () => withGate({ trust: issuer, vars: { LOG_LIMIT: "1" } }, async (limited) => {
     const parsed = () => limited.logs.map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
     const t0 = Date.now();
-    for (let i = 0; i < 20; i++) assert.equal((await limited.fetch("/_gate/auth", { headers: API })).status, 401);
+    for (let i = 0; i < 20; i++) assert.equal((await authAt(limited, { uri: URI })).status, 401);
     const seconds = Math.ceil((Date.now() - t0) / 1000) + 1; // whole seconds the burst can touch
     await new Promise((r) => setTimeout(r, 1100)); // a new second: the next refusal carries the summary
-    assert.equal((await limited.fetch("/_gate/auth", { headers: API })).status, 401);
+    assert.equal((await authAt(limited, { uri: URI })).status, 401);
     for (let i = 0; i < 100 && !parsed().some((l) => l.event === "log_suppressed"); i++) await new Promise((r) => setTimeout(r, 20));
     const lines = parsed();
     const requests = lines.filter((l) => l.event === "request");
@@ -211,20 +201,14 @@ describe("LOG_LIMIT", () => {
     assert.ok(requests.length <= seconds + 1, `${requests.length} request lines in ${seconds} s: ${JSON.stringify(lines)}`);
     assert.ok(requests.length >= 2, JSON.stringify(lines));
     assert.equal(requests.length + dropped, 21, "every refusal is either written or counted");
-  });
+  }));
 });
 
 describe("LOG unset (deny, the default)", () => {
-  let quiet;
-  before(async () => {
-    quiet = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users" });
-  });
-  after(async () => { await quiet?.dispose(); });
-  test("logs refusals and key fetches, not allowed requests", async () => {
-    const h = { ...API };
-    const ok = await quiet.fetch("/_gate/auth", { headers: { ...h, authorization: `Bearer ${issuer.idToken({ name: "alice" })}` } });
+  test("logs refusals and key fetches, not allowed requests", () => withGate({ trust: issuer }, async (quiet) => {
+    const ok = await authAt(quiet, { uri: URI, token: issuer.idToken({ name: "alice" }) });
     assert.equal(ok.status, 200);
-    const no = await quiet.fetch("/_gate/auth", { headers: h });
+    const no = await authAt(quiet, { uri: URI });
     assert.equal(no.status, 401);
     const parsed = () => quiet.logs.map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
     // Log lines arrive on workerd's stdout after the answer: wait for the refusal's line (the later request).
@@ -235,5 +219,5 @@ describe("LOG unset (deny, the default)", () => {
     const requests = lines.filter((l) => l.event === "request");
     assert.deepEqual(requests.map((l) => [l.decision, l.code, l.status]), [["deny", "token_missing", 401]], JSON.stringify(lines));
     assert.ok(lines.some((l) => l.event === "key_fetch" && l.ok === true), "no key_fetch line");
-  });
+  }));
 });

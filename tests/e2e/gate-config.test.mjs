@@ -1,8 +1,8 @@
 // Every configuration error in real workerd: /_gate/healthz names the variable and the fix, and every gated
 // request (forward-auth and proxy) fails closed with 503 config_invalid.
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
-import { startGate } from "./support/gate.mjs";
+import { test } from "node:test";
+import { withGate } from "../../tools/js/gate.mjs";
 
 const GOOD = { ISSUER: "https://id.example.com", AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", UPSTREAM: "http://127.0.0.1:9" };
 const without = (k) => Object.fromEntries(Object.entries(GOOD).filter(([key]) => key !== k));
@@ -45,13 +45,8 @@ const CASES = [
   ["LOCAL_USERS unknown", { ...GOOD, LOCAL_USERS: "yes" }, "LOCAL_USERS", "\"allow\""],
 ];
 
-const gates = [];
-after(async () => { for (const g of gates) await g.dispose(); });
-
 for (const [name, vars, variable, words] of CASES) {
-  test(`config error: ${name}`, async () => {
-    const gate = await startGate(vars);
-    gates.push(gate);
+  test(`config error: ${name}`, () => withGate({ vars }, async (gate) => {
     const h = await gate.fetch("/_gate/healthz");
     const body = await h.json();
     assert.equal(h.status, 503);
@@ -64,23 +59,19 @@ for (const [name, vars, variable, words] of CASES) {
       assert.equal(r.status, 503, path);
       assert.equal((await r.json()).code, "config_invalid", path);
     }
-    await gate.dispose();
-    gates.pop();
-  });
+  }));
 }
 
 // Finding 4 of the outside attack: the public healthz listed each invalid setting's value (`(got "…")`), so
 // credentials in UPSTREAM or a secret in a JWKS_URI query were readable by anyone. Neither healthz nor the logs
 // may contain any part of a rejected value.
-test("healthz and the logs never echo a setting's value", async () => {
-  const SECRET = "Sup3rS3cretValue";
-  const gate = await startGate({
-    ...GOOD,
-    UPSTREAM: `https://admin:${SECRET}@mgmt.internal/${SECRET}`,
-    JWKS_URI: `https://id.example.com/jwks?token=${SECRET}`,
-    ALLOW_GROUPS: `${SECRET},${SECRET}`,
-  });
-  gates.push(gate);
+const SECRET = "Sup3rS3cretValue";
+test("healthz and the logs never echo a setting's value", () => withGate({ vars: {
+  ...GOOD,
+  UPSTREAM: `https://admin:${SECRET}@mgmt.internal/${SECRET}`,
+  JWKS_URI: `https://id.example.com/jwks?token=${SECRET}`,
+  ALLOW_GROUPS: `${SECRET},${SECRET}`,
+} }, async (gate) => {
   const h = await gate.fetch("/_gate/healthz");
   const text = await h.text();
   assert.equal(h.status, 503);
@@ -93,11 +84,9 @@ test("healthz and the logs never echo a setting's value", async () => {
   const logs = gate.logs.join("\n");
   assert.ok(logs.length > 0, "the gate logged nothing to check");
   assert.ok(!logs.includes(SECRET), "a log line echoes a value");
-});
+}));
 
-test("several mistakes are all listed", async () => {
-  const gate = await startGate({ ISSUER: "https://x.test/", LEEWAY_SECONDS: "x" });
-  gates.push(gate);
+test("several mistakes are all listed", () => withGate({ vars: { ISSUER: "https://x.test/", LEEWAY_SECONDS: "x" } }, async (gate) => {
   const body = await (await gate.fetch("/_gate/healthz")).json();
   assert.deepEqual(body.errors.map((e) => e.setting).sort(), ["ALLOW_GROUPS", "AUDIENCE", "ISSUER", "LEEWAY_SECONDS"]);
-});
+}));

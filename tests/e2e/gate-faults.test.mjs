@@ -6,35 +6,22 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { describe, test } from "node:test";
-import { startGate } from "./support/gate.mjs";
-import { newKey, signJws, startIssuer } from "../../tools/js/issuer.mjs";
-import { memoryOf, pidListening } from "./support/procmem.mjs";
+import { authAt, withGate } from "../../tools/js/gate.mjs";
+import { newKey, signJws, withIssuer } from "../../tools/js/issuer.mjs";
+import { memoryOf, pidListening } from "../../tools/js/procmem.mjs";
 
 const JWKS = "/.well-known/jwks.json";
 const DISCOVERY = "/.well-known/openid-configuration";
 
+/** The test-only entry module (isolate clock: /__test/clock). */
+const HOOKS = new URL("./support/hooks-entry.mjs", import.meta.url);
+
 /** An issuer and a gate trusting it; `run(ctx)` then everything is stopped. */
-async function withGate(run, { vars = {}, issuerOpts = {}, hooks = false } = {}) {
-  const issuer = await startIssuer(issuerOpts);
-  const gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", ...vars }, { hooks });
-  try {
-    await run({ issuer, gate });
-  } finally {
-    await gate.dispose();
-    await issuer.close();
-  }
-}
+const withIssuerAndGate = (run, { vars = {}, issuerOpts = {}, hooks = false } = {}) =>
+  withIssuer(issuerOpts, (issuer) => withGate({ trust: issuer, vars, entry: hooks ? HOOKS : undefined }, (gate) => run({ issuer, gate })));
 
-const auth = (gate, token) =>
-  gate.fetch("/_gate/auth", { headers: { authorization: `Bearer ${token}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" } });
-
-async function verdict(gate, token) {
-  const r = await auth(gate, token);
-  const text = await r.text();
-  let code = null;
-  try { code = text ? JSON.parse(text).code : null; } catch { /* a non-JSON body is reported below */ }
-  return { status: r.status, code, text };
-}
+/** A forward-auth request with `token` for GET /api/peers: { status, code, text }. */
+const verdict = (gate, token) => authAt(gate, { token });
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -97,7 +84,7 @@ async function secondStart() {
 
 describe("issuer faults", { concurrency: true }, () => {
   test("slow issuer (longer than the fetch timeout), no cached keys: 503, then recovery", () =>
-    withGate(async ({ issuer, gate }) => {
+    withIssuerAndGate(async ({ issuer, gate }) => {
       issuer.state.delayMs = 6_000;
       await outage(gate, issuer);
       issuer.state.delayMs = 0;
@@ -105,7 +92,7 @@ describe("issuer faults", { concurrency: true }, () => {
     }));
 
   test("slow refresh with cached keys: known keys keep verifying, the new kid waits out the timeout", () =>
-    withGate(async ({ issuer, gate }) => {
+    withIssuerAndGate(async ({ issuer, gate }) => {
       const survivor = issuer.key;
       assert.equal((await verdict(gate, issuer.idToken())).status, 200);
       issuer.state.keys = [survivor, newKey()];
@@ -124,7 +111,7 @@ describe("issuer faults", { concurrency: true }, () => {
     }));
 
   test("issuer down (connection refused), then back on the same port", () =>
-    withGate(async ({ issuer, gate }) => {
+    withIssuerAndGate(async ({ issuer, gate }) => {
       await issuer.down();
       await outage(gate, issuer);
       await issuer.up();
@@ -132,7 +119,7 @@ describe("issuer faults", { concurrency: true }, () => {
     }));
 
   test("issuer down after keys were loaded: the last good keys serve", () =>
-    withGate(async ({ issuer, gate }) => {
+    withIssuerAndGate(async ({ issuer, gate }) => {
       assert.equal((await verdict(gate, issuer.idToken())).status, 200);
       await issuer.down();
       assert.equal((await verdict(gate, issuer.idToken({ name: "bob" }))).status, 200);
@@ -141,7 +128,7 @@ describe("issuer faults", { concurrency: true }, () => {
     }));
 
   test("connection reset mid-request: 503, then recovery", () =>
-    withGate(async ({ issuer, gate }) => {
+    withIssuerAndGate(async ({ issuer, gate }) => {
       issuer.fault((path) => (path === JWKS ? { destroy: true } : undefined));
       await outage(gate, issuer);
       issuer.fault(null);
@@ -150,14 +137,14 @@ describe("issuer faults", { concurrency: true }, () => {
 
   for (const [name, path] of [["JWKS", JWKS], ["discovery", DISCOVERY]]) {
     test(`${name} answers HTTP 500: 503, then recovery`, () =>
-      withGate(async ({ issuer, gate }) => {
+      withIssuerAndGate(async ({ issuer, gate }) => {
         issuer.fault((p) => (p === path ? { status: 500, body: "internal error" } : undefined));
         await outage(gate, issuer);
         issuer.fault(null);
         await recovers(gate, issuer);
       }));
     test(`${name} answers non-JSON (an HTML error page with status 200): 503, then recovery`, () =>
-      withGate(async ({ issuer, gate }) => {
+      withIssuerAndGate(async ({ issuer, gate }) => {
         issuer.fault((p) => (p === path ? { body: "<html>502 Bad Gateway</html>", headers: { "content-type": "text/html" } } : undefined));
         await outage(gate, issuer);
         issuer.fault(null);
@@ -166,7 +153,7 @@ describe("issuer faults", { concurrency: true }, () => {
   }
 
   test("an empty key set is an outage (503) that neither wipes cached keys nor outlives the issuer's repair", () =>
-    withGate(async ({ issuer, gate }) => {
+    withIssuerAndGate(async ({ issuer, gate }) => {
       issuer.fault((p) => (p === JWKS ? { body: { keys: [] } } : undefined));
       await outage(gate, issuer);
       const h = await (await gate.fetch("/_gate/healthz")).json();
@@ -184,7 +171,7 @@ describe("issuer faults", { concurrency: true }, () => {
     }));
 
   test("one malformed key among good ones: the good keys verify, the malformed one is skipped", () =>
-    withGate(async ({ issuer, gate }) => {
+    withIssuerAndGate(async ({ issuer, gate }) => {
       const second = newKey("ES256");
       const malformed = { kty: "RSA", kid: "malformed01", alg: "RS256", use: "sig", n: "!!not-base64!!", e: "AQAB" };
       issuer.fault((p) => (p === JWKS ? { body: { keys: [issuer.key.jwk, malformed, second.jwk] } } : undefined));
@@ -200,7 +187,7 @@ describe("issuer faults", { concurrency: true }, () => {
     }));
 
   test("a huge key set (10 000 keys, ~5 MB, with and without Content-Length) is refused; cached keys stay", () =>
-    withGate(async ({ issuer, gate }) => {
+    withIssuerAndGate(async ({ issuer, gate }) => {
       const huge = JSON.stringify({ keys: Array.from({ length: 10_000 }, (_, i) => ({ ...issuer.key.jwk, kid: `k${i}` })) });
       assert.ok(huge.length > 4_000_000, `${huge.length} bytes`);
       issuer.fault((p) => (p === JWKS ? { body: huge } : undefined));
@@ -216,7 +203,7 @@ describe("issuer faults", { concurrency: true }, () => {
     }));
 
   test("a 200 MB key set streamed without Content-Length: 503 at once, never buffered; after a rotation to it the last good keys serve", (t) =>
-    withGate(async ({ issuer, gate }) => {
+    withIssuerAndGate(async ({ issuer, gate }) => {
       const MB = 1 << 20;
       const TOTAL = 200 * MB;
       const streams = [];
@@ -273,7 +260,6 @@ describe("issuer faults", { concurrency: true }, () => {
     }, { hooks: true }));
 
   test("discovery pointing to another host: its jwks_uri is the key source (the issuer's own JWKS is not read)", async () => {
-    const issuer = await startIssuer();
     const mirrorKey = newKey();
     let mirrorHits = 0;
     const mirror = await server((req, res) => {
@@ -281,19 +267,18 @@ describe("issuer faults", { concurrency: true }, () => {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ keys: [mirrorKey.jwk] }));
     });
-    issuer.fault((p) => (p === DISCOVERY ? { body: { issuer: issuer.url, jwks_uri: `${mirror.url}/keys` } } : undefined));
-    const gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users" });
     try {
-      assert.equal((await verdict(gate, issuer.idToken({ key: mirrorKey }))).status, 200);
-      const own = await verdict(gate, issuer.idToken());
-      assert.equal(own.code, "key_not_found", "a key outside the published set verified");
-      assert.equal(issuer.jwksFetches(), 0);
-      assert.ok(mirrorHits >= 1);
-      await neverAdmits(gate, issuer);
+      await withIssuerAndGate(async ({ issuer, gate }) => {
+        issuer.fault((p) => (p === DISCOVERY ? { body: { issuer: issuer.url, jwks_uri: `${mirror.url}/keys` } } : undefined));
+        assert.equal((await verdict(gate, issuer.idToken({ key: mirrorKey }))).status, 200);
+        const own = await verdict(gate, issuer.idToken());
+        assert.equal(own.code, "key_not_found", "a key outside the published set verified");
+        assert.equal(issuer.jwksFetches(), 0);
+        assert.ok(mirrorHits >= 1);
+        await neverAdmits(gate, issuer);
+      });
     } finally {
-      await gate.dispose();
       await mirror.close();
-      await issuer.close();
     }
   });
 
@@ -303,7 +288,7 @@ describe("issuer faults", { concurrency: true }, () => {
     ["another scheme", "file:///etc/passwd"],
   ]) {
     test(`discovery's jwks_uri with ${name}: 503, nothing fetched, recovery once discovery is fixed`, () =>
-      withGate(async ({ issuer, gate }) => {
+      withIssuerAndGate(async ({ issuer, gate }) => {
         issuer.fault((p) => (p === DISCOVERY ? { body: { issuer: issuer.url, jwks_uri: uri } } : undefined));
         await outage(gate, issuer);
         assert.equal(issuer.jwksFetches(), 0);
@@ -320,7 +305,7 @@ describe("issuer faults", { concurrency: true }, () => {
       const key = newKey();
       let hits = 0;
       const other = await server((req, res) => { hits++; res.writeHead(200, { "content-type": "application/json" }); res.end(JSON.stringify({ keys: [key.jwk] })); });
-      await withGate(async ({ issuer, gate }) => {
+      await withIssuerAndGate(async ({ issuer, gate }) => {
         const target = uri.replace("PORT", new URL(other.url).port);
         issuer.fault((p) => (p === DISCOVERY ? { body: { issuer: issuer.url, jwks_uri: target } } : undefined));
         const v = await verdict(gate, issuer.idToken({ key }));
@@ -333,7 +318,7 @@ describe("issuer faults", { concurrency: true }, () => {
   }
 
   test("discovery naming another issuer (different host): 503, then recovery", () =>
-    withGate(async ({ issuer, gate }) => {
+    withIssuerAndGate(async ({ issuer, gate }) => {
       issuer.fault((p) => (p === DISCOVERY ? { body: { issuer: "https://evil.example.com", jwks_uri: `${issuer.url}${JWKS}` } } : undefined));
       await outage(gate, issuer);
       issuer.fault(null);
@@ -341,7 +326,7 @@ describe("issuer faults", { concurrency: true }, () => {
     }));
 
   test("key rotation under load: no verdict flips for the surviving key's tokens", () =>
-    withGate(async ({ issuer, gate }) => {
+    withIssuerAndGate(async ({ issuer, gate }) => {
       const retired = issuer.key;
       const survivor = newKey("ES256");
       issuer.state.keys = [retired, survivor];
@@ -384,7 +369,7 @@ describe("issuer faults", { concurrency: true }, () => {
     }));
 
   test("issuer clock skewed by ±leeway (60 s): ±59 s passes, ±61 s fails with the exact code", () =>
-    withGate(async ({ issuer, gate }) => {
+    withIssuerAndGate(async ({ issuer, gate }) => {
       assert.equal((await verdict(gate, issuer.idToken())).status, 200, "keys loaded");
       const cases = [
         // issuer clock ahead: iat/nbf in the future
@@ -412,7 +397,7 @@ describe("issuer faults", { concurrency: true }, () => {
 });
 
 test("a forged token signed by an attacker key with the issuer's kid never passes, whatever the key set holds", () =>
-  withGate(async ({ issuer, gate }) => {
+  withIssuerAndGate(async ({ issuer, gate }) => {
     const attacker = newKey();
     // The attacker's public key appears in the set under another kid: the token's kid decides, not "any key".
     issuer.state.keys = [issuer.key, { ...attacker, jwk: { ...attacker.jwk, kid: "attacker0001" } }];

@@ -4,7 +4,7 @@
 // X-Original-*), or through Caddy / Traefik (which set X-Forwarded-*): each is refused with 400 and a stable code.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startGate } from "./support/gate.mjs";
+import { authAt, startGate, trusting } from "../../tools/js/gate.mjs";
 import { startIssuer } from "../../tools/js/issuer.mjs";
 
 // The docs' example rule: DELETE/PUT below /api/users need `admins`; everything else under /api `netbird-users`.
@@ -14,7 +14,7 @@ let issuer;
 const gates = {};
 before(async () => {
   issuer = await startIssuer();
-  const base = { ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", ROUTES, LOG: "all" };
+  const base = { ...trusting(issuer), ROUTES, LOG: "all" };
   for (const mode of ["auto", "nginx", "caddy", "traefik"]) {
     gates[mode] = await startGate(mode === "auto" ? base : { ...base, FORWARDED_HEADERS: mode });
   }
@@ -27,13 +27,9 @@ after(async () => {
 const nginx = (method, uri) => ({ "x-original-method": method, "x-original-uri": uri });
 const caddy = (method, uri) => ({ "x-forwarded-method": method, "x-forwarded-uri": uri });
 
-async function auth(mode, headers, token) {
-  const h = { ...headers };
-  if (token) h.authorization = `Bearer ${token}`;
-  const r = await gates[mode].fetch("/_gate/auth", { headers: h });
-  const text = await r.text();
-  return { status: r.status, text, code: text ? JSON.parse(text).code : null, user: r.headers.get("x-auth-request-user") };
-}
+/** /_gate/auth of the `mode` gate with exactly these forwarding `headers` (none added) and `token`:
+ * { status, text, code, user }. */
+const auth = (mode, headers, token) => authAt(gates[mode], { method: null, uri: null, headers, token });
 
 async function refused(mode, headers, code, token) {
   const r = await auth(mode, headers, token);
@@ -137,7 +133,7 @@ describe("proxy mode", () => {
     const { createServer } = await import("node:http");
     server = createServer((req, res) => { seen.push({ method: req.method, url: req.url }); res.end("ok"); });
     await new Promise((r) => server.listen(0, "127.0.0.1", r));
-    upstreamGate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", ROUTES,
+    upstreamGate = await startGate({ ...trusting(issuer), ROUTES,
       UPSTREAM: `http://127.0.0.1:${server.address().port}`, FORWARDED_HEADERS: "nginx" });
   });
   after(async () => { await upstreamGate?.dispose(); await new Promise((r) => server?.close(r)); });

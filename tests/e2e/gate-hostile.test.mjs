@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, afterEach, before, describe, test } from "node:test";
-import { startGate } from "./support/gate.mjs";
+import { startGate, trusting } from "../../tools/js/gate.mjs";
 import { newKey, startIssuer } from "../../tools/js/issuer.mjs";
 import { startUpstream } from "../../tools/js/upstream.mjs";
 
@@ -15,7 +15,7 @@ before(async () => {
   issuer = await startIssuer();
   upstream = await startUpstream();
   // LOG=all: a request the Worker saw leaves a line even when it was allowed (the smuggling checks read them).
-  gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", UPSTREAM: upstream.url, LOG: "all" });
+  gate = await startGate({ ...trusting(issuer), UPSTREAM: upstream.url, LOG: "all" });
   port = Number(new URL(gate.url).port);
 });
 after(async () => { await gate?.dispose(); await upstream?.close(); await issuer?.close(); });

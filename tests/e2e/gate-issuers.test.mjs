@@ -4,17 +4,15 @@
 // it (403 issuer_not_allowed_here), and an issuer's DENY list holds on routes with their own allow list.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { startGate } from "./support/gate.mjs";
+import { authAt, withGate } from "../../tools/js/gate.mjs";
 import { startIssuer } from "../../tools/js/issuer.mjs";
 
 let pocketid, other;
-const gates = [];
 before(async () => {
   pocketid = await startIssuer({ label: "pocketid" });
   other = await startIssuer({ label: "other" });
 });
 after(async () => {
-  for (const g of gates) await g.dispose();
   await pocketid?.close();
   await other?.close();
 });
@@ -24,50 +22,42 @@ const issuers = () => JSON.stringify([
   { issuer: other.url, audiences: "netbird", allow_groups: "netbird-users" },
 ]);
 
-async function gateWith(routes) {
-  const gate = await startGate({ ISSUERS: issuers(), ROUTES: JSON.stringify(routes) });
-  gates.push(gate);
-  return gate;
-}
+/** A gate trusting both issuers with `routes`, for `fn(gate)`. */
+const gateWith = (routes, fn) => withGate({ vars: { ISSUERS: issuers(), ROUTES: JSON.stringify(routes) } }, fn);
 
-async function auth(gate, token, method, uri) {
-  const r = await gate.fetch("/_gate/auth", {
-    headers: { authorization: `Bearer ${token}`, "x-forwarded-method": method, "x-forwarded-uri": uri },
-  });
-  const text = await r.text();
-  return { status: r.status, code: text ? JSON.parse(text).code : null, text };
-}
+/** `method uri` with `token`: { status, code, text }. */
+const auth = (gate, token, method, uri) => authAt(gate, { token, method, uri });
 
-test("a group rule without `issuers` is a configuration error when several issuers are trusted", async () => {
+test("a group rule without `issuers` is a configuration error when several issuers are trusted", () =>
   // The configuration the attack used: on the old gate, `other`'s admins passed this rule.
-  const gate = await gateWith([{ prefix: "/api/users", methods: ["DELETE"], allow_groups: ["admins"] }]);
-  const h = await gate.fetch("/_gate/healthz");
-  const body = await h.json();
-  assert.equal(h.status, 503);
-  const routes = body.errors.find((e) => e.setting === "ROUTES");
-  assert.ok(routes && routes.message.includes("issuers"), JSON.stringify(body));
-  const r = await auth(gate, other.idToken({ name: "mallory", groups: ["admins"] }), "DELETE", "/api/users/x");
-  assert.equal(r.status, 503, r.text);
-  assert.equal(r.code, "config_invalid");
-});
+  gateWith([{ prefix: "/api/users", methods: ["DELETE"], allow_groups: ["admins"] }], async (gate) => {
+    const h = await gate.fetch("/_gate/healthz");
+    const body = await h.json();
+    assert.equal(h.status, 503);
+    const routes = body.errors.find((e) => e.setting === "ROUTES");
+    assert.ok(routes && routes.message.includes("issuers"), JSON.stringify(body));
+    const r = await auth(gate, other.idToken({ name: "mallory", groups: ["admins"] }), "DELETE", "/api/users/x");
+    assert.equal(r.status, 503, r.text);
+    assert.equal(r.code, "config_invalid");
+  }));
 
-test("a rule bound to one issuer refuses the other issuer's `admins`, and admits its own", async () => {
-  const gate = await gateWith([{ prefix: "/api/users", methods: ["DELETE"], allow_groups: ["admins"], issuers: [pocketid.url] }]);
-  const mallory = await auth(gate, other.idToken({ name: "mallory", groups: ["admins"] }), "DELETE", "/api/users/x");
-  assert.deepEqual([mallory.status, mallory.code], [403, "issuer_not_allowed_here"], mallory.text);
-  const alice = await auth(gate, pocketid.idToken({ name: "alice", groups: ["admins"] }), "DELETE", "/api/users/x");
-  assert.equal(alice.status, 200, alice.text);
-  // Elsewhere each issuer's own default rule applies: `other`'s netbird-users read their own API.
-  const reader = await auth(gate, other.idToken({ name: "rita", groups: ["netbird-users"] }), "GET", "/api/users");
-  assert.equal(reader.status, 200, reader.text);
-});
+test("a rule bound to one issuer refuses the other issuer's `admins`, and admits its own", () =>
+  gateWith([{ prefix: "/api/users", methods: ["DELETE"], allow_groups: ["admins"], issuers: [pocketid.url] }], async (gate) => {
+    const mallory = await auth(gate, other.idToken({ name: "mallory", groups: ["admins"] }), "DELETE", "/api/users/x");
+    assert.deepEqual([mallory.status, mallory.code], [403, "issuer_not_allowed_here"], mallory.text);
+    const alice = await auth(gate, pocketid.idToken({ name: "alice", groups: ["admins"] }), "DELETE", "/api/users/x");
+    assert.equal(alice.status, 200, alice.text);
+    // Elsewhere each issuer's own default rule applies: `other`'s netbird-users read their own API.
+    const reader = await auth(gate, other.idToken({ name: "rita", groups: ["netbird-users"] }), "GET", "/api/users");
+    assert.equal(reader.status, 200, reader.text);
+  }));
 
-test("`issuers: \"*\"` states that every issuer's groups of that name pass; the issuer's deny list still holds", async () => {
-  const gate = await gateWith([{ prefix: "/api/users", methods: ["DELETE"], allow_groups: ["admins"], issuers: "*" }]);
-  const otherAdmin = await auth(gate, other.idToken({ name: "olga", groups: ["admins"] }), "DELETE", "/api/users/x");
-  assert.equal(otherAdmin.status, 200, otherAdmin.text);
-  // pocketid's DENY_GROUPS (contractors) hold on a route with its own allow list.
-  const contractor = pocketid.idToken({ name: "carl", groups: ["admins", "contractors"] });
-  const r = await auth(gate, contractor, "DELETE", "/api/users/x");
-  assert.deepEqual([r.status, r.code], [403, "group_denied"], r.text);
-});
+test("`issuers: \"*\"` states that every issuer's groups of that name pass; the issuer's deny list still holds", () =>
+  gateWith([{ prefix: "/api/users", methods: ["DELETE"], allow_groups: ["admins"], issuers: "*" }], async (gate) => {
+    const otherAdmin = await auth(gate, other.idToken({ name: "olga", groups: ["admins"] }), "DELETE", "/api/users/x");
+    assert.equal(otherAdmin.status, 200, otherAdmin.text);
+    // pocketid's DENY_GROUPS (contractors) hold on a route with its own allow list.
+    const contractor = pocketid.idToken({ name: "carl", groups: ["admins", "contractors"] });
+    const r = await auth(gate, contractor, "DELETE", "/api/users/x");
+    assert.deepEqual([r.status, r.code], [403, "group_denied"], r.text);
+  }));

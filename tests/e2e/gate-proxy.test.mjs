@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { startGate } from "./support/gate.mjs";
+import { startGate, trusting } from "../../tools/js/gate.mjs";
 import { startIssuer } from "../../tools/js/issuer.mjs";
 import { startUpstream } from "../../tools/js/upstream.mjs";
 
@@ -21,7 +21,7 @@ before(async () => {
   second = await startIssuer({ clientId: "netbird-dashboard" });
   upstream = await startUpstream();
   gate = await startGate({
-    ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", UPSTREAM: upstream.url,
+    ...trusting(issuer), UPSTREAM: upstream.url,
     ROUTES: JSON.stringify([{ prefix: "/api/users", methods: ["DELETE"], allow_groups: ["admins"] }]),
   });
   multi = await startGate({

@@ -9,7 +9,7 @@
 // the header buffer borrowed and Rust panics (`unreachable`).
 import assert from "node:assert/strict";
 import { after, afterEach, before, beforeEach, test } from "node:test";
-import { startGate } from "./support/gate.mjs";
+import { authAt, startGate, trusting } from "../../tools/js/gate.mjs";
 import { newKey, startIssuer } from "../../tools/js/issuer.mjs";
 
 let issuer, gate;
@@ -17,21 +17,14 @@ before(async () => { issuer = await startIssuer(); });
 after(async () => { await issuer?.close(); });
 // Each test gets a fresh isolate.
 beforeEach(async () => {
-  gate = await startGate({ ISSUER: issuer.url, AUDIENCE: "netbird", ALLOW_GROUPS: "netbird-users", LOG: "all" }, { hooks: true });
+  gate = await startGate({ ...trusting(issuer), LOG: "all" }, { entry: new URL("./support/hooks-entry.mjs", import.meta.url) });
 });
 afterEach(async () => { await gate?.dispose(); issuer.state.delayMs = 0; });
 
 const hook = async (path) => (await gate.fetch(path, { method: "POST" })).json();
 
-async function auth(token) {
-  const r = await gate.fetch("/_gate/auth", {
-    headers: { authorization: `Bearer ${token}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers" },
-  });
-  const text = await r.text();
-  let code = null;
-  try { code = JSON.parse(text).code; } catch { /* reported below */ }
-  return { status: r.status, text, code, user: r.headers.get("x-auth-request-user") };
-}
+/** A forward-auth request with `token` for GET /api/peers: { status, text, code, user }. */
+const auth = (token) => authAt(gate, { token });
 
 async function heldAtLeast(n) {
   for (let i = 0; i < 250; i++) {

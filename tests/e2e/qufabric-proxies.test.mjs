@@ -12,10 +12,10 @@
 // Traefik labels).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startGate } from "./support/gate.mjs";
-import {
-  PAGE_HOST, labelsToDynamic, pageGenerate, rawRequest, startCaddy, startNginx, startTraefik,
-} from "./support/proxies.mjs";
+import { startGate } from "../../tools/js/gate.mjs";
+import { rawRequest } from "../../tools/js/net.mjs";
+import { pageGenerate } from "../../tools/js/page.mjs";
+import { PAGE_HOST, labelsToDynamic, startCaddy, startNginx, startTraefik } from "../../tools/js/proxies.mjs";
 import { DASHBOARD_HTML, SERVER_KEY, SYNC_MESSAGES, peerClients, startQuFabric, wsEcho } from "./support/qufabric.mjs";
 
 let qf;

@@ -10,8 +10,10 @@
 //    generated patterns and shows peers work and /api is gated.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startGate } from "./support/gate.mjs";
-import { PAGE_HOST, pageGenerate, rawRequest } from "./support/proxies.mjs";
+import { startGate } from "../../tools/js/gate.mjs";
+import { rawRequest } from "../../tools/js/net.mjs";
+import { pageGenerate } from "../../tools/js/page.mjs";
+import { PAGE_HOST } from "../../tools/js/proxies.mjs";
 import { SERVER_KEY, peerClients, startQuFabric, wsEcho } from "./support/qufabric.mjs";
 
 let qf, gate, page;

@@ -71,6 +71,20 @@ test("a bad number is a usage error (exit 2), before anything starts", () => {
   }
 });
 
+test("--help after options that would start work still starts nothing", () => {
+  for (const [script, args] of [
+    ["bench/run.mjs", ["--quick", "--write", "--rounds", "1", "--help"]],
+    ["bench/run.mjs", ["--prepare", "-h"]],
+    ["bench/soak/soak.mjs", ["--minutes", "1", "--write", "--help"]],
+    ["tools/demo.mjs", ["--check", "--prebuilt", "--port", "8799", "--help"]],
+  ]) {
+    const r = run(process.execPath, script, args);
+    assert.equal(r.status, 0, `${script} ${args.join(" ")}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /^usage: /, `${script} ${args.join(" ")}`);
+    assert.equal(r.stderr, "", `${script} ${args.join(" ")} printed on stderr`);
+  }
+});
+
 test("tools/demo.mjs: arguments after -- are wrangler's, not its own", () => {
   const r = run(process.execPath, "tools/demo.mjs", ["--help", "--", "--var", "LOG:all"]);
   assert.equal(r.status, 0, r.stderr);

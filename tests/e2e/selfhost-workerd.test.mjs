@@ -5,21 +5,20 @@
 // generated `*:<port>` becomes a loopback port. The systemd unit's command line (`--socket-addr`) is run too.
 // Loopback only; every process is started and stopped here.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { NODE_MODULES, ROOT, need } from "../../tools/js/env.mjs";
+import { BUILD, NODE_MODULES, need } from "../../tools/js/env.mjs";
+import { GATE_FILES as BUNDLE, authAt } from "../../tools/js/gate.mjs";
 import { startIssuer } from "../../tools/js/issuer.mjs";
-import { freePort } from "../../tools/js/net.mjs";
-import { pageGenerate, rawRequest, startCaddy } from "./support/proxies.mjs";
+import { freePort, rawRequest } from "../../tools/js/net.mjs";
+import { pageGenerate } from "../../tools/js/page.mjs";
+import { startCaddy } from "../../tools/js/proxies.mjs";
 import { startUpstream } from "../../tools/js/upstream.mjs";
+import { startWorkerd as workerd } from "../../tools/js/workerd.mjs";
 
-const WORKERD = need(join(NODE_MODULES, "workerd/bin/workerd"), "run `cargo xtask setup` (npm package workerd)");
 const WORKERD_VERSION = JSON.parse(readFileSync(join(NODE_MODULES, "workerd/package.json"), "utf8")).version;
-/** The bundle `cargo xtask build` writes (worker-build's fixed names), as the generated configuration embeds it. */
-const BUNDLE = ["index.js", "worker/shim.mjs", "worker/index.wasm"];
 const GATE_URL = "http://pocketgate:8080";
 
 let issuer, artifacts, dir;
@@ -39,7 +38,7 @@ before(async () => {
   }
   dir = mkdtempSync(join(tmpdir(), "pocketgate-selfhost-"));
   mkdirSync(join(dir, "worker"));
-  for (const f of BUNDLE) copyFileSync(need(join(ROOT, "build", f), "build the Worker first: `cargo xtask build`"), join(dir, f));
+  for (const f of BUNDLE) copyFileSync(need(join(BUILD, f), "build the Worker first: `cargo xtask build`"), join(dir, f));
 });
 
 after(async () => {
@@ -65,37 +64,20 @@ function localConfig(name, port, forwarded) {
   return file;
 }
 
-/** workerd with `args` (cwd: the bundle's directory); resolves once /_gate/healthz on `port` answers 200. */
+/** workerd with `args` (cwd: the bundle's directory), ready once /_gate/healthz on `port` answers 200. Returns
+ * { url, output(), stop() }. */
 async function startWorkerd(args, port) {
-  const proc = spawn(WORKERD, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  proc.stdout.on("data", (d) => { output = (output + d).slice(-8000); });
-  proc.stderr.on("data", (d) => { output = (output + d).slice(-8000); });
-  const stop = () => new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.once("exit", () => resolve());
-    proc.kill("SIGTERM");
-  });
-  const handle = { proc, stop, output: () => output };
+  const url = `http://127.0.0.1:${port}`;
+  const probe = async () => { const r = await fetch(`${url}/_gate/healthz`); await r.arrayBuffer(); return r.status; };
+  const handle = { ...(await workerd(args, { cwd: dir, probe, timeoutMs: 15_000 })), url };
   procs.push(handle);
-  const deadline = Date.now() + 15000;
-  let last;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`workerd exited (${proc.exitCode}): ${output}`);
-    try {
-      last = await fetch(`http://127.0.0.1:${port}/_gate/healthz`);
-      if (last.status === 200) return handle;
-      await last.arrayBuffer();
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`workerd did not answer healthz 200 within 15 s (last ${last?.status}): ${output}`);
+  return handle;
 }
 
-const auth = (port, headers) => fetch(`http://127.0.0.1:${port}/_gate/auth`, {
-  headers: { "x-forwarded-method": "GET", "x-forwarded-uri": "/api/peers", ...headers },
-});
-const bearer = (name, groups) => ({ authorization: `Bearer ${issuer.idToken({ name, groups })}` });
+/** A forward-auth request for GET /api/peers with `name`'s token (groups `groups`; no name: no token), as a proxy
+ * asks the gate. */
+const auth = (gate, name, groups, headers) =>
+  authAt(gate, { token: name && issuer.idToken({ name, groups }), headers });
 
 test("the generated files pin the installed workerd and the bundle's stable names", () => {
   const config = artifacts.gate_workerd_config;
@@ -113,18 +95,18 @@ test("the page's workerd configuration serves the gate: healthz, then 200/401/40
   assert.equal(health.mode, "forward-auth", JSON.stringify(health));
   assert.deepEqual(health.issuers[0].kids, [issuer.key.kid], JSON.stringify(health));
 
-  const none = await auth(port, {});
+  const none = await auth(gate);
   assert.equal(none.status, 401, gate.output());
-  const alice = await auth(port, bearer("alice", ["netbird-users"]));
+  const alice = await auth(gate, "alice", ["netbird-users"]);
   assert.equal(alice.status, 200, gate.output());
-  assert.ok(alice.headers.get("x-auth-request-user"), "the identity headers come back");
+  assert.ok(alice.user, "the identity headers come back");
   assert.equal(alice.headers.get("x-auth-request-preferred-username"), "alice");
   assert.equal(alice.headers.get("x-auth-request-groups"), "netbird-users");
-  const bob = await auth(port, bearer("bob", ["other"]));
+  const bob = await auth(gate, "bob", ["other"]);
   assert.equal(bob.status, 403, gate.output());
   // The forwarded URI decides: a bypassed path needs no token, an incomplete family is refused.
-  assert.equal((await auth(port, { "x-forwarded-uri": "/relay" })).status, 200);
-  assert.equal((await fetch(`http://127.0.0.1:${port}/_gate/auth`, { headers: { "x-forwarded-uri": "/api/peers" } })).status, 400);
+  assert.equal((await authAt(gate, { uri: "/relay" })).status, 200);
+  assert.equal((await authAt(gate, { method: null })).status, 400);
   await gate.stop();
 });
 
@@ -140,7 +122,7 @@ test("the systemd unit's command line moves the socket to loopback (--socket-add
   assert.ok(args.includes(`http=127.0.0.1:${port}`), exec[2]);
   const gate = await startWorkerd(args, port);
   await assert.rejects(fetch(`http://127.0.0.1:${configPort}/_gate/healthz`), "the configuration's address is overridden");
-  assert.equal((await auth(port, bearer("alice", ["netbird-users"]))).status, 200, gate.output());
+  assert.equal((await auth(gate, "alice", ["netbird-users"])).status, 200, gate.output());
   await gate.stop();
 });
 
@@ -157,12 +139,13 @@ test("the page's Caddyfile asks the self-hosted gate over the internal network",
     snippet: caddyfile.replaceAll(GATE_URL, `http://127.0.0.1:${port}`).replaceAll("qufabric-management:80", up),
   });
   t.after(() => proxy.stop());
-  const get = (headers) => rawRequest(proxy.url, "/api/peers", { headers });
-  assert.equal((await get({})).status, 401, proxy.output.join(""));
-  assert.equal((await get(bearer("bob", ["other"]))).status, 403);
+  const get = (name, groups) => rawRequest(proxy.url, "/api/peers",
+    { headers: name ? { authorization: `Bearer ${issuer.idToken({ name, groups })}` } : {} });
+  assert.equal((await get()).status, 401, proxy.output());
+  assert.equal((await get("bob", ["other"])).status, 403);
   const before = upstream.seen.length;
-  const ok = await get(bearer("alice", ["netbird-users"]));
-  assert.equal(ok.status, 200, proxy.output.join("") + gate.output());
+  const ok = await get("alice", ["netbird-users"]);
+  assert.equal(ok.status, 200, proxy.output() + gate.output());
   const seen = upstream.seen.slice(before).find((r) => r.url === "/api/peers");
   assert.equal(seen?.headers["x-auth-request-preferred-username"], "alice");
 });

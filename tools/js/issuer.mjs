@@ -116,6 +116,16 @@ export async function startIssuer({ clientId = "netbird", delayMs = 0, port = 0,
   return issuer;
 }
 
+/** Start an issuer with `options` (startIssuer), run `fn(issuer)`, and close it whatever `fn` does. */
+export async function withIssuer(options, fn) {
+  const issuer = await startIssuer(options);
+  try {
+    return await fn(issuer);
+  } finally {
+    await issuer.close();
+  }
+}
+
 /** PocketID's discovery document (v2.14 field set). */
 export function discovery(base, alg) {
   return {

@@ -7,7 +7,7 @@
 use crate::build;
 use crate::dev::need_tool;
 use crate::setup;
-use crate::util::{Paths, Result, header, run};
+use crate::util::{Paths, Result, header, run, take_lock};
 
 /// Settings that keep the full run to a few minutes on a 2-core machine.
 const FULL: &[&str] = &["--warm-up-time", "1", "--measurement-time", "3"];
@@ -30,14 +30,13 @@ const VALUE_OPTIONS: &[&str] = &[
 
 /// Run the benches (`quick`: a fast smoke run of each).
 pub fn bench(paths: &Paths, quick: bool, extra: &[String]) -> Result {
-    let mut lock: Option<String> = None;
+    let (lock, extra) = take_lock(extra)?;
     let mut node_args: Vec<String> = Vec::new();
     let mut filter: Vec<String> = Vec::new();
     let mut workerd_only = false;
     let mut it = extra.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--lock" => lock = Some(it.next().ok_or("--lock needs a file")?.clone()),
             "workerd" if filter.is_empty() && !workerd_only => workerd_only = true,
             o if o.starts_with("--") => {
                 node_args.push(o.to_owned());
@@ -57,22 +56,10 @@ pub fn bench(paths: &Paths, quick: bool, extra: &[String]) -> Result {
     workerd(paths, quick, &node_args, lock.as_deref())
 }
 
-/// `program` run under `flock <lock>` when a lock file is given.
-fn locked(paths: &Paths, lock: Option<&str>, program: &std::path::Path) -> std::process::Command {
-    match lock {
-        Some(file) => {
-            let mut c = paths.cmd("flock");
-            c.arg(file).arg(program);
-            c
-        }
-        None => paths.cmd(program),
-    }
-}
-
 /// `cargo bench --bench core` with `filter` for criterion.
 fn criterion(paths: &Paths, quick: bool, filter: &[String], lock: Option<&str>) -> Result {
     header(if quick { "bench: core (quick smoke run)" } else { "bench: core (criterion)" });
-    let mut c = locked(paths, lock, std::path::Path::new(env!("CARGO")));
+    let mut c = paths.locked(lock, env!("CARGO"));
     c.args(["bench", "--bench", "core", "--"]).args(if quick { QUICK } else { FULL }).arg("--noplot").args(filter);
     run("cargo bench --bench core", c)
 }
@@ -96,7 +83,7 @@ fn workerd(paths: &Paths, quick: bool, node_args: &[String], lock: Option<&str>)
     } else {
         "bench: workerd (passthrough vs PocketGate vs jose)"
     });
-    let mut c = locked(paths, lock, &node);
+    let mut c = paths.locked(lock, &node);
     c.arg(&script).args(quick_arg).args(node_args);
     run("bench/run.mjs", c)
 }

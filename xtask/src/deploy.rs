@@ -177,10 +177,7 @@ pub fn deploy(paths: &Paths, args: &[String]) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| (*x).to_owned()).collect()
-    }
+    use crate::util::strings as s;
 
     #[test]
     fn the_repositorys_wrangler_toml_is_refused_naming_the_setting_and_the_fix() {

@@ -7,7 +7,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::util::{Paths, Result, flush, header, output, run, show};
+use crate::util::{Paths, Result, flush, header, output, run, show, take_lock};
 
 /// Every fuzz target (fuzz/fuzz_targets/<name>.rs).
 pub const TARGETS: [&str; 7] = ["token", "verify", "jwks", "config", "groups", "path", "setup"];
@@ -30,8 +30,8 @@ struct Figures {
 
 /// Parse `--time N`, `--lock FILE` and target names, then seed, build and run.
 pub fn fuzz(paths: &Paths, args: &[String]) -> Result {
+    let (lock, args) = take_lock(args)?;
     let mut seconds = DEFAULT_SECONDS;
-    let mut lock: Option<String> = None;
     let mut targets: Vec<&str> = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -40,7 +40,6 @@ pub fn fuzz(paths: &Paths, args: &[String]) -> Result {
                 let v = it.next().ok_or("--time needs a number of seconds")?;
                 seconds = v.parse().map_err(|_| format!("--time {v:?}: not a whole number of seconds"))?;
             }
-            "--lock" => lock = Some(it.next().ok_or("--lock needs a file (e.g. /work/team/LOAD.lock)")?.clone()),
             name => match TARGETS.iter().find(|t| **t == name) {
                 Some(t) => targets.push(t),
                 None => return Err(format!("unknown fuzz target {name:?}; targets: {}", TARGETS.join(", "))),
@@ -107,14 +106,7 @@ fn prerequisites(paths: &Paths) -> Result {
 
 /// `[flock LOCK] cargo +nightly fuzz …` from the repository root, with the tool cache (cargo-fuzz) on PATH.
 fn nightly_fuzz(paths: &Paths, lock: Option<&str>) -> Command {
-    let mut c = match lock {
-        Some(file) => {
-            let mut c = paths.cmd("flock");
-            c.arg(file).arg("cargo");
-            c
-        }
-        None => paths.cmd("cargo"),
-    };
+    let mut c = paths.locked(lock, "cargo");
     c.args(["+nightly", "fuzz"]);
     // The stable toolchain of `cargo xtask` must not leak into the nightly build.
     for var in ["CARGO", "RUSTC", "RUSTDOC", "RUSTUP_TOOLCHAIN", "CARGO_TARGET_DIR"] {

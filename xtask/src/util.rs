@@ -101,6 +101,46 @@ impl Paths {
         c.envs(self.child_env());
         c
     }
+
+    /// [`Paths::cmd`] for `program`, run under `flock LOCK` when a lock file is given (see [`take_lock`]).
+    pub fn locked(&self, lock: Option<&str>, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        match lock {
+            Some(file) => {
+                let mut c = self.cmd("flock");
+                c.arg(file).arg(program);
+                c
+            }
+            None => self.cmd(program),
+        }
+    }
+}
+
+/// `--lock FILE` (or `--lock=FILE`) taken out of a command's arguments: the lock file, and the other arguments in
+/// their order. The measured parts of `bench`, `soak` and `fuzz` then run under `flock FILE` ([`Paths::locked`]),
+/// so runs on a shared machine take turns. Arguments after `--` belong to another program and stay as they are.
+pub fn take_lock(args: &[String]) -> Result<(Option<String>, Vec<String>)> {
+    const NEEDS: &str = "--lock needs a file (e.g. /work/team/LOAD.lock)";
+    let mut lock: Option<String> = None;
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let file = if arg == "--lock" {
+            it.next().filter(|f| !f.is_empty() && !f.starts_with('-')).ok_or(NEEDS)?
+        } else if let Some(file) = arg.strip_prefix("--lock=") {
+            Some(file).filter(|f| !f.is_empty()).ok_or(NEEDS)?
+        } else {
+            rest.push(arg.clone());
+            if arg == "--" {
+                rest.extend(it.cloned());
+                break;
+            }
+            continue;
+        };
+        if lock.replace(file.to_owned()).is_some() {
+            return Err("--lock is given twice".into());
+        }
+    }
+    Ok((lock, rest))
 }
 
 /// The wasm features rustc enables by default for wasm32-unknown-unknown (plus exception handling), named
@@ -194,4 +234,58 @@ pub fn size(bytes: u64) -> String {
 /// Whether `CI` is set to a true-ish value.
 pub fn in_ci() -> bool {
     matches!(env::var("CI").as_deref(), Ok("true") | Ok("1") | Ok("TRUE") | Ok("True"))
+}
+
+/// Owned arguments from string slices, for tests of argument handling.
+#[cfg(test)]
+pub fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| (*a).to_owned()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn take_lock_takes_the_file_and_keeps_the_rest_in_order() {
+        let (lock, rest) = take_lock(&strings(&["--quick", "--lock", "/tmp/L", "workerd", "--write"])).unwrap();
+        assert_eq!(lock.as_deref(), Some("/tmp/L"));
+        assert_eq!(rest, strings(&["--quick", "workerd", "--write"]));
+        let (lock, rest) = take_lock(&strings(&["--lock=/tmp/L", "token"])).unwrap();
+        assert_eq!(lock.as_deref(), Some("/tmp/L"));
+        assert_eq!(rest, strings(&["token"]));
+    }
+
+    #[test]
+    fn take_lock_without_a_lock_changes_nothing() {
+        let args = strings(&["--minutes", "5", "--locked", "--lockfile"]);
+        assert_eq!(take_lock(&args).unwrap(), (None, args));
+        assert_eq!(take_lock(&[]).unwrap(), (None, vec![]));
+    }
+
+    #[test]
+    fn take_lock_leaves_another_programs_arguments_alone() {
+        let (lock, rest) = take_lock(&strings(&["--lock", "A", "--", "--lock", "B"])).unwrap();
+        assert_eq!(lock.as_deref(), Some("A"));
+        assert_eq!(rest, strings(&["--", "--lock", "B"]));
+    }
+
+    #[test]
+    fn take_lock_refuses_a_missing_file_and_a_second_lock() {
+        for bad in [&["--lock"][..], &["--lock", "--write"], &["--lock="], &["--lock", ""]] {
+            let err = take_lock(&strings(bad)).unwrap_err();
+            assert!(err.contains("--lock needs a file"), "{bad:?}: {err}");
+        }
+        let err = take_lock(&strings(&["--lock", "A", "--lock=B"])).unwrap_err();
+        assert!(err.contains("twice"), "{err}");
+    }
+
+    #[test]
+    fn locked_runs_the_program_under_flock_only_with_a_lock() {
+        let paths = Paths::discover().unwrap();
+        let c = paths.locked(Some("/tmp/L"), "node");
+        assert_eq!(show(&c), "flock /tmp/L node");
+        let c = paths.locked(None, "node");
+        assert_eq!(show(&c), "node");
+    }
 }

@@ -1,5 +1,5 @@
-// A test-only entry module, loaded by `startGate(vars, { hooks: true })` in place of build/index.js. It is never
-// built into or deployed with the Worker: it wraps the production entry module (build/index.js, made from
+// A test-only entry module, loaded by `startGate(vars, { entry })` (tools/js/gate.mjs) in place of build/index.js.
+// It is never built into or deployed with the Worker: it wraps the production entry module (build/index.js, made from
 // src/worker/shim.js) and the production WebAssembly unchanged, and adds what only a test may do, under /__test/:
 //
 // - POST /__test/clock?advance=S   the isolate's clock (`Date.now`, which the gate reads) moves S seconds ahead;

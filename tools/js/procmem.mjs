@@ -1,5 +1,5 @@
-// Memory of the workerd process serving a gate (Linux /proc): the process that holds the listening socket of the
-// gate's URL. Used to check that hostile inputs are not buffered.
+// What a server process costs, from Linux /proc: the process listening on a URL, its memory and its CPU time. The
+// fault suite checks that hostile inputs are not buffered, the soak samples the gate's RSS, the bench its CPU.
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 
 /** Socket inodes listening on 127.0.0.1:`port` (IPv4, state LISTEN). */
@@ -35,9 +35,25 @@ export function pidListening(url) {
   return null;
 }
 
-/** { rss, peak } of `pid` in bytes (VmRSS, VmHWM). */
+/** { rss, peak } of `pid` in bytes (VmRSS, VmHWM); null once the process is gone (or a zombie). */
 export function memoryOf(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  let status;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return null;
+  }
+  if (!/^VmRSS:/m.test(status)) return null; // a zombie: its memory is gone
   const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
   return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+}
+
+/** Clock ticks per second of /proc's CPU times (Linux USER_HZ). */
+export const CLK_TCK = 100;
+
+/** utime + stime of `pid` in clock ticks (/proc/<pid>/stat fields 14 and 15): all its threads. */
+export function cpuTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(f[11]) + Number(f[12]);
 }
