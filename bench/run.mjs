@@ -38,6 +38,8 @@ and \`cargo xtask setup\`; \`cargo xtask bench workerd [--lock FILE]\` builds, p
   --only LIST          Workers to run: passthrough,pocketgate,jose,floor (default the first three; floor joins hot)
   --cells LIST         alg:workload cells, e.g. RS256:hot,ES256:cold (workloads: hot hot1 cold mixed deny)
   --gate-dir DIR       another worker-build output to measure instead of build/ (index.js, worker/shim.mjs, .wasm)
+  --baseline DIR       a second worker-build output (e.g. the previous commit's build/) measured as Worker
+                       "baseline" in the same rounds, next to pocketgate: a before/after in one run
   --gate-vars K=V,...  extra variables for PocketGate only, e.g. LOG=all
   --profile            CPU profile of each run through workerd's inspector (target/bench/*.cpuprofile)
   --write              update BENCHMARKS.md's workerd section
@@ -45,7 +47,7 @@ and \`cargo xtask setup\`; \`cargo xtask bench workerd [--lock FILE]\` builds, p
 const { values: ARGS } = cli(USAGE, {
   prepare: { type: "boolean" }, quick: { type: "boolean" }, rounds: { type: "string" }, duration: { type: "string" },
   warm: { type: "string" }, connections: { type: "string" }, algs: { type: "string" }, pool: { type: "string" },
-  only: { type: "string" }, cells: { type: "string" }, "gate-dir": { type: "string" }, "gate-vars": { type: "string" },
+  only: { type: "string" }, cells: { type: "string" }, "gate-dir": { type: "string" }, baseline: { type: "string" }, "gate-vars": { type: "string" },
   profile: { type: "boolean" }, write: { type: "boolean" },
 });
 const flag = (name) => ARGS[name] === true;
@@ -66,7 +68,12 @@ const OUT = join(ROOT, "target/bench");
 const GATE_SRC = opt("gate-dir", BUILD);
 const GATE_DIR = join(ROOT, "target/bench/gate-snapshot");
 // --only / --cells: a subset (for profiling and before/after checks), e.g. --only pocketgate --cells RS256:hot
-const WORKERS = opt("only", "passthrough,pocketgate,jose").split(",");
+// --baseline: the earlier build, snapshotted like the gate's and run as one more Worker.
+const BASELINE_SRC = opt("baseline", "");
+const BASELINE_DIR = join(ROOT, "target/bench/baseline-snapshot");
+const WORKERS = opt("only", "passthrough,pocketgate,jose" + (BASELINE_SRC ? ",baseline" : "")).split(",");
+/** The Workers that are a build of the gate (same configuration, same checks). */
+const isGate = (worker) => worker === "pocketgate" || worker === "baseline";
 // The forward-auth floor (bench/workers/floor: reads the headers, answers with the gate's headers, verifies
 // nothing) runs next to them in the hot cells: the ceiling for any gate's hot throughput.
 const FLOOR = opt("only", "") === "" || WORKERS.includes("floor");
@@ -126,7 +133,7 @@ function workerDir(worker, alg, port, jose, jwksUri) {
     copyFileSync(jose, join(dir, "index.js"));
     return writeConfig(dir, [{ name: "index.js", path: "index.js", kind: "esModule" }], vars, port);
   }
-  return writeGateConfig(dir, { ...vars, ...GATE_VARS }, port, { from: GATE_DIR });
+  return writeGateConfig(dir, { ...vars, ...GATE_VARS }, port, { from: worker === "baseline" ? BASELINE_DIR : GATE_DIR });
 }
 
 /** One forward-auth request for GET /api/peers (what wrk sends; bench/wrk/rotate.lua), on a fresh connection: its
@@ -194,7 +201,7 @@ async function runOne(ctx, worker, alg, workload) {
     if (!expectDeny && r.status) problems.push(`${r.status} allow requests were refused`);
     // Only the gate caches verified tokens: a wrapped stream would turn its cold/deny runs warm (mixed repeats
     // by design).
-    if (w.rotating && !w.seq && worker === "pocketgate" && r.requests > warmStart) problems.push(`token stream wrapped (${r.requests} > ${warmStart})`);
+    if (w.rotating && !w.seq && isGate(worker) && r.requests > warmStart) problems.push(`token stream wrapped (${r.requests} > ${warmStart})`);
     // workerd's own CPU per request (user + system, all its threads): robust to other load on the machine.
     const cpuUs = ((cpu1 - cpu0) * 1e6) / CLK_TCK / r.requests;
     return { worker, alg, workload, rps, cpuUs, ...r, readyMs: wd.readyMs, fetches: { start: fetchStart,
@@ -220,10 +227,12 @@ function summarise(results, meta) {
     const [alg, workload] = cell.split("|");
     const of = (worker) => results.filter((r) => r.alg === alg && r.workload === workload && r.worker === worker);
     const byRound = (worker) => Object.fromEntries(of(worker).map((r) => [r.round, r]));
-    const g = byRound("pocketgate"), p = byRound("passthrough"), j = byRound("jose");
+    const g = byRound("pocketgate"), p = byRound("passthrough"), j = byRound("jose"), b = byRound("baseline");
     const vsPass = Object.keys(g).filter((k) => p[k]).map((k) => g[k].rps / p[k].rps);
     const vsJose = Object.keys(g).filter((k) => j[k]).map((k) => g[k].rps / j[k].rps);
-    ratios[cell] = { vsPass, vsJose };
+    const vsBase = Object.keys(g).filter((k) => b[k]).map((k) => g[k].rps / b[k].rps);
+    const cpuVsBase = Object.keys(g).filter((k) => b[k]).map((k) => g[k].cpuUs / b[k].cpuUs);
+    ratios[cell] = { vsPass, vsJose, vsBase, cpuVsBase };
     const passRatio = (worker) => { const w = byRound(worker); return Object.keys(w).filter((k) => p[k]).map((k) => w[k].rps / p[k].rps); };
     for (const worker of workersFor(workload)) {
       const rs = of(worker);
@@ -233,6 +242,16 @@ function summarise(results, meta) {
       lines.push(`| ${alg} | ${workload} | ${worker} | ${spread(rs.map((r) => r.rps), fmtN)} | ${spread(rs.map((r) => r.cpuUs), (x) => x.toFixed(0))} | ${ms(median(rs.map((r) => r.p50_us)))} | ` +
         `${ms(median(rs.map((r) => r.p99_us)))} | ${worker !== "passthrough" && passRatio(worker).length ? spread(passRatio(worker)) : ""} | ` +
         `${worker === "pocketgate" && vsJose.length ? spread(vsJose) : ""} | ${worker === "passthrough" || worker === "floor" ? "–" : fetches} |`);
+    }
+  }
+  if (BASELINE_SRC) {
+    lines.push("");
+    lines.push(`PocketGate against the baseline build (\`--baseline\`), pair by pair within a round, median [min–max]:`);
+    lines.push("");
+    lines.push("| alg | workload | req/s ×baseline | workerd CPU ×baseline |\n| --- | --- | ---: | ---: |");
+    for (const cell of cells) {
+      const { vsBase, cpuVsBase } = ratios[cell];
+      if (vsBase.length) lines.push(`| ${cell.replace("|", " | ")} | ${spread(vsBase)} | ${spread(cpuVsBase)} |`);
     }
   }
   const ready = (worker) => results.filter((r) => r.worker === worker).map((r) => r.readyMs);
@@ -255,7 +274,10 @@ function sizes(jose) {
   const files = GATE_FILES.map((f) => one(`PocketGate build/${f}`, join(GATE_DIR, f)));
   const total = { name: "PocketGate total (.wasm + JS)", raw: 0, gzip: 0 };
   for (const f of files) { total.raw += f.raw; total.gzip += f.gzip; }
-  return [...files, total, one("jose Worker bundle (esbuild)", jose)];
+  const base = BASELINE_SRC ? GATE_FILES.map((f) => one(`baseline ${f}`, join(BASELINE_DIR, f))) : [];
+  const baseTotal = { name: "baseline total (.wasm + JS)", raw: 0, gzip: 0 };
+  for (const f of base) { baseTotal.raw += f.raw; baseTotal.gzip += f.gzip; }
+  return [...files, total, ...(base.length ? [baseTotal] : []), one("jose Worker bundle (esbuild)", jose)];
 }
 
 function versions() {
@@ -272,6 +294,10 @@ async function main() {
   if (flag("prepare")) return log("prepared: jose bundle and token pools in target/bench/");
   mkdirSync(join(GATE_DIR, "worker"), { recursive: true });
   for (const f of GATE_FILES) copyFileSync(need(join(GATE_SRC, f), "build the Worker first (`cargo xtask bench` does)"), join(GATE_DIR, f));
+  if (BASELINE_SRC) {
+    mkdirSync(join(BASELINE_DIR, "worker"), { recursive: true });
+    for (const f of GATE_FILES) copyFileSync(need(join(BASELINE_SRC, f), "--baseline names a worker-build output (index.js, worker/)"), join(BASELINE_DIR, f));
+  }
   need(WORKERD, "run `cargo xtask setup`");
   const issuers = {};
   for (const alg of CFG.algs) {
@@ -289,7 +315,7 @@ async function main() {
   const only = opt("cells", "");
   if (only) cells.splice(0, cells.length, ...only.split(",").map((c) => c.split(":")));
   const load0 = loadavg();
-  log(`bench: ${CFG.rounds} round(s) × ${cells.length} cells × 3 Workers; ${CFG.duration}s measure + ${CFG.warm}s warm-up, ` +
+  log(`bench: ${CFG.rounds} round(s) × ${cells.length} cells × ${WORKERS.length} Workers; ${CFG.duration}s measure + ${CFG.warm}s warm-up, ` +
     `wrk -t1 -c${CFG.connections}; load ${load0.map((x) => x.toFixed(2)).join(" ")}`);
   const results = [];
   try {

@@ -6,6 +6,7 @@
 //! which the entry module chains to [`resume`]; anything else returns a `Promise` (a Rust future). The hot path
 //! costs one call into WebAssembly, no future and no microtask; a new token costs two calls and one `then`.
 
+use std::pin::Pin;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -145,7 +146,13 @@ fn park(p: Parked, promise: js_sys::Promise) -> Result<JsValue, JsValue> {
 
 /// Run `answer` as a `Promise`.
 fn later(answer: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Result<JsValue, JsValue> {
-    Ok(wasm_bindgen_futures::future_to_promise(answer).into())
+    Ok(promise(Box::pin(answer)).into())
+}
+
+/// A boxed future as a `Promise`: one instance of wasm-bindgen's promise machinery for every future of the
+/// Worker (each future type would otherwise get its own copy of it in the bundle).
+pub fn promise(answer: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(answer)
 }
 
 /// Every route except `GET|HEAD /_gate/auth`.

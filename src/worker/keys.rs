@@ -22,6 +22,7 @@ use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{AbortController, Delay, js_sys, web_sys};
 
+use super::entry::promise;
 use super::log;
 use super::state::{Gate, now, now_ms};
 use crate::config::GateConfig;
@@ -58,12 +59,12 @@ extern "C" {
 /// tokens of removed keys).
 pub fn refresh_in_background(gate: &Rc<Gate>, refresh: Refresh, ctx: &ExecutionContext) {
     let gate = Rc::clone(gate);
-    let work = wasm_bindgen_futures::future_to_promise(async move {
+    let work = promise(Box::pin(async move {
         if let Ok(cfg) = &gate.config {
             run_fetch(&gate, cfg, refresh.issuer, refresh.reason).await;
         }
         Ok(JsValue::UNDEFINED)
-    });
+    }));
     // Without a usable context the refresh still runs, only not past the end of this request.
     let _ = ctx.wait_until(&work);
 }

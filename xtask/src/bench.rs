@@ -26,6 +26,7 @@ const VALUE_OPTIONS: &[&str] = &[
     "--only",
     "--gate-dir",
     "--gate-vars",
+    "--baseline",
 ];
 
 /// Run the benches (`quick`: a fast smoke run of each).
