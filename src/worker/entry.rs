@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::{JsError, JsValue};
+use wasm_bindgen::{JsCast, JsError, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::wasm_bindgen::intern;
 use worker::{Env, js_sys, web_sys};
@@ -162,7 +162,7 @@ async fn route(
     req: web_sys::Request,
     path: &str,
     ctx: &ExecutionContext,
-) -> (worker::Result<web_sys::Response>, Option<Outcome>) {
+) -> (Result<web_sys::Response, JsValue>, Option<Outcome>) {
     let not_found = |what| (into_response(&Answer::error(Error::NotFound { what }), ""), None);
     match path {
         "/_gate/healthz" => (healthz(gate).await, None),
@@ -185,7 +185,7 @@ async fn route(
 
 /// `GET /_gate/healthz`: the configuration and every issuer's keys (loaded first if need be), with the isolate's
 /// cache sizes ([`answer::healthz`]).
-async fn healthz(gate: &Gate) -> worker::Result<web_sys::Response> {
+async fn healthz(gate: &Gate) -> Result<web_sys::Response, JsValue> {
     let mut sets = Vec::new();
     if let Ok(cfg) = &gate.config {
         for i in 0..cfg.keys.len() {
@@ -208,12 +208,14 @@ fn finish(
     gate: &Gate,
     method: &str,
     path: &str,
-    response: worker::Result<web_sys::Response>,
+    response: Result<web_sys::Response, JsValue>,
     outcome: Option<&Outcome>,
     started: u64,
 ) -> Result<JsValue, JsValue> {
     let response = response.or_else(|e| {
-        worker::console_error!("{}", serde_json::json!({"event": "internal_error", "message": e.to_string()}));
+        // The JavaScript exception's own message: never request data.
+        let message = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_default();
+        worker::console_error!("{}", serde_json::json!({"event": "internal_error", "message": message}));
         into_response(&Answer::error(Error::Internal), "")
     });
     let status = response.as_ref().map_or(500, |r| r.status());
@@ -230,21 +232,32 @@ fn finish(
         }
     }
     // Not even a 500 could be built: throw, and workerd answers 500.
-    response.map(Into::into).map_err(|e| JsError::new(&e.to_string()).into())
+    response.map(Into::into)
 }
 
 /// The setup page (another module's static files, wrangler `[assets]` bound as `ASSETS`), served below
 /// `/_gate/setup/`.
-async fn setup(env: &Env, req: &web_sys::Request, path: &str) -> worker::Result<web_sys::Response> {
+async fn setup(env: &Env, req: &web_sys::Request, path: &str) -> Result<web_sys::Response, JsValue> {
     if path == SETUP {
         return into_response(&Answer::Redirect("/_gate/setup/"), "");
     }
-    let Ok(assets) = env.assets("ASSETS") else {
+    let assets = js_sys::Reflect::get(env, &JsValue::from_str("ASSETS"))?;
+    if assets.is_undefined() {
         return into_response(&Answer::error(Error::NotFound { what: "the setup page is not deployed" }), "");
-    };
+    }
     let url = req.url();
     let origin_end = url.len() - path_and_query(&url).len();
     let rest = &url[origin_end + SETUP.len()..];
-    let inner = worker::Request::new(&format!("{}{rest}", &url[..origin_end]), worker::Method::Get)?;
-    Ok(assets.fetch_request(inner).await?.into())
+    let inner = web_sys::Request::new_with_str(&format!("{}{rest}", &url[..origin_end]))?;
+    JsFuture::from(assets.unchecked_into::<Assets>().fetch(&inner)).await.map(JsCast::unchecked_into)
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The `[assets]` binding (a Fetcher).
+    type Assets;
+
+    /// `ASSETS.fetch(request)`.
+    #[wasm_bindgen(method)]
+    fn fetch(this: &Assets, request: &web_sys::Request) -> js_sys::Promise;
 }

@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use worker::wasm_bindgen::JsCast;
+use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{js_sys, web_sys};
 
@@ -25,7 +25,7 @@ pub async fn proxy(
     cfg: &GateConfig,
     req: web_sys::Request,
     ctx: &ExecutionContext,
-) -> (worker::Result<web_sys::Response>, Outcome) {
+) -> (Result<web_sys::Response, JsValue>, Outcome) {
     let url = req.url();
     let target = path_and_query(&url);
     let authorization = header(&req.headers(), "authorization");
@@ -46,7 +46,7 @@ async fn forward(
     target: &str,
     req: &web_sys::Request,
     identity: Option<&Identity>,
-) -> worker::Result<web_sys::Response> {
+) -> Result<web_sys::Response, JsValue> {
     let headers = web_sys::Headers::new_with_headers(&req.headers())?;
     let mut spoofed = Vec::new();
     if let Ok(Some(entries)) = js_sys::try_iter(&headers) {

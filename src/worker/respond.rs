@@ -14,10 +14,10 @@ use crate::http::forward_auth_headers;
 /// headers each time. Its values are [`header_value`](crate::http::header_value)s (visible ASCII and space
 /// only), so the newline-joined key is unambiguous; the names are those of
 /// [`IDENTITY_HEADERS`](crate::http::IDENTITY_HEADERS), in that order.
-pub fn into_response(answer: &Answer<'_>, realm: &str) -> worker::Result<web_sys::Response> {
+pub fn into_response(answer: &Answer<'_>, realm: &str) -> Result<web_sys::Response, JsValue> {
     if let Answer::Pass(id) = answer {
         let [user, email, username, groups] = forward_auth_headers(*id).map(|(_, v)| v);
-        return Ok(ok_response(&user, &email, &username, &groups)?);
+        return ok_response(&user, &email, &username, &groups);
     }
     let headers = web_sys::Headers::new()?;
     for (name, value) in answer.headers(realm) {
@@ -26,7 +26,7 @@ pub fn into_response(answer: &Answer<'_>, realm: &str) -> worker::Result<web_sys
     let init = web_sys::ResponseInit::new();
     init.set_status(answer.status());
     init.set_headers(&headers);
-    Ok(web_sys::Response::new_with_opt_str_and_init(answer.body().as_deref(), &init)?)
+    web_sys::Response::new_with_opt_str_and_init(answer.body().as_deref(), &init)
 }
 
 #[wasm_bindgen(inline_js = r#"
