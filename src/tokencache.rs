@@ -2,7 +2,9 @@
 //!
 //! - Keyed by the whole token: a hit is an exact byte-for-byte match, so no other string can hit an entry.
 //!   (The token is kept in memory while cached; `Debug` never shows it.)
-//! - Bounded: at most `capacity` entries (default 10 000) and at most [`DEFAULT_MAX_BYTES`] of token bytes;
+//! - Bounded: at most `capacity` entries (default 10 000) and at most [`DEFAULT_MAX_BYTES`] held: each entry
+//!   counts its token, its verified identity's strings and a fixed [`ENTRY_OVERHEAD`] ([`entry_cost`]), so no
+//!   token shape (300 groups, the largest token the caps admit) can grow the cache past its budget;
 //!   when full, expired entries go first, then the oldest inserted.
 //! - Optional admission on second sight ([`TokenCache::admit_on_second_sight`], off by default; the Worker turns
 //!   it on): a token is cached only when it is verified a second time, so a stream of one-off tokens costs no
@@ -29,11 +31,14 @@ pub const DEFAULT_CAPACITY: usize = 10_000;
 /// Slots of the first-sighting table used by [`TokenCache::admit_on_second_sight`]: 4096 (32 KiB).
 pub const SEEN_SLOTS: usize = 4096;
 
-/// Default budget for the cached tokens' bytes: 16 MiB (10 000 PocketID tokens of ~1 KB take ~10 MB).
+/// Default budget for what the cache holds: 16 MiB (10 000 PocketID tokens of ~1 KB with their identities take
+/// ~13 MB).
 pub const DEFAULT_MAX_BYTES: usize = 16 << 20;
 
 struct Entry {
     verified: Arc<Verified>,
+    /// What this entry counts against the byte budget ([`entry_cost`]).
+    cost: usize,
     /// First second at which the entry is dead (`ceil(exp)`).
     dead_at: u64,
     /// Insertion number; matches the live record in `order`.
@@ -78,15 +83,28 @@ fn dead_at(exp: f64) -> Option<u64> {
     Some(exp.ceil() as u64)
 }
 
+/// The fixed bytes of one entry beyond its token and its identity's strings: the `Verified` value and its `Arc`
+/// counts, the map's entry (key, value, control byte), the insertion queue's record, and one allocator header per
+/// allocation, rounded up.
+pub const ENTRY_OVERHEAD: usize = std::mem::size_of::<Verified>()
+    + std::mem::size_of::<(Arc<str>, Entry)>()
+    + std::mem::size_of::<(Arc<str>, u64)>()
+    + 64;
+
+/// What caching `token` with `verified` costs against the byte budget: the token, the identity's heap bytes
+/// ([`Verified::heap_bytes`]) and [`ENTRY_OVERHEAD`].
+pub fn entry_cost(token: &str, verified: &Verified) -> usize {
+    token.len() + verified.heap_bytes() + ENTRY_OVERHEAD
+}
+
 impl TokenCache {
-    /// An empty cache holding at most `capacity` entries (0 disables caching) and [`DEFAULT_MAX_BYTES`] of
-    /// tokens.
+    /// An empty cache holding at most `capacity` entries (0 disables caching) and [`DEFAULT_MAX_BYTES`].
     pub fn new(capacity: usize) -> TokenCache {
         TokenCache::with_max_bytes(capacity, DEFAULT_MAX_BYTES)
     }
 
-    /// An empty cache holding at most `capacity` entries and `max_bytes` of tokens (a longer token is not
-    /// cached).
+    /// An empty cache holding at most `capacity` entries and `max_bytes` ([`entry_cost`]; an entry that alone costs
+    /// more is not cached).
     pub fn with_max_bytes(capacity: usize, max_bytes: usize) -> TokenCache {
         TokenCache {
             capacity,
@@ -136,7 +154,8 @@ impl TokenCache {
     /// Remember a successful verification. Ignored when caching is disabled, the token is already expired at
     /// `now` or longer than the byte budget; a token already cached is replaced (and counts as newly inserted).
     pub fn insert(&mut self, token: &str, verified: Arc<Verified>, now: u64) {
-        if self.capacity == 0 || token.len() > self.max_bytes {
+        let cost = entry_cost(token, &verified);
+        if self.capacity == 0 || cost > self.max_bytes {
             return;
         }
         let Some(dead_at) = dead_at(verified.exp) else {
@@ -146,7 +165,7 @@ impl TokenCache {
             return;
         }
         self.remove(token);
-        while self.entries.len() >= self.capacity || self.bytes + token.len() > self.max_bytes {
+        while self.entries.len() >= self.capacity || self.bytes + cost > self.max_bytes {
             if !self.make_room(now) {
                 break;
             }
@@ -154,8 +173,8 @@ impl TokenCache {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         let key: Arc<str> = Arc::from(token);
-        self.bytes += key.len();
-        self.entries.insert(Arc::clone(&key), Entry { verified, dead_at, seq });
+        self.bytes += cost;
+        self.entries.insert(Arc::clone(&key), Entry { verified, cost, dead_at, seq });
         self.order.push_back((key, seq));
         if self.order.len() > self.capacity.saturating_mul(2).saturating_add(16) {
             let entries = &self.entries;
@@ -164,8 +183,8 @@ impl TokenCache {
     }
 
     fn remove(&mut self, token: &str) {
-        if let Some((key, _)) = self.entries.remove_entry(token) {
-            self.bytes -= key.len();
+        if let Some(entry) = self.entries.remove(token) {
+            self.bytes -= entry.cost;
         }
     }
 
@@ -177,7 +196,7 @@ impl TokenCache {
             let before = self.entries.len();
             self.entries.retain(|_, e| now < e.dead_at);
             if self.entries.len() < before {
-                self.bytes = self.entries.keys().map(|k| k.len()).sum();
+                self.bytes = self.entries.values().map(|e| e.cost).sum();
                 return true;
             }
         }
@@ -193,7 +212,7 @@ impl TokenCache {
     /// Drop every entry of issuer `issuer` whose key is not in `keys` (call after a key-set reload).
     pub fn retain_keys(&mut self, issuer: usize, keys: &KeySet) {
         self.entries.retain(|_, e| e.verified.issuer != issuer || keys.contains_thumbprint(&e.verified.thumbprint));
-        self.bytes = self.entries.keys().map(|k| k.len()).sum();
+        self.bytes = self.entries.values().map(|e| e.cost).sum();
     }
 
     /// Drop every entry.
@@ -218,7 +237,7 @@ impl TokenCache {
         self.capacity
     }
 
-    /// Bytes of the cached tokens (at most the budget given to [`TokenCache::with_max_bytes`]).
+    /// What the entries cost ([`entry_cost`]; at most the budget given to [`TokenCache::with_max_bytes`]).
     pub fn bytes(&self) -> usize {
         self.bytes
     }
@@ -226,11 +245,10 @@ impl TokenCache {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::Map;
-
     use super::*;
     use crate::alg::Algorithm;
     use crate::jwk::{Jwk, KeyMaterial};
+    use crate::policy::Identity;
 
     const T0: u64 = 1_700_000_000;
     const EXP: f64 = 1_700_003_600.0;
@@ -243,7 +261,7 @@ mod tests {
             kid: Some("k1".into()),
             thumbprint: [thumb; 32],
             exp,
-            claims: Map::new(),
+            identity: Identity { sub: "u1".into(), email: None, preferred_username: None, groups: vec![] },
         })
     }
 
@@ -395,25 +413,46 @@ mod tests {
 
     #[test]
     fn the_byte_budget_is_never_exceeded_and_the_oldest_goes_first() {
-        let mut c = TokenCache::with_max_bytes(1000, 100);
+        let one = entry_cost(&format!("{:019}", 0), &verified(0, 1, EXP));
+        let budget = 5 * one + one / 2;
+        let mut c = TokenCache::with_max_bytes(1000, budget);
         for i in 0..50 {
-            c.insert(&format!("{i:019}"), verified(0, 1, EXP), T0); // 19 bytes each: 5 fit in 100
-            assert!(c.bytes() <= 100, "{} bytes", c.bytes());
+            c.insert(&format!("{i:019}"), verified(0, 1, EXP), T0); // 5 fit
+            assert!(c.bytes() <= budget, "{} bytes", c.bytes());
         }
         assert_eq!(c.len(), 5);
-        assert_eq!(c.bytes(), 95);
+        assert_eq!(c.bytes(), 5 * one);
         assert!(c.get(&format!("{:019}", 44), T0, present).is_none());
         for i in 45..50 {
             assert!(c.get(&format!("{i:019}"), T0, present).is_some(), "{i}");
         }
-        c.insert(&"x".repeat(101), verified(0, 1, EXP), T0);
+        c.insert(&"x".repeat(budget), verified(0, 1, EXP), T0);
         assert_eq!(c.len(), 5, "a token over the whole budget is not cached and evicts nothing");
         c.insert(&format!("{:019}", 49), verified(0, 2, EXP), T0);
-        assert_eq!((c.len(), c.bytes()), (5, 95), "replacing an entry does not count its bytes twice");
+        assert_eq!((c.len(), c.bytes()), (5, 5 * one), "replacing an entry does not count its bytes twice");
         c.retain_keys(0, &KeySet::from_keys(vec![key(2)]));
-        assert_eq!((c.len(), c.bytes()), (1, 19));
+        assert_eq!((c.len(), c.bytes()), (1, one));
         c.clear();
         assert_eq!((c.len(), c.bytes()), (0, 0));
+    }
+
+    /// An identity's groups are part of what an entry holds: tokens with 300 groups fill the budget sooner, and
+    /// never past it.
+    #[test]
+    fn identities_count_against_the_budget() {
+        let groups: Vec<String> = (0..300).map(|i| format!("group-{i:04}")).collect();
+        let mut big = (*verified(0, 1, EXP)).clone();
+        big.identity.groups = groups;
+        let big = Arc::new(big);
+        let small = entry_cost(TOKEN, &verified(0, 1, EXP));
+        assert!(entry_cost(TOKEN, &big) >= small + 300 * (std::mem::size_of::<String>() + 10));
+        let budget = 10 * entry_cost(&format!("{TOKEN}00"), &big);
+        let mut c = TokenCache::with_max_bytes(10_000, budget);
+        for i in 0..100 {
+            c.insert(&format!("{TOKEN}{i:02}"), Arc::clone(&big), T0);
+            assert!(c.bytes() <= budget, "{} > {budget}", c.bytes());
+        }
+        assert_eq!(c.len(), 10);
     }
 
     #[test]

@@ -6,15 +6,12 @@
 //! so that an adapter can refresh a key set on an unknown `kid` and use an asynchronous backend (WebCrypto);
 //! [`Verifier::verify`] and [`Verifier::verify_async`] run them all.
 
-use serde_json::{Map, Value};
-
 use crate::alg::{Algorithm, AlgorithmSet};
-use crate::claims::{self, ClaimRules};
+use crate::claims::{self, ClaimRules, Claims, GroupPaths, READ_CLAIMS};
 use crate::crypto::{AsyncSignatureVerifier, SignatureVerifier};
-use crate::error::{Error, Part, clip};
-use crate::json;
+use crate::error::{Error, clip};
 use crate::jwk::{Jwk, KeySet};
-use crate::policy::{GroupRule, Identity, LocalUsers, extract_groups};
+use crate::policy::{GroupRule, Identity, LocalUsers};
 use crate::token::{self, Jws, Limits};
 
 /// Default clock leeway, seconds.
@@ -65,7 +62,8 @@ impl IssuerConfig {
     }
 }
 
-/// A successfully verified token.
+/// A successfully verified token: what the gate keeps of it (the verified-token cache holds this, so it is
+/// compact: the identity the policy and the upstream need, never the claims map).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verified {
     /// Index of the issuer in the [`Verifier`]'s list.
@@ -78,20 +76,15 @@ pub struct Verified {
     pub thumbprint: [u8; 32],
     /// `exp`, seconds.
     pub exp: f64,
-    /// All claims.
-    pub claims: Map<String, Value>,
+    /// The user: `sub`, `email`, `preferred_username`, and the groups read from the issuer's `groups_claim`.
+    pub identity: Identity,
 }
 
 impl Verified {
-    /// The identity to forward, with groups read from `groups_claim`.
-    pub fn identity(&self, groups_claim: &str) -> Identity {
-        let s = |k: &str| self.claims.get(k).and_then(Value::as_str).map(str::to_owned);
-        Identity {
-            sub: s("sub").unwrap_or_default(),
-            email: s("email"),
-            preferred_username: s("preferred_username"),
-            groups: extract_groups(&self.claims, groups_claim).unwrap_or_default(),
-        }
+    /// The heap bytes this value holds beyond its own size (the `kid` and the identity's strings), for caches
+    /// that bound what they hold.
+    pub fn heap_bytes(&self) -> usize {
+        self.kid.as_ref().map_or(0, String::capacity) + self.identity.heap_bytes()
     }
 }
 
@@ -100,6 +93,10 @@ impl Verified {
 pub struct Verifier {
     issuers: Vec<IssuerConfig>,
     limits: Limits,
+    /// Every issuer's groups claim, read in the same pass as the other claims.
+    group_paths: GroupPaths,
+    /// Per issuer: its groups claim's index in `group_paths`.
+    group_index: Vec<usize>,
 }
 
 impl Verifier {
@@ -129,8 +126,21 @@ impl Verifier {
                     message: format!("issuer {:?} allows no algorithm", cfg.issuer),
                 });
             }
+            let first = cfg.groups_claim.split('.').next().unwrap_or_default();
+            if cfg.groups_claim.is_empty() || READ_CLAIMS.contains(&first) {
+                return Err(Error::Config {
+                    setting: "GROUPS_CLAIM".into(),
+                    message: format!(
+                        "name the claim that holds the groups (e.g. \"groups\" or \"realm_access.roles\"); it may not \
+                         be one of the claims the gate reads itself ({})",
+                        READ_CLAIMS.join(", ")
+                    ),
+                });
+            }
         }
-        Ok(Verifier { issuers, limits })
+        let group_paths = GroupPaths::new(issuers.iter().map(|c| c.groups_claim.as_str()));
+        let group_index = issuers.iter().map(|c| group_paths.index(&c.groups_claim).unwrap_or(0)).collect();
+        Ok(Verifier { issuers, limits, group_paths, group_index })
     }
 
     /// The issuers, in configuration order.
@@ -143,15 +153,14 @@ impl Verifier {
         let jws = token::parse(token, &self.limits)?;
         jws.header.check_shape()?;
         jws.header.algorithm(AlgorithmSet::all())?;
-        let payload = json::parse_object(&jws.payload, Part::Payload)?;
-        let issuer = match payload.get("iss") {
-            Some(Value::String(iss)) => self.issuers.iter().position(|c| &c.issuer == iss),
-            Some(_) => return Err(Error::ClaimInvalid { claim: "iss" }),
+        let claims = Box::new(Claims::read(&jws.payload, &self.group_paths)?);
+        let issuer = match claims.issuer()? {
+            Some(iss) => self.issuers.iter().position(|c| c.issuer == iss),
             None => return Err(Error::ClaimMissing { claim: "iss" }),
         }
         .ok_or(Error::IssuerNotTrusted)?;
         let alg = jws.header.algorithm(self.issuers[issuer].algorithms)?;
-        Ok(Prepared { jws, payload, issuer, alg })
+        Ok(Prepared { jws, claims, issuer, alg })
     }
 
     /// All steps with a synchronous backend. `keys(i)` gives the key set of issuer `i`.
@@ -202,7 +211,8 @@ fn no_keys() -> Error {
 #[derive(Clone, Debug)]
 pub struct Prepared<'t> {
     jws: Jws<'t>,
-    payload: Map<String, Value>,
+    /// Boxed: a [`Prepared`] and an [`Awaiting`] move through the pipeline's steps.
+    claims: Box<Claims>,
     issuer: usize,
     alg: Algorithm,
 }
@@ -252,7 +262,7 @@ impl<'t> Prepared<'t> {
     /// bytes: for an adapter that hands the signature check to the host and resumes later.
     pub fn awaiting(self, key: &Jwk) -> Awaiting {
         Awaiting {
-            payload: self.payload,
+            claims: self.claims,
             issuer: self.issuer,
             alg: self.alg,
             kid: key.kid.clone(),
@@ -265,7 +275,7 @@ impl<'t> Prepared<'t> {
 /// succeeded. Owns its data (no borrow of the token), so it can wait across calls.
 #[derive(Clone, Debug)]
 pub struct Awaiting {
-    payload: Map<String, Value>,
+    claims: Box<Claims>,
     issuer: usize,
     alg: Algorithm,
     kid: Option<String>,
@@ -274,7 +284,7 @@ pub struct Awaiting {
 
 impl Awaiting {
     /// After the signature verified: check the claims at `now`.
-    pub fn finish(self, verifier: &Verifier, now: u64) -> Result<Verified, Error> {
+    pub fn finish(mut self, verifier: &Verifier, now: u64) -> Result<Verified, Error> {
         let cfg = verifier.issuers.get(self.issuer).ok_or(Error::IssuerNotTrusted)?;
         let rules = ClaimRules {
             issuer: &cfg.issuer,
@@ -282,14 +292,15 @@ impl Awaiting {
             leeway: cfg.leeway,
             max_token_age: cfg.max_token_age,
         };
-        let exp = claims::validate(&self.payload, &rules, now)?;
-        Ok(Verified {
-            issuer: self.issuer,
-            alg: self.alg,
-            kid: self.kid,
-            thumbprint: self.thumbprint,
-            exp,
-            claims: self.payload,
-        })
+        let exp = claims::validate(&self.claims, &rules, now)?;
+        let groups = verifier.group_index.get(self.issuer).and_then(|&i| self.claims.take_groups(i));
+        let c = &self.claims;
+        let identity = Identity {
+            sub: c.sub().to_owned(),
+            email: c.email().map(str::to_owned),
+            preferred_username: c.preferred_username().map(str::to_owned),
+            groups: groups.unwrap_or_default(),
+        };
+        Ok(Verified { issuer: self.issuer, alg: self.alg, kid: self.kid, thumbprint: self.thumbprint, exp, identity })
     }
 }

@@ -1,8 +1,10 @@
 //! The group check once a token is verified ([`authorize`]), and the identity it yields. The order of a whole
 //! request (route, credential, verification, this check) is [`crate::request`].
 
+use serde_json::{Map, Value};
+
 use super::dex::is_local_user;
-use super::groups::GroupRule;
+use super::groups::extract_groups;
 use super::routes::RouteAction;
 use crate::error::Error;
 use crate::verify::{IssuerConfig, Verified};
@@ -18,6 +20,30 @@ pub struct Identity {
     pub preferred_username: Option<String>,
     /// The groups found (empty when none).
     pub groups: Vec<String>,
+}
+
+impl Identity {
+    /// The identity in verified claims: `sub` (empty when absent), `email` and `preferred_username` when they
+    /// are strings, and the groups under `groups_claim` ([`extract_groups`]; none when absent).
+    pub fn from_claims(claims: &Map<String, Value>, groups_claim: &str) -> Identity {
+        let s = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_owned);
+        Identity {
+            sub: s("sub").unwrap_or_default(),
+            email: s("email"),
+            preferred_username: s("preferred_username"),
+            groups: extract_groups(claims, groups_claim).unwrap_or_default(),
+        }
+    }
+
+    /// The heap bytes of its strings and the groups' list.
+    pub fn heap_bytes(&self) -> usize {
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+        self.sub.capacity()
+            + opt(&self.email)
+            + opt(&self.preferred_username)
+            + self.groups.capacity() * std::mem::size_of::<String>()
+            + self.groups.iter().map(String::capacity).sum::<usize>()
+    }
 }
 
 /// How an issuer's tokens for users of the embedded IdP's `local` connector (a Dex `sub` naming connector
@@ -67,20 +93,17 @@ pub fn authorize(action: &RouteAction, issuers: &[IssuerConfig], verified: &Veri
     if need.issuers.as_ref().is_some_and(|names| !names.contains(&issuer.issuer)) {
         return Decision::Deny(Error::IssuerNotAllowedHere);
     }
-    let check = |rule: &GroupRule| rule.check_claims(&verified.claims, &issuer.groups_claim);
+    let user = &verified.identity;
+    let groups = Some(user.groups.as_slice());
     let verdict = match &need.groups {
-        None if issuer.local_users == LocalUsers::Allow
-            && verified.claims.get("sub").and_then(|s| s.as_str()).is_some_and(is_local_user) =>
-        {
-            issuer.groups.check_deny_claims(&verified.claims, &issuer.groups_claim)
+        None if issuer.local_users == LocalUsers::Allow && is_local_user(&user.sub) => {
+            issuer.groups.check_deny(&user.groups)
         }
-        None => check(&issuer.groups),
-        Some(route) => {
-            issuer.groups.check_deny_claims(&verified.claims, &issuer.groups_claim).and_then(|()| check(route))
-        }
+        None => issuer.groups.check(groups),
+        Some(route) => issuer.groups.check_deny(&user.groups).and_then(|()| route.check(groups)),
     };
     match verdict {
-        Ok(()) => Decision::Allow(verified.identity(&issuer.groups_claim)),
+        Ok(()) => Decision::Allow(user.clone()),
         Err(e) => Decision::Deny(e),
     }
 }
@@ -99,14 +122,17 @@ mod tests {
 
     // ---- authorize ----
 
+    /// A verified token of issuer `issuer` (of [`issuers`]) with claims `c`, its groups read from that issuer's
+    /// groups claim.
     fn verified(issuer: usize, c: Value) -> Verified {
+        let claim = issuers().get(issuer).map_or("groups".to_owned(), |i| i.groups_claim.clone());
         Verified {
             issuer,
             alg: Algorithm::RS256,
             kid: Some("k1".into()),
             thumbprint: [7; 32],
             exp: EXP,
-            claims: claims(c),
+            identity: Identity::from_claims(&claims(c), &claim),
         }
     }
 

@@ -66,6 +66,12 @@ impl GroupRule {
         self.evaluate(GroupsRef::find(claims, claim).map(GroupsRef::iter))
     }
 
+    /// Only the deny list of this rule: `Err(GroupDenied)` when one of `groups` is denied. An issuer's deny list
+    /// applies this way on routes with their own rule.
+    pub fn check_deny(&self, groups: &[String]) -> Result<(), Error> {
+        if self.denies(groups.iter().map(String::as_str)) { Err(Error::GroupDenied) } else { Ok(()) }
+    }
+
     /// Only the deny list of this rule, on the groups found in verified claims under `claim`: `Err(GroupDenied)`
     /// when one of them is denied. An issuer's deny list applies this way on routes with their own rule.
     pub fn check_deny_claims(&self, claims: &Map<String, Value>, claim: &str) -> Result<(), Error> {
