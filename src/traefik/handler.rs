@@ -20,11 +20,18 @@ use crate::crypto::RustCrypto;
 use crate::error::Error;
 use crate::http::{identity_headers, is_spoofable};
 use crate::request::{self, Caches, Head, Outcome, Verdict};
-use crate::tokencache::{DEFAULT_CAPACITY, TokenCache};
+use crate::tokencache::TokenCache;
 
 /// http-wasm's error level (`api/api.go` of http-wasm-host-go: debug −1, info 0, warn 1, error 2). Traefik logs
 /// at its default level only errors (`pkg/observability/logs/wasm.go` maps level + 1 onto zerolog).
 const ERROR: i32 = 2;
+
+/// Verified tokens one instance keeps. Traefik runs as many instances as requests in flight and each has its
+/// own cache, so the Worker's 10 000 entries and 16 MiB would be multiplied by the pool (tens of instances
+/// under load); a self-hosted QuFabric has far fewer concurrent users than this.
+const TOKEN_CACHE_ENTRIES: usize = 1024;
+/// Bytes of cached tokens one instance keeps (PocketID's ID tokens are about 1 KB).
+const TOKEN_CACHE_BYTES: usize = 2 << 20;
 
 fn log_error(message: &str) {
     log::write(ERROR, format!("pocketgate: {message}").as_bytes());
@@ -51,7 +58,9 @@ fn now() -> u64 {
 /// one (so a bad option answers 503 instead).
 pub fn start() {
     std::panic::set_hook(Box::new(|info| log_error(&format!("panic: {info}"))));
-    let tokens = TokenCache::new(DEFAULT_CAPACITY);
+    // Admitted at first sight (not the Worker's second sight): every instance verifies a token once before it
+    // caches it, and second sight would double that per instance; only verified tokens are ever inserted.
+    let tokens = TokenCache::with_max_bytes(TOKEN_CACHE_ENTRIES, TOKEN_CACHE_BYTES);
     let state = match options::load(&admin::config()) {
         Ok((cfg, sources)) => {
             let mut caches = Caches::new(&cfg, tokens);
@@ -93,7 +102,7 @@ impl Guest for Plugin {
             }
         };
         let now = now();
-        for issuer in keys.changed(now) {
+        for issuer in keys.changed() {
             if let Err(e) = caches.complete(issuer, keys.fetch(issuer), now) {
                 log_error(&format!("{}: {e}", keys.describe(issuer)));
             }

@@ -4,9 +4,9 @@
 //!   configuration reload, which builds a new middleware).
 //! - `jwksFile` is read through WASI whenever the key cache asks: at load, on a token with an unknown `kid` (at
 //!   most once per cooldown, [`crate::keycache::KeyCachePolicy::unknown_kid_cooldown`]) and every
-//!   [`FILE_TTL`] seconds. Between those, [`Keys::changed`] compares the file's modification time and length
-//!   at most once a second, so a rotated file takes effect in every pooled instance that serves a request — a
-//!   removed key stops verifying within a second, not only in the instance that happened to see the new `kid`.
+//!   [`FILE_TTL`] seconds. Before each request, [`Keys::changed`] compares the file's modification time and
+//!   length (one `stat`), so a rotated file takes effect at once in every pooled instance — a removed key stops
+//!   verifying at the next request, not only in the instance that happened to see the new `kid`.
 //!
 //! Nothing here waits or fetches over the network.
 
@@ -34,8 +34,6 @@ struct Source {
     spec: KeySource,
     /// The file's stamp at the last read (`None`: never read; inline sets have none).
     read: Option<Stamp>,
-    /// The second of the last [`Keys::changed`] check.
-    checked_at: u64,
 }
 
 /// Every issuer's key source (index `i` is issuer `i`).
@@ -54,7 +52,7 @@ fn stamp(path: &str) -> Stamp {
 impl Keys {
     /// The sources, in issuer order.
     pub fn new(specs: Vec<KeySource>) -> Keys {
-        Keys { sources: specs.into_iter().map(|spec| Source { spec, read: None, checked_at: 0 }).collect() }
+        Keys { sources: specs.into_iter().map(|spec| Source { spec, read: None }).collect() }
     }
 
     /// Read issuer `issuer`'s key set now (the pipeline's fetch).
@@ -75,16 +73,14 @@ impl Keys {
         }
     }
 
-    /// The issuers whose `jwksFile` changed since it was last read, checked at most once per second `now`.
-    pub fn changed(&mut self, now: u64) -> Vec<usize> {
+    /// The issuers whose `jwksFile` changed (modification time or length) since it was last read. A file never
+    /// read is left to the pipeline's first fetch.
+    pub fn changed(&self) -> Vec<usize> {
         let mut out = Vec::new();
-        for (i, source) in self.sources.iter_mut().enumerate() {
-            let (KeySource::File(path), Some(read)) = (&source.spec, source.read) else { continue };
-            if source.checked_at == now {
-                continue;
-            }
-            source.checked_at = now;
-            if stamp(path) != read {
+        for (i, source) in self.sources.iter().enumerate() {
+            if let (KeySource::File(path), Some(read)) = (&source.spec, source.read)
+                && stamp(path) != read
+            {
                 out.push(i);
             }
         }
@@ -135,30 +131,30 @@ mod tests {
     }
 
     #[test]
-    fn files_are_reread_when_asked_and_changes_are_seen_once_a_second() {
+    fn files_are_reread_when_asked_and_changes_are_seen() {
         let dir = std::env::temp_dir().join(format!("pocketgate-keys-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("jwks.json");
         std::fs::write(&path, SET_A).unwrap();
         let mut keys = Keys::new(vec![KeySource::File(path.display().to_string()), KeySource::Inline(SET_B.into())]);
-        assert_eq!(keys.changed(1), Vec::<usize>::new(), "never read: the pipeline's first fetch reads it");
+        assert_eq!(keys.changed(), Vec::<usize>::new(), "never read: the pipeline's first fetch reads it");
         assert_eq!(kids(keys.fetch(0)), ["a"]);
         assert_eq!(kids(keys.fetch(1)), ["bb"]);
-        assert_eq!(keys.changed(2), Vec::<usize>::new());
+        assert_eq!(keys.changed(), Vec::<usize>::new());
         std::fs::write(&path, SET_B).unwrap(); // another length: seen even within the same mtime tick
-        assert_eq!(keys.changed(2), Vec::<usize>::new(), "checked already this second");
-        assert_eq!(keys.changed(3), [0]);
+        assert_eq!(keys.changed(), [0]);
+        assert_eq!(keys.changed(), [0], "until it is read");
         assert_eq!(kids(keys.fetch(0)), ["bb"]);
-        assert_eq!(keys.changed(4), Vec::<usize>::new());
+        assert_eq!(keys.changed(), Vec::<usize>::new());
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(keys.changed(5), [0]);
+        assert_eq!(keys.changed(), [0]);
         match keys.fetch(0) {
             FetchOutcome::Failed(e) => assert!(e.to_string().contains("settings.mounts"), "{e}"),
             FetchOutcome::Loaded { .. } => panic!("a missing file loads nothing"),
         }
-        assert_eq!(keys.changed(6), Vec::<usize>::new(), "still missing: nothing new");
+        assert_eq!(keys.changed(), Vec::<usize>::new(), "still missing: nothing new");
         std::fs::write(&path, "not json").unwrap();
-        assert_eq!(keys.changed(7), [0]);
+        assert_eq!(keys.changed(), [0]);
         assert!(matches!(keys.fetch(0), FetchOutcome::Failed(Error::JwksInvalid { .. })));
         assert_eq!(keys.describe(0), format!("jwksFile {}", path.display()));
         std::fs::remove_dir_all(&dir).unwrap();
