@@ -40,7 +40,6 @@ pub mod request;
 pub mod setup;
 pub mod token;
 pub mod tokencache;
-#[cfg(any(feature = "traefik", all(test, not(target_arch = "wasm32"))))]
 pub mod traefik;
 pub mod url;
 pub mod verify;

@@ -7,7 +7,9 @@
 // Shown: the Worker's contract on /api (200 with the identity headers at QuFabric, spoofed ones stripped; 401 with
 // WWW-Authenticate, 403, the stable codes and JSON bodies; several Authorization headers refused); gRPC and
 // WebSockets untouched on their own routers; key rotation through the file; bad options refuse every request
-// with 503 config_invalid and say why in Traefik's log; a missing plugin.wasm makes /api a 404, never a pass.
+// with 503 config_invalid and say why in Traefik's log; a missing plugin.wasm makes /api a 404, never a pass. The
+// setup page's generated plugin configuration (file provider and Docker labels, jwks.json as it embeds it) runs
+// the same way.
 import assert from "node:assert/strict";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,7 +18,8 @@ import { after, before, describe, test } from "node:test";
 import { ROOT, need } from "../../tools/js/env.mjs";
 import { signJws, startIssuer } from "../../tools/js/issuer.mjs";
 import { rawRequest } from "../../tools/js/net.mjs";
-import { docSnippet, localise, startTraefik } from "../../tools/js/proxies.mjs";
+import { pageGenerate } from "../../tools/js/page.mjs";
+import { PAGE_HOST, docSnippet, labelsToDynamic, localise, startTraefik } from "../../tools/js/proxies.mjs";
 import { SERVER_KEY, peerClients, startQuFabric, wsEcho } from "./support/qufabric.mjs";
 
 const TRAEFIK_MD = readFileSync(join(ROOT, "docs/TRAEFIK.md"), "utf8");
@@ -39,17 +42,24 @@ function writeKeys(dir, jwks) {
   renameSync(join(dir, "jwks.json.new"), join(dir, "jwks.json"));
 }
 
+/** A working directory for Traefik with a copy of the plugin folder (`wasm: false`: without plugin.wasm) and an
+ * empty key directory. */
+function workDir({ wasm = true } = {}) {
+  const work = mkdtempSync(join(tmpdir(), "pocketgate-plugin-"));
+  const keys = join(work, "keys");
+  cpSync(PLUGIN_DIR, join(work, "plugins-local/src/pocketgate"), { recursive: true });
+  if (!wasm) rmSync(join(work, "plugins-local/src/pocketgate/plugin.wasm"));
+  mkdirSync(keys);
+  return { work, keys };
+}
+
 /**
  * Traefik with the documented configuration: a working directory holding a copy of the plugin folder (`wasm:
  * false` leaves plugin.wasm out), the mounted key directory holding the issuer's key set, and `options` replacing
  * the middleware's documented options (as YAML text) when given.
  */
 async function startDocumented({ options, wasm = true } = {}) {
-  const work = mkdtempSync(join(tmpdir(), "pocketgate-plugin-"));
-  const keys = join(work, "keys");
-  cpSync(PLUGIN_DIR, join(work, "plugins-local/src/pocketgate"), { recursive: true });
-  if (!wasm) rmSync(join(work, "plugins-local/src/pocketgate/plugin.wasm"));
-  mkdirSync(keys);
+  const { work, keys } = workDir({ wasm });
   writeKeys(keys, issuer.jwks());
   let dynamic = localise(docSnippet("traefik-plugin-dynamic", TRAEFIK_MD), { gate: "", upstream: qf.url })
     .replaceAll(DOC_ISSUER, issuer.url);
@@ -148,7 +158,7 @@ describe("key rotation through jwksFile", () => {
   before(async () => { ctx = await startDocumented(); });
   after(async () => { await ctx?.proxy.stop(); });
 
-  test("a new key passes as soon as the file holds it; the removed key fails within a second", async () => {
+  test("a new key passes as soon as the file holds it; the removed key fails at once in every instance", async () => {
     const oldToken = issuer.idToken();
     assert.equal((await api(ctx.proxy, bearer(oldToken))).status, 200);
     const old = issuer.rotate("EdDSA");
@@ -158,7 +168,6 @@ describe("key rotation through jwksFile", () => {
     writeKeys(ctx.keys, issuer.jwks());
     const ok = await api(ctx.proxy, bearer(newToken));
     assert.equal(ok.status, 200, ok.text);
-    await new Promise((r) => setTimeout(r, 1100));
     // Every pooled instance: concurrent requests make Traefik use several.
     const results = await Promise.all(Array.from({ length: 12 }, () => api(ctx.proxy, bearer(oldToken))));
     for (const r of results) assertRefused(r, 401, "key_not_found", 'Bearer realm="pocketgate", error="invalid_token"');
@@ -168,7 +177,6 @@ describe("key rotation through jwksFile", () => {
 
   test("a key set that becomes unusable keeps the last good keys", async () => {
     writeFileSync(join(ctx.keys, "jwks.json"), "{not json");
-    await new Promise((r) => setTimeout(r, 1100));
     const r = await api(ctx.proxy, bearer(issuer.idToken()));
     assert.equal(r.status, 200, r.text);
     assert.match(ctx.proxy.output(), /pocketgate: jwksFile \/keys\/jwks\.json: key set is invalid/);
@@ -214,4 +222,42 @@ describe("a plugin that cannot load", () => {
     assert.equal((await rawRequest(ctx.proxy.url, "/peers")).status, 200);
     assert.equal(await wsEcho(`${ctx.proxy.url.replace(/^http/, "ws")}/relay`, "ping"), "/relay:ping");
   });
+});
+
+describe("the setup page's plugin configuration (standalone mode, Inside Traefik)", () => {
+  let out;
+  before(async () => {
+    const page = await pageGenerate({
+      domain: PAGE_HOST, issuer: issuer.url, mode: "standalone", display_name: "QuFabric", client_id: "netbird",
+      groups: "netbird-users", pkce_ports: "53000, 54000", gate_mode: "forward_auth", gate_host: "traefik",
+      upstream: qf.url, dashboard_upstream: "", jwks: JSON.stringify(issuer.jwks()),
+    });
+    out = Object.fromEntries(page.sections.flatMap((s) => s.artifacts).map((a) => [a.id, a.content]));
+    assert.ok(out.gate_traefik_plugin, `the page generated no plugin configuration: ${JSON.stringify(page.findings)}`);
+  });
+
+  for (const [kind, dynamic] of [["file provider", () => out.gate_traefik_plugin], ["Docker labels", () => labelsToDynamic(out.gate_traefik_plugin_labels, qf.url)]]) {
+    test(`${kind}: /api by group with the embedded jwks.json; gRPC and the dashboard pass`, async () => {
+      const { work, keys } = workDir();
+      writeFileSync(join(keys, "jwks.json"), out.gate_traefik_plugin_jwks);
+      const staticExtra = out.gate_traefik_plugin_static.replaceAll(DOC_MOUNT, keys);
+      const proxy = await startTraefik({ dynamic: dynamic(), staticExtra, cwd: work });
+      try {
+        const from = qf.seen.length;
+        const ok = await api(proxy, { ...bearer(issuer.idToken()), "x-auth-request-user": "root" });
+        assert.equal(ok.status, 200, ok.text);
+        assert.equal(ok.json.user, issuer.user("alice").sub);
+        assertRefused(await api(proxy), 401, "token_missing", 'Bearer realm="pocketgate"');
+        assertRefused(await api(proxy, bearer(issuer.idToken({ groups: ["contractors"] }))), 403, "group_not_allowed", undefined);
+        assert.equal(qf.since(from, "rest").length, 1);
+        assert.equal((await rawRequest(proxy.url, "/peers")).status, 200, "the dashboard (DASHBOARD = bypass)");
+        const peer = peerClients(proxy.h2url);
+        try {
+          assert.equal((await peer.getServerKey()).key, SERVER_KEY);
+        } finally { peer.close(); }
+      } finally {
+        await proxy.stop();
+      }
+    });
+  }
 });
