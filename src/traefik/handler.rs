@@ -19,6 +19,7 @@ use crate::config::{DEFAULT_REALM, GateConfig};
 use crate::crypto::RustCrypto;
 use crate::error::Error;
 use crate::http::{identity_headers, is_spoofable};
+use crate::keycache::FetchOutcome;
 use crate::request::{self, Caches, Head, Outcome, Verdict};
 use crate::tokencache::TokenCache;
 
@@ -137,13 +138,16 @@ fn decide(cfg: &GateConfig, caches: &mut Caches, keys: &mut Keys, req: &Request,
         path: &String::from_utf8_lossy(&uri),
         authorization: authorization.as_deref(),
     };
-    let outcome = request::decide(cfg, caches, head, now, |issuer| keys.fetch(issuer), &RustCrypto);
-    if let Verdict::Deny { error: e @ (Error::KeysUnavailable { .. } | Error::JwksInvalid { .. }), .. } =
-        &outcome.verdict
-    {
-        log_error(&format!("keys unavailable: {e}"));
-    }
-    outcome
+    // A failed read is logged where it happens: the key cache spaces the attempts (retry delay, cooldown), so a
+    // missing file does not log once per request.
+    let fetch = |issuer: usize| {
+        let outcome = keys.fetch(issuer);
+        if let FetchOutcome::Failed(e) = &outcome {
+            log_error(&format!("{}: {e}", keys.describe(issuer)));
+        }
+        outcome
+    };
+    request::decide(cfg, caches, head, now, fetch, &RustCrypto)
 }
 
 /// Remove every identity header the client sent, in any case, and its `_` spelling: Go keeps
