@@ -165,6 +165,9 @@ pub enum Error {
     /// Forward-auth: the proxy did not send the original method and URI in the header family `FORWARDED_HEADERS`
     /// names.
     ForwardedHeadersIncomplete,
+    /// The request carries more than one `Authorization` header (a singleton field, RFC 9110 §11.6.2): proxies
+    /// and upstreams disagree on which one counts (the first, the last, or both joined), so neither is judged.
+    AuthorizationRepeated,
 
     // ---- a verified user who may not pass (403) ----
     /// The user's groups claim is missing or empty.
@@ -245,6 +248,7 @@ impl Error {
             Error::PathAmbiguous => "path_ambiguous",
             Error::ForwardedHeadersConflict => "forwarded_headers_conflict",
             Error::ForwardedHeadersIncomplete => "forwarded_headers_incomplete",
+            Error::AuthorizationRepeated => "authorization_repeated",
             Error::IssuerNotAllowedHere => "issuer_not_allowed_here",
             Error::GroupsMissing => "groups_missing",
             Error::GroupNotAllowed => "group_not_allowed",
@@ -266,9 +270,10 @@ impl Error {
             Error::GroupsMissing | Error::GroupNotAllowed | Error::GroupDenied | Error::IssuerNotAllowedHere => {
                 Status::Forbidden
             }
-            Error::PathAmbiguous | Error::ForwardedHeadersConflict | Error::ForwardedHeadersIncomplete => {
-                Status::BadRequest
-            }
+            Error::PathAmbiguous
+            | Error::ForwardedHeadersConflict
+            | Error::ForwardedHeadersIncomplete
+            | Error::AuthorizationRepeated => Status::BadRequest,
             Error::NotFound { .. } => Status::NotFound,
             Error::MethodNotAllowed => Status::MethodNotAllowed,
             Error::Internal => Status::Internal,
@@ -348,6 +353,7 @@ impl fmt::Display for Error {
             Error::ForwardedHeadersIncomplete => {
                 write!(f, "the proxy sent no complete original method and URI (see FORWARDED_HEADERS)")
             }
+            Error::AuthorizationRepeated => write!(f, "send exactly one Authorization header"),
             Error::IssuerNotAllowedHere => write!(f, "this route does not accept tokens of this issuer"),
             Error::GroupsMissing => write!(f, "the token carries no groups"),
             Error::GroupNotAllowed => write!(f, "none of the user's groups is allowed here"),
@@ -379,6 +385,7 @@ mod tests {
         assert_eq!(Error::PathAmbiguous.http_status(), 400);
         assert_eq!(Error::ForwardedHeadersConflict.http_status(), 400);
         assert_eq!(Error::ForwardedHeadersIncomplete.http_status(), 400);
+        assert_eq!(Error::AuthorizationRepeated.http_status(), 400);
         assert_eq!(Error::TokenLifetimeTooLong.http_status(), 401);
         assert_eq!(Error::KeysUnavailable { reason: "down".into() }.http_status(), 503);
         assert_eq!(Error::Config { setting: "ISSUER".into(), message: "x".into() }.http_status(), 503);

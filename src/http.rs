@@ -99,7 +99,10 @@ pub fn public_message(e: &Error) -> String {
         Error::AlgorithmNotAllowed { .. } => "the token's algorithm is not allowed".into(),
         Error::KeyNotFound { .. } => "no key in the issuer's key set matches the token".into(),
         Error::TokenTypeNotAccepted { .. } => "only ID tokens are accepted".into(),
-        Error::Config { .. } => "the gate is misconfigured; see /_gate/healthz".into(),
+        Error::Config { .. } => {
+            "the gate is misconfigured; /_gate/healthz (Worker) or the proxy's log (Traefik plugin) names the setting"
+                .into()
+        }
         Error::KeysUnavailable { .. } | Error::JwksInvalid { .. } | Error::KeyInvalid { .. } => {
             "the issuer's keys are unavailable; try again later".into()
         }

@@ -2,8 +2,8 @@
 //!
 //! Verify PocketID-issued JWTs against the issuer's key set and enforce group policies in front of a QuFabric
 //! (NetBird) deployment. This crate is the core: no I/O and no clock (time is a parameter, fetching belongs to
-//! adapters). The same code runs natively, in the Cloudflare Worker (feature `worker`) and in the setup page
-//! (feature `web`).
+//! adapters). The same code runs natively, in the Cloudflare Worker (feature `worker`), in Traefik as a
+//! WebAssembly plugin (feature `traefik`, [`traefik`]) and in the setup page (feature `web`).
 //!
 //! The path of one request is [`request`], the pipeline every adapter drives: route ([`policy`]) → credential →
 //! [`tokencache`] → [`token`] (caps, strict base64url, header) → [`verify`] (issuer, header checks) → key by `kid`
@@ -40,6 +40,7 @@ pub mod request;
 pub mod setup;
 pub mod token;
 pub mod tokencache;
+pub mod traefik;
 pub mod url;
 pub mod verify;
 #[cfg(all(target_arch = "wasm32", feature = "web"))]

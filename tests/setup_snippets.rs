@@ -35,6 +35,7 @@ fn input(mode: Mode, gate_mode: GateMode) -> SetupInput {
         gate_host: GateHost::Cloudflare,
         dashboard_upstream: "http://127.0.0.1:8081".into(),
         local_users: LocalUsers::Allow,
+        jwks: String::new(),
     }
 }
 
@@ -46,6 +47,9 @@ fn all_inputs() -> Vec<SetupInput> {
         }
         // The self-hosted gate (workerd) on loopback: its files next to the same proxy snippets.
         v.push(SetupInput { gate_host: GateHost::Workerd, ..input(mode, GateMode::ForwardAuth) });
+        // The Traefik plugin, with the key set the page would have fetched: its jwks.json and refresh script.
+        let jwks = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+        v.push(SetupInput { gate_host: GateHost::Traefik, jwks: jwks.into(), ..input(mode, GateMode::ForwardAuth) });
     }
     v
 }

@@ -26,6 +26,8 @@ function input() {
     local_users: form.elements.local_users.value,
   };
   for (const f of FIELDS) v[f] = form.elements[f].value;
+  // The Traefik plugin embeds the gate's issuer's key set, when "Check issuer" fetched it.
+  if (v.gate_host === "traefik") v.jwks = keySets.get(JSON.parse(pg.gate_issuer(JSON.stringify(v)))) ?? "";
   return v;
 }
 
@@ -37,6 +39,8 @@ function showModes() {
   const { mode, gate_mode } = input();
   for (const e of document.querySelectorAll("[data-mode]")) e.hidden = e.dataset.mode !== mode;
   for (const e of document.querySelectorAll("[data-gate]")) e.hidden = e.dataset.gate !== gate_mode;
+  // The plugin needs no gate URL.
+  if (form.elements.gate_host.value === "traefik") $("gate-url-field").hidden = true;
 }
 
 function showFindings(findings) {
@@ -46,11 +50,12 @@ function showFindings(findings) {
     m.className = "msg";
     form.elements[f].removeAttribute("aria-invalid");
   }
+  $("msg-jwks").replaceChildren();
   for (const f of findings) {
     const m = $(`msg-${f.field}`);
     if (!m) continue;
     m.append(el("span", { class: `finding ${f.level}`, "data-code": f.code, textContent: f.message }));
-    if (f.level === "error") form.elements[f.field].setAttribute("aria-invalid", "true");
+    if (f.level === "error" && form.elements[f.field]) form.elements[f.field].setAttribute("aria-invalid", "true");
   }
 }
 
@@ -158,6 +163,7 @@ async function checkIssuer() {
   }
   const checks = await loadIssuer(issuer);
   list.replaceChildren(...checks.map((c) => el("li", { class: c.level, "data-code": c.code, textContent: c.message })));
+  update(); // a fetched key set can change the output (the Traefik plugin embeds it)
 }
 
 function kv(title, value) {
@@ -208,7 +214,7 @@ async function main() {
   for (const radio of form.elements.gate_host) {
     radio.addEventListener("change", () => {
       const g = form.elements.gate_url;
-      if (Object.values(GATE_URLS).includes(g.value.trim())) g.value = GATE_URLS[radio.value];
+      if (GATE_URLS[radio.value] && Object.values(GATE_URLS).includes(g.value.trim())) g.value = GATE_URLS[radio.value];
     });
   }
   form.addEventListener("input", update);

@@ -386,8 +386,27 @@ fn traefik_routers(plan: &Plan) -> Vec<(&'static str, String, &'static [&'static
 /// header-stripping middleware on each, and on `/api` and the dashboard `forwardAuth` with
 /// `trustForwardHeader: false` and `authRequestHeaders` limited to the credential. gRPC goes to an h2c service.
 pub fn traefik(plan: &Plan, gate_url: &str, upstream: &str) -> String {
+    let mut middleware = String::from("    pocketgate:\n      forwardAuth:\n");
+    middleware.push_str(&format!("        address: {}\n", yaml_string(&format!("{gate_url}{AUTH_PATH}"))));
+    middleware
+        .push_str("        # Never true: Traefik would then hand the gate the client's X-Forwarded-Method/-Uri.\n");
+    middleware.push_str("        trustForwardHeader: false\n");
+    middleware
+        .push_str("        # Only the credential goes to the gate; Traefik adds X-Forwarded-Method/-Uri itself.\n");
+    let quoted: Vec<String> = AUTH_REQUEST_HEADERS.iter().map(|h| format!("\"{h}\"")).collect();
+    middleware.push_str(&format!("        authRequestHeaders: [{}]\n", quoted.join(", ")));
+    middleware.push_str("        authResponseHeaders:\n");
+    for h in IDENTITY_HEADERS {
+        middleware.push_str(&format!("          - {h}\n"));
+    }
+    traefik_dynamic(plan, &Proxy::Traefik.gate_setting_comment(), &middleware, upstream)
+}
+
+/// The file-provider configuration of [`traefik`] with `comment` after the first line and `middleware` (the YAML
+/// of the `pocketgate` middleware, indented under `middlewares:`) as the gate.
+pub(super) fn traefik_dynamic(plan: &Plan, comment: &str, middleware: &str, upstream: &str) -> String {
     let mut s = String::from("# Traefik dynamic configuration (file provider). TLS: on the websecure entry point.\n");
-    s.push_str(&Proxy::Traefik.gate_setting_comment());
+    s.push_str(comment);
     s.push_str(&routing_comment());
     s.push_str("http:\n  routers:\n");
     for (name, rule, mws, service, priority) in traefik_routers(plan) {
@@ -405,17 +424,7 @@ pub fn traefik(plan: &Plan, gate_url: &str, upstream: &str) -> String {
     for h in traefik_stripped() {
         s.push_str(&format!("          {h}: \"\"\n"));
     }
-    s.push_str("    pocketgate:\n      forwardAuth:\n");
-    s.push_str(&format!("        address: {}\n", yaml_string(&format!("{gate_url}{AUTH_PATH}"))));
-    s.push_str("        # Never true: Traefik would then hand the gate the client's X-Forwarded-Method/-Uri.\n");
-    s.push_str("        trustForwardHeader: false\n");
-    s.push_str("        # Only the credential goes to the gate; Traefik adds X-Forwarded-Method/-Uri itself.\n");
-    let quoted: Vec<String> = AUTH_REQUEST_HEADERS.iter().map(|h| format!("\"{h}\"")).collect();
-    s.push_str(&format!("        authRequestHeaders: [{}]\n", quoted.join(", ")));
-    s.push_str("        authResponseHeaders:\n");
-    for h in IDENTITY_HEADERS {
-        s.push_str(&format!("          - {h}\n"));
-    }
+    s.push_str(middleware);
     s.push_str("  services:\n");
     for (name, url) in [
         ("netbird-server", upstream.to_owned()),
@@ -435,6 +444,19 @@ pub fn traefik(plan: &Plan, gate_url: &str, upstream: &str) -> String {
 /// `upstream`, default 80; the h2c service with `scheme=h2c`, as getting-started.sh), and the dashboard's router
 /// on the dashboard's container.
 pub fn traefik_labels(plan: &Plan, gate_url: &str, upstream: &str) -> String {
+    let fa = "traefik.http.middlewares.pocketgate.forwardauth";
+    let middleware = vec![
+        format!("{fa}.address={gate_url}{AUTH_PATH}"),
+        format!("{fa}.trustForwardHeader=false"),
+        format!("{fa}.authRequestHeaders={}", AUTH_REQUEST_HEADERS.join(",")),
+        format!("{fa}.authResponseHeaders={}", IDENTITY_HEADERS.join(",")),
+    ];
+    traefik_docker_labels(plan, &Proxy::Traefik.gate_setting_comment(), middleware, upstream)
+}
+
+/// The Docker labels of [`traefik_labels`] with `comment` after the first line and `middleware` (the labels of
+/// the `pocketgate` middleware) as the gate.
+pub(super) fn traefik_docker_labels(plan: &Plan, comment: &str, middleware: Vec<String>, upstream: &str) -> String {
     let router_labels = |name: &str, rule: &str, mws: &[&str], service: &str, priority: u32| {
         let r = format!("traefik.http.routers.{name}");
         vec![
@@ -454,11 +476,7 @@ pub fn traefik_labels(plan: &Plan, gate_url: &str, upstream: &str) -> String {
     for h in traefik_stripped() {
         server.push(format!("traefik.http.middlewares.pocketgate-strip.headers.customrequestheaders.{h}="));
     }
-    let fa = "traefik.http.middlewares.pocketgate.forwardauth";
-    server.push(format!("{fa}.address={gate_url}{AUTH_PATH}"));
-    server.push(format!("{fa}.trustForwardHeader=false"));
-    server.push(format!("{fa}.authRequestHeaders={}", AUTH_REQUEST_HEADERS.join(",")));
-    server.push(format!("{fa}.authResponseHeaders={}", IDENTITY_HEADERS.join(",")));
+    server.extend(middleware);
     let port = upstream_port(upstream);
     server.push(format!("traefik.http.services.netbird-server.loadbalancer.server.port={port}"));
     server.push(format!("traefik.http.services.netbird-server-h2c.loadbalancer.server.port={port}"));
@@ -469,7 +487,7 @@ pub fn traefik_labels(plan: &Plan, gate_url: &str, upstream: &str) -> String {
     let mut s = String::from(
         "# docker compose: Traefik labels (Docker provider) on the QuFabric server and dashboard services.\n",
     );
-    s.push_str(&Proxy::Traefik.gate_setting_comment());
+    s.push_str(comment);
     s.push_str(&routing_comment());
     s.push_str("services:\n");
     for (container, labels) in [("netbird-server", server), ("dashboard", dashboard)] {
@@ -546,6 +564,11 @@ pub fn section(plan: &Plan) -> Section {
         },
     ];
     match (plan.gate_mode, &plan.gate_url, &plan.upstream) {
+        (GateMode::ForwardAuth, _, Some(upstream)) if plan.gate_host == GateHost::Traefik => {
+            // No Worker: its [vars] and secrets do not apply.
+            notes.extend(super::traefik_plugin::notes(plan));
+            artifacts = super::traefik_plugin::artifacts(plan, upstream);
+        }
         (GateMode::ForwardAuth, Some(gate_url), Some(upstream)) => {
             notes.push(format!(
                 "Forward-auth: your proxy asks {gate_url}{AUTH_PATH} before each request to {API_PATH} and the \

@@ -2,7 +2,8 @@
 //!
 //! The page (`crate::web`, wasm32 only) sends the form as a [`SetupInput`]; [`validate::validate`] answers with
 //! [`Finding`]s (each says how to fix it), and [`generate`] turns a valid input into ready-to-paste files for
-//! PocketID ([`pocketid`]), QuFabric ([`qufabric`], embedded or standalone) and the gate ([`gate`]).
+//! PocketID ([`pocketid`]), QuFabric ([`qufabric`], embedded or standalone) and the gate ([`gate`]; self-hosted on
+//! workerd: [`workerd`]; inside Traefik as its plugin: [`traefik_plugin`]).
 //! Structured outputs (JSON, TOML, env files, shell words) are built with serde and quoting helpers
 //! ([`render`]), never by pasting raw input into text.
 //!
@@ -17,6 +18,7 @@ pub mod inspect;
 pub mod pocketid;
 pub mod qufabric;
 pub mod render;
+pub mod traefik_plugin;
 pub mod validate;
 pub mod workerd;
 
@@ -51,6 +53,9 @@ pub enum GateHost {
     Cloudflare,
     /// The same bundle on workerd next to the proxy ([`workerd`]: configuration, docker compose, systemd).
     Workerd,
+    /// Inside Traefik, as its WebAssembly plugin ([`crate::traefik`]): no gate URL, the issuer's key set in a
+    /// mounted file.
+    Traefik,
 }
 
 /// Embedded mode: whether the embedded IdP's local users (the owner created at setup, users added with a password
@@ -103,6 +108,8 @@ pub struct SetupInput {
     pub dashboard_upstream: String,
     /// Embedded mode: the gate's `LOCAL_USERS`. Default [`LocalUsers::Groups`].
     pub local_users: LocalUsers,
+    /// The Traefik plugin: the issuer's key set (JWKS JSON) as the page fetched it; empty = not fetched.
+    pub jwks: String,
 }
 
 /// How serious a finding is.
@@ -170,6 +177,8 @@ pub struct Plan {
     pub dashboard_upstream: Option<String>,
     /// Embedded mode: the gate's `LOCAL_USERS`.
     pub local_users: LocalUsers,
+    /// The Traefik plugin: the issuer's key set (JWKS JSON), when the page fetched a usable one.
+    pub jwks: Option<String>,
 }
 
 impl Plan {
@@ -274,6 +283,7 @@ pub(crate) mod fixtures {
             gate_host: GateHost::Cloudflare,
             dashboard_upstream: String::new(),
             local_users: LocalUsers::Groups,
+            jwks: String::new(),
         }
     }
 

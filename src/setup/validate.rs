@@ -400,8 +400,13 @@ pub fn validate(input: &SetupInput) -> (Vec<Finding>, Option<Plan>) {
             (up, None, None)
         }
         GateMode::ForwardAuth => {
-            let (f, gate) = check_origin("gate_url", "the gate's URL", &input.gate_url);
-            findings.extend(f);
+            let gate = if input.gate_host == GateHost::Traefik {
+                None
+            } else {
+                let (f, gate) = check_origin("gate_url", "the gate's URL", &input.gate_url);
+                findings.extend(f);
+                gate
+            };
             if input.gate_host == GateHost::Workerd && gate.as_deref().is_some_and(|g| g.starts_with("https://")) {
                 findings.push(Finding {
                     field: "gate_url",
@@ -424,6 +429,14 @@ pub fn validate(input: &SetupInput) -> (Vec<Finding>, Option<Plan>) {
             };
             (up, gate, dashboard)
         }
+    };
+    let jwks = match (input.gate_mode, input.gate_host) {
+        (GateMode::ForwardAuth, GateHost::Traefik) => {
+            let (f, jwks) = check_jwks(&input.jwks);
+            findings.extend(f);
+            jwks
+        }
+        _ => None,
     };
     if findings.iter().any(|f| f.level == Level::Error) {
         return (findings, None);
@@ -449,8 +462,26 @@ pub fn validate(input: &SetupInput) -> (Vec<Finding>, Option<Plan>) {
         gate_host: input.gate_host,
         dashboard_upstream,
         local_users: input.local_users,
+        jwks,
     };
     (findings, Some(plan))
+}
+
+/// The Traefik plugin's key set as the page fetched it: empty is a warning (the operator provides jwks.json), an
+/// unusable set an error.
+fn check_jwks(text: &str) -> (Vec<Finding>, Option<String>) {
+    if text.trim().is_empty() {
+        let message = "The page has not fetched the issuer's key set (Check issuer): put the issuer's JWKS into                        jwks.json yourself (see the key refresh script)."
+            .into();
+        return (vec![Finding { field: "jwks", level: Level::Warning, code: "jwks_not_fetched", message }], None);
+    }
+    match crate::jwk::KeySet::from_json(text.as_bytes()).and_then(|set| set.require_usable()) {
+        Ok(()) => (Vec::new(), Some(text.trim().to_owned())),
+        Err(e) => {
+            let message = format!("The fetched key set is not usable ({e}); check the issuer's jwks_uri.");
+            (vec![Finding { field: "jwks", level: Level::Error, code: "jwks_unusable", message }], None)
+        }
+    }
 }
 
 #[cfg(test)]

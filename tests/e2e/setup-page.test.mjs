@@ -294,6 +294,33 @@ describe("setup page", () => {
     }
   });
 
+  test("Traefik plugin: no gate URL; Check issuer's key set is embedded as jwks.json", async () => {
+    const { page, requests, problems, close } = await open();
+    try {
+      await page.check("input[name=mode][value=standalone]");
+      await page.check("input[name=gate_mode][value=forward_auth]");
+      await page.check("input[name=gate_host][value=traefik]");
+      await fill(page, { issuer: issuer.url, client_secret: "", upstream: "http://127.0.0.1:8080" });
+      assert.equal(await page.locator("#gate-url-field").isHidden(), true, "the plugin needs no gate URL");
+      assert.equal(await page.locator("#msg-jwks [data-code=jwks_not_fetched]").count(), 1);
+      assert.equal(await page.locator("[data-artifact=gate_traefik_plugin_jwks]").count(), 0);
+      assert.equal(await page.locator("[data-artifact=gate_wrangler_vars]").count(), 0, "no Worker");
+      assert.match(await artifact(page, "gate_traefik_plugin_static"), /moduleName: pocketgate/);
+      const dynamic = await artifact(page, "gate_traefik_plugin");
+      assert.match(dynamic, new RegExp(`^ {10}issuer: "${issuer.url}"$`, "m"));
+      assert.match(dynamic, /^ {10}jwksFile: "\/keys\/jwks\.json"$/m);
+      assert.match(await artifact(page, "gate_traefik_plugin_refresh"), new RegExp(`'${issuer.url}/\\.well-known/jwks\\.json'`));
+      await page.click("#check-issuer");
+      await page.locator("[data-artifact=gate_traefik_plugin_jwks]").waitFor();
+      assert.deepEqual(JSON.parse(await artifact(page, "gate_traefik_plugin_jwks")), issuer.jwks());
+      assert.equal(await page.locator("#msg-jwks [data-code]").count(), 0);
+      assertOnlyOrigins(requests, [site.url, issuer.url]);
+      assert.deepEqual(problems, []);
+    } finally {
+      await close();
+    }
+  });
+
   test("token inspector: valid token allowed, forged and classic mistakes refused with hints; the token stays local", async () => {
     const { page, requests, problems, close } = await open();
     try {

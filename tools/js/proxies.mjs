@@ -93,8 +93,8 @@ export function localise(snippet, { gate, upstream, dashboard = upstream }) {
 // ---- processes ----------------------------------------------------------------------------------------------
 
 /** Start a proxy; ready once `url` answers at all (`accept`: which statuses count as ready). */
-async function startProxy(cmd, args, url, { env = {}, accept = () => true, what }) {
-  const child = startChild(cmd, args, { env });
+async function startProxy(cmd, args, url, { env = {}, cwd, accept = () => true, what }) {
+  const child = startChild(cmd, args, { env, cwd });
   await untilReady(child, () => fetch(url).then(async (r) => { await r.arrayBuffer(); return r.status; }),
     { accept, timeoutMs: 20_000, intervalMs: 50, what });
   return child;
@@ -168,9 +168,11 @@ ${snippet.replace(site, `http://127.0.0.1:${port} {`)}`;
  * Traefik with `dynamic` (file-provider YAML, `Host(...)` matched on 127.0.0.1) and a static configuration with
  * the `websecure` entry point the snippets name. `trustClient`: the entry point trusts the client's
  * X-Forwarded-* headers (`forwardedHeaders.insecure`, as behind a load balancer that passes them on).
- * `api`: an API entry point for `/api/rawdata` (the configuration Traefik actually loaded).
+ * `api`: an API entry point for `/api/rawdata` (the configuration Traefik actually loaded). `staticExtra`: more
+ * static configuration (YAML top-level keys, e.g. the plugin's `experimental` block); `cwd`: Traefik's working
+ * directory (local plugins load from its `plugins-local/`).
  */
-export async function startTraefik({ dynamic, trustClient = false, api = false }) {
+export async function startTraefik({ dynamic, trustClient = false, api = false, staticExtra = "", cwd }) {
   const dir = mkdtempSync(join(tmpdir(), "pocketgate-traefik-"));
   const port = await freePort();
   const apiPort = await freePort();
@@ -184,13 +186,13 @@ entryPoints:
 ${api ? `  traefik: {address: "127.0.0.1:${apiPort}"}\napi: {insecure: true, dashboard: false}\n` : ""}providers:
   file: {filename: "${dir}/dynamic.yml", watch: false}
 log: {level: ERROR}
-`;
+${staticExtra}`;
   writeFileSync(join(dir, "traefik.yml"), staticConf);
   const url = `http://127.0.0.1:${port}`;
   // A router exists only once the file provider's configuration is loaded: wait for /relay to be proxied
   // (the bypass answers 200 from the upstream; 404 means Traefik has no router yet).
   const p = await startProxy(traefikBinary(), [`--configFile=${join(dir, "traefik.yml")}`], `${url}/relay`,
-    { env: { HOME: dir }, accept: (status) => status !== 404, what: "traefik" });
+    { env: { HOME: dir }, cwd, accept: (status) => status !== 404, what: "traefik" });
   const rawdata = api ? async () => (await fetch(`http://127.0.0.1:${apiPort}/api/rawdata`)).json() : undefined;
   // Traefik serves h2c on a plain-HTTP entry point.
   return { kind: "traefik", url, h2url: url, stop: p.stop, output: p.output, config: `${staticConf}\n---\n${dynamic}`, rawdata };

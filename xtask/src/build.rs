@@ -1,7 +1,9 @@
-//! `cargo xtask build`: the native library, the wasm core, and (when their files exist) the Worker and the page.
+//! `cargo xtask build`: the native library, the wasm core, (when their files exist) the Worker and the page, and
+//! the Traefik plugin's folder.
 
 use std::path::{Path, PathBuf};
 
+use crate::setup::TRAEFIK_TARGET;
 use crate::sizes;
 use crate::util::{Paths, Result, header, run, wasm_opt};
 
@@ -9,6 +11,21 @@ use crate::util::{Paths, Result, header, run, wasm_opt};
 pub const CORE_FEATURES: &str = "webcrypto";
 /// Cargo arguments worker-build passes on for the Worker build.
 pub const WORKER_CARGO_ARGS: &[&str] = &["--no-default-features", "--features", "worker"];
+
+/// Cargo arguments of the Traefik plugin build.
+pub const TRAEFIK_CARGO_ARGS: &[&str] = &[
+    "--release",
+    "--target",
+    TRAEFIK_TARGET,
+    "--no-default-features",
+    "--features",
+    "traefik",
+    "--bin",
+    "pocketgate-traefik",
+];
+/// The local-plugin folder Traefik loads (`experimental.localPlugins.pocketgate.moduleName: pocketgate`, with
+/// `plugins-local/` in Traefik's working directory).
+pub const TRAEFIK_PLUGIN_DIR: &str = "build/traefik/plugins-local/src/pocketgate";
 
 /// Everything, then the size table.
 pub fn build(paths: &Paths) -> Result {
@@ -20,6 +37,8 @@ pub fn build(paths: &Paths) -> Result {
     if let Some(page) = page(paths)? {
         report.push(page);
     }
+    // After the Worker: worker-build empties build/.
+    report.push(traefik(paths)?);
     header("wasm sizes (release)");
     sizes::print(paths, &report)
 }
@@ -66,6 +85,20 @@ pub fn worker(paths: &Paths) -> Result<Option<(String, PathBuf)>> {
     let wasm = find_wasm(&paths.root.join("build"))
         .ok_or("worker-build finished but left no .wasm under build/".to_string())?;
     Ok(Some(("Worker (worker-build, wasm-opt)".into(), wasm)))
+}
+
+/// The Traefik plugin: `plugin.wasm` (the release build, as cargo leaves it) and `.traefik.yml`
+/// (`src/traefik/traefik.yml`) in [`TRAEFIK_PLUGIN_DIR`]. Run it after [`worker`], which empties `build/`.
+pub fn traefik(paths: &Paths) -> Result<(String, PathBuf)> {
+    header(&format!("build: Traefik plugin ({TRAEFIK_TARGET}, feature traefik) → {TRAEFIK_PLUGIN_DIR}"));
+    let mut c = paths.cmd(env!("CARGO"));
+    c.arg("build").args(TRAEFIK_CARGO_ARGS);
+    run("Traefik plugin build", c)?;
+    let dir = paths.root.join(TRAEFIK_PLUGIN_DIR);
+    let wasm = dir.join("plugin.wasm");
+    copy(&paths.target.join(TRAEFIK_TARGET).join("release/pocketgate-traefik.wasm"), &wasm)?;
+    copy(&paths.root.join("src/traefik/traefik.yml"), &dir.join(".traefik.yml"))?;
+    Ok(("Traefik plugin (plugin.wasm as shipped; -Oz for comparison)".into(), wasm))
 }
 
 /// The setup page's module, when `www/` exists: `--features web`, wasm-bindgen `--target web` into `www/pkg`,

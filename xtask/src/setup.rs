@@ -9,7 +9,10 @@ use crate::util::{Paths, Result, header, output, run};
 
 /// worker-build, pinned (it pins binaryen 132 and esbuild 0.28.2, which tools/package.json provides).
 pub const WORKER_BUILD_VERSION: &str = "0.8.7";
-const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// The rustup targets: the Worker, the page and the wasm tests; the Traefik plugin (WASI preview 1).
+const WASM_TARGETS: [&str; 2] = ["wasm32-unknown-unknown", TRAEFIK_TARGET];
+/// The Traefik plugin's target (`plugin.wasm` runs under Traefik's wazero with WASI preview 1).
+pub const TRAEFIK_TARGET: &str = "wasm32-wasip1";
 const APT_PACKAGES: &[&str] =
     &["chromium", "chromium-driver", "caddy", "nginx", "wrk", "hyperfine", "libssl-dev", "pkg-config"];
 const RUST_COMPONENTS: &[&str] = &["rustfmt", "clippy"];
@@ -33,13 +36,15 @@ pub fn setup(paths: &Paths) -> Result {
 fn rust(paths: &Paths) -> Result {
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))
         .ok_or("rustup is not available: install Rust with rustup (https://rustup.rs is not reachable here; use the machine's toolchain)")?;
-    if installed.lines().any(|l| l.trim() == WASM_TARGET) {
-        println!("ok: rust target {WASM_TARGET}");
-    } else {
-        let mut c = Command::new("rustup");
-        c.args(["target", "add", WASM_TARGET]).current_dir(&paths.root);
-        run(&format!("rustup target add {WASM_TARGET}"), c)?;
-        println!("installed: rust target {WASM_TARGET}");
+    for target in WASM_TARGETS {
+        if installed.lines().any(|l| l.trim() == target) {
+            println!("ok: rust target {target}");
+        } else {
+            let mut c = Command::new("rustup");
+            c.args(["target", "add", target]).current_dir(&paths.root);
+            run(&format!("rustup target add {target}"), c)?;
+            println!("installed: rust target {target}");
+        }
     }
     let components = output(Command::new("rustup").args(["component", "list", "--installed"])).unwrap_or_default();
     let missing: Vec<&str> = RUST_COMPONENTS

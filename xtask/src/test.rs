@@ -6,7 +6,7 @@ use std::process::Command;
 
 use crate::build;
 use crate::counts::Counts;
-use crate::setup;
+use crate::setup::{self, TRAEFIK_TARGET};
 use crate::util::{Paths, Result, header, in_ci, run, run_streaming};
 
 /// Features of the wasm test run (WebCrypto backend plus the RustCrypto fallback), over every integration test:
@@ -52,6 +52,12 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
         c.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
         run("cargo clippy", c)
     })?;
+    step("clippy (wasm32-wasip1: Traefik plugin)", || {
+        let mut c = paths.cmd(env!("CARGO"));
+        c.args(["clippy", "--target", TRAEFIK_TARGET, "--no-default-features", "--features", "traefik"]);
+        c.args(["--lib", "--bins", "--", "-D", "warnings"]);
+        run("cargo clippy (wasm32-wasip1)", c)
+    })?;
     step("clippy (wasm32: Worker, page, wasm tests)", || {
         let mut c = paths.cmd(env!("CARGO"));
         c.args(["clippy", "--target", "wasm32-unknown-unknown", "--no-default-features", "--features"]);
@@ -76,6 +82,8 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
     if paths.root.join("www").is_dir() {
         step("page build", || build::page(paths).map(drop))?;
     }
+    // After the Worker build, which empties build/.
+    step("Traefik plugin build", || build::traefik(paths).map(drop))?;
     e2e(paths, counts)
 }
 

@@ -1,0 +1,202 @@
+//! The gate inside Traefik ([`GateHost::Traefik`](super::GateHost::Traefik), forward-auth mode): the plugin's
+//! static configuration, the routers of [`super::gate::traefik`] with the plugin as the `pocketgate` middleware
+//! (file provider or Docker labels), the issuer's key set as the page fetched it, and a script that keeps that
+//! file current (the plugin never fetches; it re-reads the file when it changes, docs/TRAEFIK.md).
+
+use super::gate::{issuer, traefik_docker_labels, traefik_dynamic, vars};
+use super::{Artifact, Mode, Plan};
+use crate::traefik::options::option_name;
+
+/// The host directory holding `jwks.json`, mounted read-only into the plugin at [`KEYS_DIR`].
+pub const HOST_KEYS_DIR: &str = "/etc/pocketgate";
+/// Where the plugin sees the mounted directory.
+pub const KEYS_DIR: &str = "/keys";
+
+/// The plugin's options: the gate's variables under their option names (the same values as the Worker's
+/// `[vars]`), then `jwksFile`.
+pub fn options(plan: &Plan) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = vars(plan)
+        .into_iter()
+        .filter_map(|(var, value)| (option_name(var) != var).then(|| (option_name(var).to_owned(), value)))
+        .collect();
+    out.push(("jwksFile".into(), format!("{KEYS_DIR}/jwks.json")));
+    out
+}
+
+/// Where the refresh script fetches the key set: PocketID's `/.well-known/jwks.json`, or the embedded IdP's
+/// (Dex) `{issuer}/keys`.
+pub fn jwks_url(plan: &Plan) -> String {
+    match plan.mode {
+        Mode::Embedded => format!("{}/keys", issuer(plan)),
+        Mode::Standalone => format!("{}/.well-known/jwks.json", plan.issuer),
+    }
+}
+
+/// The static configuration: the local plugin and the key directory's mount.
+pub fn static_config() -> String {
+    format!(
+        "# Traefik static configuration (traefik.yml): PocketGate as a local plugin. Copy plugins-local/ (from\n\
+         # `cargo xtask build`: build/traefik/plugins-local) into Traefik's working directory (official image: /).\n\
+         experimental:\n  localPlugins:\n    pocketgate:\n      moduleName: pocketgate\n      settings:\n        \
+         # {HOST_KEYS_DIR} holds jwks.json; the plugin reads it as {KEYS_DIR}/jwks.json.\n        mounts:\n          \
+         - \"{HOST_KEYS_DIR}:{KEYS_DIR}:ro\"\n"
+    )
+}
+
+const COMMENT: &str = "# The gate is the PocketGate plugin (the `pocketgate` middleware): no gate service.\n";
+
+/// The file-provider configuration.
+pub fn dynamic(plan: &Plan, upstream: &str) -> String {
+    let mut middleware = String::from("    pocketgate:\n      plugin:\n        pocketgate:\n");
+    for (name, value) in options(plan) {
+        middleware.push_str(&format!("          {name}: {}\n", super::render::json_compact(&value)));
+    }
+    traefik_dynamic(plan, COMMENT, &middleware, upstream)
+}
+
+/// The same as Docker labels.
+pub fn labels(plan: &Plan, upstream: &str) -> String {
+    let middleware = options(plan)
+        .into_iter()
+        .map(|(n, v)| format!("traefik.http.middlewares.pocketgate.plugin.pocketgate.{n}={v}"));
+    traefik_docker_labels(plan, COMMENT, middleware.collect(), upstream)
+}
+
+/// The key refresh script.
+pub fn refresh_script(plan: &Plan) -> String {
+    format!(
+        "#!/bin/sh\n\
+         # Keep the PocketGate plugin's key set current: fetch the issuer's keys into {HOST_KEYS_DIR}/jwks.json (a new\n\
+         # file, then a rename). The plugin takes the change at its next request; a failed fetch leaves the file alone.\n\
+         # Run it every 5 minutes, e.g. from cron:  */5 * * * * /usr/local/bin/pocketgate-jwks-refresh.sh\n\
+         set -eu\n\
+         curl -fsS --max-time 10 -o {HOST_KEYS_DIR}/jwks.json.new '{}'\n\
+         mv {HOST_KEYS_DIR}/jwks.json.new {HOST_KEYS_DIR}/jwks.json\n",
+        jwks_url(plan)
+    )
+}
+
+/// The operator's notes for this choice.
+pub fn notes(plan: &Plan) -> Vec<String> {
+    let fetched = match &plan.jwks {
+        Some(_) => "jwks.json below is the key set this page fetched".to_owned(),
+        None => format!("fetch the key set into it first (the refresh script does: {})", jwks_url(plan)),
+    };
+    let rotation = match plan.mode {
+        Mode::Embedded => "The embedded IdP (Dex) rotates its signing key every 6 hours: run the refresh script from \
+                           cron every 5 minutes, or tokens signed with a new key are refused (401 key_not_found)."
+            .to_owned(),
+        Mode::Standalone => "When PocketID's key is rotated (pocket-id key-rotate), tokens carry a new kid: run the \
+                             refresh script (better: from cron every 5 minutes, so a rotation needs nothing from \
+                             you); the plugin takes the new file at its next request."
+            .to_owned(),
+    };
+    vec![
+        format!(
+            "Traefik plugin: the gate runs inside Traefik, on /api and the dashboard; gRPC, the relay and the \
+             embedded IdP keep their routers without it. The plugin never fetches: it reads the issuer's key set \
+             from {HOST_KEYS_DIR}/jwks.json (mounted as {KEYS_DIR}); {fetched}."
+        ),
+        rotation,
+        "Keep the routers as generated: if the plugin cannot load, Traefik disables the routers that use it, and \
+         no other router matches /api (a 404, never a request without the gate)."
+            .to_owned(),
+    ]
+}
+
+/// The artifacts, in order: static configuration, file provider, Docker labels, jwks.json (when fetched), the
+/// refresh script.
+pub fn artifacts(plan: &Plan, upstream: &str) -> Vec<Artifact> {
+    let mut out = vec![
+        Artifact {
+            id: "gate_traefik_plugin_static",
+            title: "Traefik static configuration (the plugin)".into(),
+            filename: "traefik.yml".into(),
+            content: static_config(),
+        },
+        Artifact {
+            id: "gate_traefik_plugin",
+            title: "Traefik (PocketGate plugin, file provider)".into(),
+            filename: "pocketgate-traefik.yml".into(),
+            content: dynamic(plan, upstream),
+        },
+        Artifact {
+            id: "gate_traefik_plugin_labels",
+            title: "Traefik (PocketGate plugin, Docker labels)".into(),
+            filename: "pocketgate-traefik-labels.yml".into(),
+            content: labels(plan, upstream),
+        },
+    ];
+    if let Some(jwks) = &plan.jwks {
+        out.push(Artifact {
+            id: "gate_traefik_plugin_jwks",
+            title: format!("{HOST_KEYS_DIR}/jwks.json (the issuer's key set)"),
+            filename: "jwks.json".into(),
+            content: format!("{jwks}\n"),
+        });
+    }
+    out.push(Artifact {
+        id: "gate_traefik_plugin_refresh",
+        title: "Key refresh script (cron)".into(),
+        filename: "pocketgate-jwks-refresh.sh".into(),
+        content: refresh_script(plan),
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::super::{GateHost, SetupInput};
+    use super::*;
+
+    const JWKS: &str =
+        r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k"}]}"#;
+
+    #[test]
+    fn the_options_are_the_workers_vars_and_load_in_the_plugin() {
+        let p = plan(&SetupInput { gate_host: GateHost::Traefik, jwks: JWKS.into(), ..standalone() });
+        let names: Vec<String> = options(&p).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["issuer", "audience", "allowGroups", "groupsClaim", "leewaySeconds", "jwksFile"]);
+        // The plugin reads them as the user pastes them (here as JSON, as Traefik hands them over).
+        let json: serde_json::Map<String, serde_json::Value> =
+            options(&p).into_iter().map(|(n, v)| (n, v.into())).collect();
+        let (cfg, keys) =
+            crate::traefik::options::load(serde_json::Value::Object(json).to_string().as_bytes()).unwrap();
+        assert_eq!(cfg.verifier.issuers()[0].issuer, "https://id.example.com");
+        assert_eq!(keys, [crate::traefik::options::KeySource::File("/keys/jwks.json".into())]);
+        let d = dynamic(&p, "http://127.0.0.1:8080");
+        assert!(
+            d.contains("      plugin:\n        pocketgate:\n          issuer: \"https://id.example.com\"\n"),
+            "{d}"
+        );
+        assert!(!d.contains("forwardAuth"), "{d}");
+        let l = labels(&p, "http://127.0.0.1:8080");
+        assert!(l.contains("traefik.http.middlewares.pocketgate.plugin.pocketgate.jwksFile=/keys/jwks.json"), "{l}");
+        let ids: Vec<&str> = artifacts(&p, "http://127.0.0.1:8080").iter().map(|a| a.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "gate_traefik_plugin_static",
+                "gate_traefik_plugin",
+                "gate_traefik_plugin_labels",
+                "gate_traefik_plugin_jwks",
+                "gate_traefik_plugin_refresh"
+            ]
+        );
+    }
+
+    #[test]
+    fn embedded_mode_refreshes_from_the_embedded_idp() {
+        let p = plan(&SetupInput {
+            gate_mode: super::super::GateMode::ForwardAuth,
+            gate_host: GateHost::Traefik,
+            ..embedded()
+        });
+        assert_eq!(jwks_url(&p), "https://qufabric.example.com/oauth2/keys");
+        assert!(refresh_script(&p).contains("'https://qufabric.example.com/oauth2/keys'"));
+        assert!(options(&p).contains(&("localUsers".into(), "groups".into())));
+        assert!(notes(&p)[1].contains("every 6 hours"));
+        assert!(!artifacts(&p, "http://127.0.0.1:8080").iter().any(|a| a.id == "gate_traefik_plugin_jwks"));
+    }
+}

@@ -1,0 +1,263 @@
+// The Traefik plugin (issue 13) in real Traefik: `plugin.wasm` and `.traefik.yml` as `cargo xtask build` leaves
+// them (build/traefik/plugins-local/src/pocketgate/), loaded as a local plugin with the static and dynamic
+// configuration docs/TRAEFIK.md shows (only addresses, the issuer and the mounted directory replaced), in front of
+// the QuFabric stand-in (support/qufabric.mjs: gRPC over h2c, WebSockets, REST). Tokens come from the test minter
+// (tools/js/issuer.mjs), whose key set the plugin reads from a mounted jwksFile; it never fetches.
+//
+// Shown: the Worker's contract on /api (200 with the identity headers at QuFabric, spoofed ones stripped; 401 with
+// WWW-Authenticate, 403, the stable codes and JSON bodies; several Authorization headers refused); gRPC and
+// WebSockets untouched on their own routers; key rotation through the file; bad options refuse every request
+// with 503 config_invalid and say why in Traefik's log; a missing plugin.wasm makes /api a 404, never a pass. The
+// setup page's generated plugin configuration (file provider and Docker labels, jwks.json as it embeds it) runs
+// the same way.
+import assert from "node:assert/strict";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { ROOT, need } from "../../tools/js/env.mjs";
+import { signJws, startIssuer } from "../../tools/js/issuer.mjs";
+import { rawRequest } from "../../tools/js/net.mjs";
+import { pageGenerate } from "../../tools/js/page.mjs";
+import { PAGE_HOST, docSnippet, labelsToDynamic, localise, startTraefik } from "../../tools/js/proxies.mjs";
+import { SERVER_KEY, peerClients, startQuFabric, wsEcho } from "./support/qufabric.mjs";
+
+const TRAEFIK_MD = readFileSync(join(ROOT, "docs/TRAEFIK.md"), "utf8");
+const PLUGIN_DIR = join(ROOT, "build/traefik/plugins-local/src/pocketgate");
+const DOC_ISSUER = "https://id.example.com";
+const DOC_MOUNT = "/etc/pocketgate";
+
+let qf;
+let issuer;
+before(async () => {
+  need(join(PLUGIN_DIR, "plugin.wasm"), "run `cargo xtask build` (it builds the Traefik plugin)");
+  qf = await startQuFabric();
+  issuer = await startIssuer();
+});
+after(async () => { await qf?.close(); await issuer?.close(); });
+
+/** Write `jwks` to `dir`/jwks.json the way the docs say: a new file, then a rename. */
+function writeKeys(dir, jwks) {
+  writeFileSync(join(dir, "jwks.json.new"), JSON.stringify(jwks));
+  renameSync(join(dir, "jwks.json.new"), join(dir, "jwks.json"));
+}
+
+/** A working directory for Traefik with a copy of the plugin folder (`wasm: false`: without plugin.wasm) and an
+ * empty key directory. */
+function workDir({ wasm = true } = {}) {
+  const work = mkdtempSync(join(tmpdir(), "pocketgate-plugin-"));
+  const keys = join(work, "keys");
+  cpSync(PLUGIN_DIR, join(work, "plugins-local/src/pocketgate"), { recursive: true });
+  if (!wasm) rmSync(join(work, "plugins-local/src/pocketgate/plugin.wasm"));
+  mkdirSync(keys);
+  return { work, keys };
+}
+
+/**
+ * Traefik with the documented configuration: a working directory holding a copy of the plugin folder (`wasm:
+ * false` leaves plugin.wasm out), the mounted key directory holding the issuer's key set, and `options` replacing
+ * the middleware's documented options (as YAML text) when given.
+ */
+async function startDocumented({ options, wasm = true } = {}) {
+  const { work, keys } = workDir({ wasm });
+  writeKeys(keys, issuer.jwks());
+  let dynamic = localise(docSnippet("traefik-plugin-dynamic", TRAEFIK_MD), { gate: "", upstream: qf.url })
+    .replaceAll(DOC_ISSUER, issuer.url);
+  if (options !== undefined) {
+    const documented = /^( {10}issuer: .*\n)(?: {10}.*\n)+/m;
+    assert.match(dynamic, documented, "the documented middleware options");
+    dynamic = dynamic.replace(documented, `${options.trimEnd().replace(/^/gm, " ".repeat(10))}\n`);
+  }
+  const staticExtra = docSnippet("traefik-plugin-static", TRAEFIK_MD).replaceAll(DOC_MOUNT, keys);
+  assert.ok(staticExtra.includes(`"${keys}:/keys:ro"`), staticExtra);
+  const proxy = await startTraefik({ dynamic, staticExtra, cwd: work });
+  return { proxy, keys, work };
+}
+
+const bearer = (token) => ({ authorization: `Bearer ${token}` });
+const api = (proxy, headers = {}, path = "/api/peers") => rawRequest(proxy.url, path, { headers });
+/** A refusal: status, code, and the Worker's headers. */
+function assertRefused(r, status, code, challenge) {
+  assert.equal(r.status, status, r.text);
+  assert.equal(r.json?.code, code, r.text);
+  assert.equal(typeof r.json.message, "string");
+  assert.equal(r.headers["content-type"], "application/json");
+  assert.equal(r.headers["cache-control"], "no-store");
+  assert.equal(r.headers["www-authenticate"], challenge);
+}
+
+describe("the documented configuration", () => {
+  let ctx;
+  before(async () => { ctx = await startDocumented(); });
+  after(async () => { await ctx?.proxy.stop(); });
+
+  test("an allowed user reaches QuFabric with the identity headers; spoofed ones never do", async () => {
+    const from = qf.seen.length;
+    const token = issuer.idToken({ name: "alice", groups: ["netbird-users", "ops"] });
+    const r = await api(ctx.proxy, {
+      ...bearer(token), "X-Auth-Request-User": "root", "x-auth-request-groups": "admins",
+      "X_Auth_Request_Email": "root@evil", "X-Forwarded-User": "root",
+    }, "/api/peers?x=1");
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.path, "/api/peers?x=1");
+    assert.equal(r.json.user, issuer.user("alice").sub);
+    assert.equal(r.json.groups, "netbird-users,ops");
+    const seen = qf.since(from, "rest");
+    assert.equal(seen.length, 1);
+    const h = seen[0].headers;
+    assert.equal(h["x-auth-request-email"], "alice@example.com");
+    assert.equal(h["x-auth-request-preferred-username"], "alice");
+    assert.equal(h["x_auth_request_email"], undefined, "the underscore spelling is stripped");
+    assert.equal(h["x-forwarded-user"], undefined);
+    assert.equal(h.authorization, `Bearer ${token}`, "the token goes on to QuFabric");
+    // The same token again (now from a verified-token cache, wherever the pool sends it): the same answer.
+    for (let i = 0; i < 5; i++) assert.equal((await api(ctx.proxy, bearer(token))).status, 200);
+  });
+
+  test("refusals: the Worker's statuses, codes, bodies and challenges; nothing reaches QuFabric", async () => {
+    const from = qf.seen.length;
+    const realm = 'Bearer realm="pocketgate"';
+    const invalid = 'Bearer realm="pocketgate", error="invalid_token"';
+    assertRefused(await api(ctx.proxy), 401, "token_missing", realm);
+    const good = issuer.idToken();
+    const forged = good.slice(0, good.lastIndexOf(".") + 1) + "A".repeat(342);
+    assertRefused(await api(ctx.proxy, bearer(forged)), 401, "signature_invalid", invalid);
+    const now = Math.floor(Date.now() / 1000);
+    const expired = issuer.idToken({ claims: { iat: now - 7200, exp: now - 3600 } });
+    assertRefused(await api(ctx.proxy, bearer(expired)), 401, "token_expired", invalid);
+    const other = signJws({ ...issuer.key, privateKey: (await import("node:crypto")).generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey },
+      { alg: "RS256", kid: issuer.key.kid, typ: "JWT" }, JSON.parse(Buffer.from(good.split(".")[1], "base64url")));
+    assertRefused(await api(ctx.proxy, bearer(other)), 401, "signature_invalid", invalid);
+    assertRefused(await api(ctx.proxy, { authorization: "Token nbp_123" }), 401, "pat_not_allowed", invalid);
+    assertRefused(await api(ctx.proxy, bearer(issuer.idToken({ groups: ["contractors"] }))), 403, "group_not_allowed", undefined);
+    assertRefused(await api(ctx.proxy, { authorization: [`Bearer ${good}`, `Bearer ${good}`] }), 400, "authorization_repeated", undefined);
+    assert.equal(qf.since(from, "rest").length, 0);
+  });
+
+  test("gRPC (h2c) and WebSockets pass on their own routers without a token", async () => {
+    const from = qf.seen.length;
+    const peer = peerClients(ctx.proxy.h2url);
+    try {
+      assert.equal((await peer.getServerKey()).key, SERVER_KEY);
+    } finally { peer.close(); }
+    const ws = ctx.proxy.url.replace(/^http/, "ws");
+    assert.equal(await wsEcho(`${ws}/relay`, "ping"), "/relay:ping");
+    assert.equal(await wsEcho(`${ws}/ws-proxy/signal`, "ping"), "/ws-proxy/signal:ping");
+    assert.deepEqual(qf.since(from).map((s) => s.kind), ["grpc", "ws", "ws"]);
+  });
+
+  test("the dashboard's catch-all router does not take /api", async () => {
+    const dash = await rawRequest(ctx.proxy.url, "/peers");
+    assert.equal(dash.status, 200, dash.text);
+    assertRefused(await rawRequest(ctx.proxy.url, "/api"), 401, "token_missing", 'Bearer realm="pocketgate"');
+  });
+});
+
+describe("key rotation through jwksFile", () => {
+  let ctx;
+  before(async () => { ctx = await startDocumented(); });
+  after(async () => { await ctx?.proxy.stop(); });
+
+  test("a new key passes as soon as the file holds it; the removed key fails at once in every instance", async () => {
+    const oldToken = issuer.idToken();
+    assert.equal((await api(ctx.proxy, bearer(oldToken))).status, 200);
+    const old = issuer.rotate("EdDSA");
+    const newToken = issuer.idToken();
+    assert.notEqual(issuer.key.kid, old.kid);
+    assertRefused(await api(ctx.proxy, bearer(newToken)), 401, "key_not_found", 'Bearer realm="pocketgate", error="invalid_token"');
+    writeKeys(ctx.keys, issuer.jwks());
+    const ok = await api(ctx.proxy, bearer(newToken));
+    assert.equal(ok.status, 200, ok.text);
+    // Every pooled instance: concurrent requests make Traefik use several.
+    const results = await Promise.all(Array.from({ length: 12 }, () => api(ctx.proxy, bearer(oldToken))));
+    for (const r of results) assertRefused(r, 401, "key_not_found", 'Bearer realm="pocketgate", error="invalid_token"');
+    const again = await Promise.all(Array.from({ length: 12 }, () => api(ctx.proxy, bearer(newToken))));
+    assert.deepEqual(again.map((r) => r.status), Array(12).fill(200));
+  });
+
+  test("a key set that becomes unusable keeps the last good keys", async () => {
+    writeFileSync(join(ctx.keys, "jwks.json"), "{not json");
+    const r = await api(ctx.proxy, bearer(issuer.idToken()));
+    assert.equal(r.status, 200, r.text);
+    assert.match(ctx.proxy.output(), /pocketgate: jwksFile \/keys\/jwks\.json: key set is invalid/);
+    writeKeys(ctx.keys, issuer.jwks());
+  });
+});
+
+describe("bad options", () => {
+  let ctx;
+  const secret = "https://S3CRET-host.example.com";
+  before(async () => {
+    ctx = await startDocumented({ options: `issuer: "${secret}"\naudience: "netbird"\nallowgroup: "netbird-users"\nleewaySeconds: "soon"\njwksFile: "/keys/jwks.json"\n` });
+  });
+  after(async () => { await ctx?.proxy.stop(); });
+
+  test("every request is refused with 503 config_invalid, and Traefik's log names each option and the fix", async () => {
+    const from = qf.seen.length;
+    for (const headers of [{}, bearer(issuer.idToken())]) {
+      assertRefused(await api(ctx.proxy, headers), 503, "config_invalid", undefined);
+    }
+    assert.equal(qf.since(from, "rest").length, 0, "never a pass");
+    const log = ctx.proxy.output().replace(/\x1b\[[0-9;]*m/g, ""); // without the terminal colours
+    for (const option of ["allowgroup: is not an option", "issuer (ISSUER): must have a lower-case host", "leewaySeconds (LEEWAY_SECONDS)"]) {
+      assert.match(log, new RegExp(`ERR .*pocketgate: invalid option ${option.replace(/[()]/g, "\\$&")}`), log);
+    }
+    assert.ok(!log.includes("S3CRET"), "never the value");
+    assert.match(log, /503 config_invalid/);
+  });
+});
+
+describe("a plugin that cannot load", () => {
+  let ctx;
+  before(async () => { ctx = await startDocumented({ wasm: false }); });
+  after(async () => { await ctx?.proxy.stop(); });
+
+  test("/api answers 404 (no router matches), never QuFabric; the other routers still work", async () => {
+    const from = qf.seen.length;
+    for (const headers of [{}, bearer(issuer.idToken()), { "x-auth-request-user": "root" }]) {
+      const r = await api(ctx.proxy, headers);
+      assert.equal(r.status, 404, r.text);
+    }
+    assert.equal(qf.since(from, "rest").length, 0);
+    assert.equal((await rawRequest(ctx.proxy.url, "/peers")).status, 200);
+    assert.equal(await wsEcho(`${ctx.proxy.url.replace(/^http/, "ws")}/relay`, "ping"), "/relay:ping");
+  });
+});
+
+describe("the setup page's plugin configuration (standalone mode, Inside Traefik)", () => {
+  let out;
+  before(async () => {
+    const page = await pageGenerate({
+      domain: PAGE_HOST, issuer: issuer.url, mode: "standalone", display_name: "QuFabric", client_id: "netbird",
+      groups: "netbird-users", pkce_ports: "53000, 54000", gate_mode: "forward_auth", gate_host: "traefik",
+      upstream: qf.url, dashboard_upstream: "", jwks: JSON.stringify(issuer.jwks()),
+    });
+    out = Object.fromEntries(page.sections.flatMap((s) => s.artifacts).map((a) => [a.id, a.content]));
+    assert.ok(out.gate_traefik_plugin, `the page generated no plugin configuration: ${JSON.stringify(page.findings)}`);
+  });
+
+  for (const [kind, dynamic] of [["file provider", () => out.gate_traefik_plugin], ["Docker labels", () => labelsToDynamic(out.gate_traefik_plugin_labels, qf.url)]]) {
+    test(`${kind}: /api by group with the embedded jwks.json; gRPC and the dashboard pass`, async () => {
+      const { work, keys } = workDir();
+      writeFileSync(join(keys, "jwks.json"), out.gate_traefik_plugin_jwks);
+      const staticExtra = out.gate_traefik_plugin_static.replaceAll(DOC_MOUNT, keys);
+      const proxy = await startTraefik({ dynamic: dynamic(), staticExtra, cwd: work });
+      try {
+        const from = qf.seen.length;
+        const ok = await api(proxy, { ...bearer(issuer.idToken()), "x-auth-request-user": "root" });
+        assert.equal(ok.status, 200, ok.text);
+        assert.equal(ok.json.user, issuer.user("alice").sub);
+        assertRefused(await api(proxy), 401, "token_missing", 'Bearer realm="pocketgate"');
+        assertRefused(await api(proxy, bearer(issuer.idToken({ groups: ["contractors"] }))), 403, "group_not_allowed", undefined);
+        assert.equal(qf.since(from, "rest").length, 1);
+        assert.equal((await rawRequest(proxy.url, "/peers")).status, 200, "the dashboard (DASHBOARD = bypass)");
+        const peer = peerClients(proxy.h2url);
+        try {
+          assert.equal((await peer.getServerKey()).key, SERVER_KEY);
+        } finally { peer.close(); }
+      } finally {
+        await proxy.stop();
+      }
+    });
+  }
+});
