@@ -5,11 +5,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::de::MapAccess;
+use serde_json::{Map, Value};
 
 use crate::alg::{Algorithm, AlgorithmSet};
 use crate::error::{Error, Part, clip};
-use crate::json::{self, ObjectReader, Scalar, Skip};
+use crate::json;
 
 /// Size caps, checked before any decoding. Lengths are of the base64url text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,51 +97,26 @@ pub fn parse<'t>(token: &'t str, limits: &Limits) -> Result<Jws<'t>, Error> {
 }
 
 fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
-    let mut reader = HeaderReader::default();
-    json::read_object(bytes, Part::Header, &mut reader)?;
-    let text = |v: Option<Scalar>, reason: &'static str| match v {
-        None => Ok(None),
-        Some(Scalar::Str(s)) => Ok(Some(s)),
-        Some(_) => Err(Error::Json { part: Part::Header, reason }),
-    };
-    let alg = match reader.alg {
-        Some(Scalar::Str(a)) => a,
+    let map = json::parse_object(bytes, Part::Header)?;
+    let alg = match map.get("alg") {
+        Some(Value::String(a)) => a.clone(),
         Some(_) => return Err(Error::Json { part: Part::Header, reason: "alg is not a string" }),
         None => return Err(Error::AlgorithmNotAllowed { alg: String::new() }),
     };
     Ok(Header {
         alg,
-        kid: text(reader.kid, "kid is not a string")?,
-        typ: text(reader.typ, "typ is not a string")?,
-        cty: text(reader.cty, "cty is not a string")?,
-        has_crit: reader.has_crit,
+        kid: opt_string(&map, "kid", "kid is not a string")?,
+        typ: opt_string(&map, "typ", "typ is not a string")?,
+        cty: opt_string(&map, "cty", "cty is not a string")?,
+        has_crit: map.contains_key("crit"),
     })
 }
 
-/// The header members the gate reads; every other member is validated and skipped.
-#[derive(Default)]
-struct HeaderReader {
-    alg: Option<Scalar>,
-    kid: Option<Scalar>,
-    typ: Option<Scalar>,
-    cty: Option<Scalar>,
-    has_crit: bool,
-}
-
-impl<'de> ObjectReader<'de> for HeaderReader {
-    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        let slot = match key {
-            "alg" => &mut self.alg,
-            "kid" => &mut self.kid,
-            "typ" => &mut self.typ,
-            "cty" => &mut self.cty,
-            _ => {
-                self.has_crit |= key == "crit";
-                return map.next_value_seed(Skip);
-            }
-        };
-        *slot = Some(map.next_value_seed(Scalar::Other)?);
-        Ok(())
+fn opt_string(map: &Map<String, Value>, name: &str, reason: &'static str) -> Result<Option<String>, Error> {
+    match map.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::Json { part: Part::Header, reason }),
     }
 }
 

@@ -6,10 +6,13 @@
 //! so that an adapter can refresh a key set on an unknown `kid` and use an asynchronous backend (WebCrypto);
 //! [`Verifier::verify`] and [`Verifier::verify_async`] run them all.
 
+use serde_json::{Map, Value};
+
 use crate::alg::{Algorithm, AlgorithmSet};
-use crate::claims::{self, ClaimRules, Claims, GroupPaths, READ_CLAIMS};
+use crate::claims::{self, ClaimRules};
 use crate::crypto::{AsyncSignatureVerifier, SignatureVerifier};
-use crate::error::{Error, clip};
+use crate::error::{Error, Part, clip};
+use crate::json;
 use crate::jwk::{Jwk, KeySet};
 use crate::policy::{GroupRule, Identity, LocalUsers};
 use crate::token::{self, Jws, Limits};
@@ -93,10 +96,6 @@ impl Verified {
 pub struct Verifier {
     issuers: Vec<IssuerConfig>,
     limits: Limits,
-    /// Every issuer's groups claim, read in the same pass as the other claims.
-    group_paths: GroupPaths,
-    /// Per issuer: its groups claim's index in `group_paths`.
-    group_index: Vec<usize>,
 }
 
 impl Verifier {
@@ -126,21 +125,8 @@ impl Verifier {
                     message: format!("issuer {:?} allows no algorithm", cfg.issuer),
                 });
             }
-            let first = cfg.groups_claim.split('.').next().unwrap_or_default();
-            if cfg.groups_claim.is_empty() || READ_CLAIMS.contains(&first) {
-                return Err(Error::Config {
-                    setting: "GROUPS_CLAIM".into(),
-                    message: format!(
-                        "name the claim that holds the groups (e.g. \"groups\" or \"realm_access.roles\"); it may not \
-                         be one of the claims the gate reads itself ({})",
-                        READ_CLAIMS.join(", ")
-                    ),
-                });
-            }
         }
-        let group_paths = GroupPaths::new(issuers.iter().map(|c| c.groups_claim.as_str()));
-        let group_index = issuers.iter().map(|c| group_paths.index(&c.groups_claim).unwrap_or(0)).collect();
-        Ok(Verifier { issuers, limits, group_paths, group_index })
+        Ok(Verifier { issuers, limits })
     }
 
     /// The issuers, in configuration order.
@@ -153,14 +139,15 @@ impl Verifier {
         let jws = token::parse(token, &self.limits)?;
         jws.header.check_shape()?;
         jws.header.algorithm(AlgorithmSet::all())?;
-        let claims = Box::new(Claims::read(&jws.payload, &self.group_paths)?);
-        let issuer = match claims.issuer()? {
-            Some(iss) => self.issuers.iter().position(|c| c.issuer == iss),
+        let payload = json::parse_object(&jws.payload, Part::Payload)?;
+        let issuer = match payload.get("iss") {
+            Some(Value::String(iss)) => self.issuers.iter().position(|c| &c.issuer == iss),
+            Some(_) => return Err(Error::ClaimInvalid { claim: "iss" }),
             None => return Err(Error::ClaimMissing { claim: "iss" }),
         }
         .ok_or(Error::IssuerNotTrusted)?;
         let alg = jws.header.algorithm(self.issuers[issuer].algorithms)?;
-        Ok(Prepared { jws, claims, issuer, alg })
+        Ok(Prepared { jws, payload, issuer, alg })
     }
 
     /// All steps with a synchronous backend. `keys(i)` gives the key set of issuer `i`.
@@ -211,8 +198,7 @@ fn no_keys() -> Error {
 #[derive(Clone, Debug)]
 pub struct Prepared<'t> {
     jws: Jws<'t>,
-    /// Boxed: a [`Prepared`] and an [`Awaiting`] move through the pipeline's steps.
-    claims: Box<Claims>,
+    payload: Map<String, Value>,
     issuer: usize,
     alg: Algorithm,
 }
@@ -262,7 +248,7 @@ impl<'t> Prepared<'t> {
     /// bytes: for an adapter that hands the signature check to the host and resumes later.
     pub fn awaiting(self, key: &Jwk) -> Awaiting {
         Awaiting {
-            claims: self.claims,
+            payload: self.payload,
             issuer: self.issuer,
             alg: self.alg,
             kid: key.kid.clone(),
@@ -275,7 +261,7 @@ impl<'t> Prepared<'t> {
 /// succeeded. Owns its data (no borrow of the token), so it can wait across calls.
 #[derive(Clone, Debug)]
 pub struct Awaiting {
-    claims: Box<Claims>,
+    payload: Map<String, Value>,
     issuer: usize,
     alg: Algorithm,
     kid: Option<String>,
@@ -284,7 +270,7 @@ pub struct Awaiting {
 
 impl Awaiting {
     /// After the signature verified: check the claims at `now`.
-    pub fn finish(mut self, verifier: &Verifier, now: u64) -> Result<Verified, Error> {
+    pub fn finish(self, verifier: &Verifier, now: u64) -> Result<Verified, Error> {
         let cfg = verifier.issuers.get(self.issuer).ok_or(Error::IssuerNotTrusted)?;
         let rules = ClaimRules {
             issuer: &cfg.issuer,
@@ -292,15 +278,9 @@ impl Awaiting {
             leeway: cfg.leeway,
             max_token_age: cfg.max_token_age,
         };
-        let exp = claims::validate(&self.claims, &rules, now)?;
-        let groups = verifier.group_index.get(self.issuer).and_then(|&i| self.claims.take_groups(i));
-        let c = &self.claims;
-        let identity = Identity {
-            sub: c.sub().to_owned(),
-            email: c.email().map(str::to_owned),
-            preferred_username: c.preferred_username().map(str::to_owned),
-            groups: groups.unwrap_or_default(),
-        };
+        let exp = claims::validate(&self.payload, &rules, now)?;
+        // The compact identity is all that is kept: the claims map ends here.
+        let identity = Identity::from_claims(&self.payload, &cfg.groups_claim);
         Ok(Verified { issuer: self.issuer, alg: self.alg, kid: self.kid, thumbprint: self.thumbprint, exp, identity })
     }
 }
