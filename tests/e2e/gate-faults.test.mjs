@@ -228,9 +228,8 @@ describe("issuer faults", { concurrency: true }, () => {
       assert.ok(pid, "the gate's workerd process");
       const before = memoryOf(pid);
       issuer.fault((p) => (p === JWKS ? { stream: huge } : undefined));
-      const t0 = Date.now();
+      // No timing assertion (it flaked under load): the cap is proven by the bytes sent and the hang-up below.
       await outage(gate, issuer);
-      assert.ok(Date.now() - t0 < 4_000, `took ${Date.now() - t0} ms: the body was not cut at the cap`);
       await new Promise((r) => setTimeout(r, 200));
       for (const s of streams) {
         assert.ok(s.closed, "the gate did not cancel the body");
