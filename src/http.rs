@@ -21,9 +21,18 @@ pub const ORIGINAL_HEADERS: [&str; 2] = ["X-Original-Method", "X-Original-URI"];
 pub const FORWARDED_HEADERS: [&str; 2] = ["X-Forwarded-Method", "X-Forwarded-Uri"];
 
 /// Whether a request header (any case) must be stripped before the upstream sees it.
+///
+/// `_` counts as `-`: Go keeps `X_Auth_Request_User` as a header of its own, and CGI, WSGI and PHP read it as
+/// `HTTP_X_AUTH_REQUEST_USER`, the same variable as `X-Auth-Request-User`.
 pub fn is_spoofable(name: &str) -> bool {
-    name.get(..IDENTITY_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(IDENTITY_PREFIX))
-        || FOREIGN_IDENTITY_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+    name.get(..IDENTITY_PREFIX.len()).is_some_and(|p| same_name(p, IDENTITY_PREFIX))
+        || FOREIGN_IDENTITY_HEADERS.iter().any(|h| same_name(h, name))
+}
+
+/// Header names equal ignoring ASCII case, with `_` and `-` alike.
+fn same_name(a: &str, b: &str) -> bool {
+    let fold = |c: u8| if c == b'_' { b'-' } else { c.to_ascii_lowercase() };
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| fold(x) == fold(y))
 }
 
 /// A header value safe for any HTTP stack: bytes outside visible ASCII and space, and `%` itself, are
@@ -212,10 +221,18 @@ mod tests {
 
     #[test]
     fn spoofable_headers() {
-        for h in ["X-Auth-Request-User", "x-auth-request-groups", "X-Auth-Request-Anything", "X-Forwarded-Email"] {
+        for h in [
+            "X-Auth-Request-User",
+            "x-auth-request-groups",
+            "X-Auth-Request-Anything",
+            "X-Forwarded-Email",
+            "X_Auth_Request_User",
+            "x_forwarded_user",
+            "X-Auth_Request-Email",
+        ] {
             assert!(is_spoofable(h), "{h}");
         }
-        for h in ["Authorization", "X-Forwarded-For", "X-Forwarded-Proto", "Cookie"] {
+        for h in ["Authorization", "X-Forwarded-For", "X-Forwarded-Proto", "Cookie", "X_Forwarded_For", "X-Auth"] {
             assert!(!is_spoofable(h), "{h}");
         }
     }

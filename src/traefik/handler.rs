@@ -150,12 +150,10 @@ fn decide(cfg: &GateConfig, caches: &mut Caches, keys: &mut Keys, req: &Request,
     request::decide(cfg, caches, head, now, fetch, &RustCrypto)
 }
 
-/// Remove every identity header the client sent, in any case, and its `_` spelling: Go keeps
-/// `X_Auth_Request_User` as a header of its own, and CGI, WSGI and PHP read it as `HTTP_X_AUTH_REQUEST_USER`.
+/// Remove every identity header the client sent, in any case and in its `_` spelling ([`is_spoofable`]).
 fn strip_spoofable(req: &Request) {
     for name in req.header.names() {
-        let text = String::from_utf8_lossy(&name);
-        if is_spoofable(&text.replace('_', "-")) {
+        if is_spoofable(&String::from_utf8_lossy(&name)) {
             req.header.remove(&name);
         }
     }

@@ -12,6 +12,8 @@ const SPOOF = {
   "x-auth-request-user": "root", "x-auth-request-email": "root@evil", "x-auth-request-groups": "admins",
   "x-auth-request-preferred-username": "root", "x-auth-request-anything": "x",
   "x-forwarded-user": "root", "x-forwarded-email": "root@evil", "x-forwarded-groups": "admins",
+  // The `_` spellings: CGI, WSGI and PHP read them as the same variables as the `-` ones.
+  "x_auth_request_user": "root", "x_forwarded_user": "root",
 };
 const IDENTITY = Object.keys(SPOOF);
 
@@ -52,7 +54,7 @@ describe("REST through the gate", () => {
     assert.equal(h["x-auth-request-email"], "alice@example.com");
     assert.equal(h["x-auth-request-preferred-username"], "alice");
     assert.equal(h["x-auth-request-groups"], "netbird-users");
-    for (const name of ["x-auth-request-anything", "x-forwarded-user", "x-forwarded-email", "x-forwarded-groups"]) {
+    for (const name of ["x-auth-request-anything", "x-forwarded-user", "x-forwarded-email", "x-forwarded-groups", "x_auth_request_user", "x_forwarded_user"]) {
       assert.equal(h[name], undefined, `${name} reached the upstream`);
     }
     assert.ok(h.authorization.startsWith("Bearer "), "QuFabric still gets the token");
