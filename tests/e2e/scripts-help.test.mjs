@@ -11,6 +11,7 @@ import { ROOT } from "../../tools/js/env.mjs";
 /** The scripts, as run: [program, path]. */
 const SCRIPTS = [
   [process.execPath, "bench/run.mjs"],
+  [process.execPath, "bench/traefik.mjs"],
   [process.execPath, "bench/soak/soak.mjs"],
   [process.execPath, "bench/wasm/bench.mjs"],
   [process.execPath, "bench/micro/string-copy.mjs"],

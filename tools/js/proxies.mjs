@@ -172,7 +172,7 @@ ${snippet.replace(site, `http://127.0.0.1:${port} {`)}`;
  * static configuration (YAML top-level keys, e.g. the plugin's `experimental` block); `cwd`: Traefik's working
  * directory (local plugins load from its `plugins-local/`).
  */
-export async function startTraefik({ dynamic, trustClient = false, api = false, staticExtra = "", cwd }) {
+export async function startTraefik({ dynamic, trustClient = false, api = false, staticExtra = "", cwd, watch = false }) {
   const dir = mkdtempSync(join(tmpdir(), "pocketgate-traefik-"));
   const port = await freePort();
   const apiPort = await freePort();
@@ -184,7 +184,7 @@ export async function startTraefik({ dynamic, trustClient = false, api = false, 
 entryPoints:
   websecure: {address: "127.0.0.1:${port}"${forwarded}}
 ${api ? `  traefik: {address: "127.0.0.1:${apiPort}"}\napi: {insecure: true, dashboard: false}\n` : ""}providers:
-  file: {filename: "${dir}/dynamic.yml", watch: false}
+  file: {filename: "${dir}/dynamic.yml", watch: ${watch}}
 log: {level: ERROR}
 ${staticExtra}`;
   writeFileSync(join(dir, "traefik.yml"), staticConf);
@@ -195,7 +195,7 @@ ${staticExtra}`;
     { env: { HOME: dir }, cwd, accept: (status) => status !== 404, what: "traefik" });
   const rawdata = api ? async () => (await fetch(`http://127.0.0.1:${apiPort}/api/rawdata`)).json() : undefined;
   // Traefik serves h2c on a plain-HTTP entry point.
-  return { kind: "traefik", url, h2url: url, stop: p.stop, output: p.output, config: `${staticConf}\n---\n${dynamic}`, rawdata };
+  return { kind: "traefik", url, h2url: url, dir, stop: p.stop, output: p.output, config: `${staticConf}\n---\n${dynamic}`, rawdata };
 }
 
 /**
