@@ -6,7 +6,7 @@
 // runs), warms it for --warm seconds on a disjoint part of the token stream, then measures for --duration.
 // Runs of the three Workers alternate inside each round (the order rotates per round); ratios are computed
 // pair by pair within a round, then summarised as median [min–max] over rounds.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { cpus, loadavg } from "node:os";
@@ -21,6 +21,7 @@ import { CLK_TCK, cpuTicks } from "../tools/js/procmem.mjs";
 import { WORKERD, serveArgs, startWorkerd, writeConfig } from "../tools/js/workerd.mjs";
 import { ALLOW, CLIENT_ID, ISSUER, denyTokens, mixedSequence, pool } from "./lib/tokens.mjs";
 import { connect as inspector } from "./lib/profile.mjs";
+import { rotate } from "./lib/wrk.mjs";
 
 const USAGE = `usage: node bench/run.mjs [--prepare] [--quick] [options]
 
@@ -149,20 +150,7 @@ function probe(port, token) {
 }
 
 function wrk(port, w, seconds, start, connections) {
-  const args = ["-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "5s", "-s", join(ROOT, "bench/wrk/rotate.lua"),
-    `http://127.0.0.1:${port}${AUTH_PATH}`, "--", w.file, String(start), w.seq ?? ""];
-  return new Promise((resolve, reject) => {
-    const p = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (out += d));
-    p.on("error", (e) => reject(new Error(`cannot run wrk (apt-get install wrk): ${e.message}`)));
-    p.on("exit", (code) => {
-      const line = out.split("\n").find((l) => l.startsWith("BENCH "));
-      if (code !== 0 || !line) return reject(new Error(`wrk failed (${code}): ${out}`));
-      resolve(JSON.parse(line.slice(6)));
-    });
-  });
+  return rotate(`http://127.0.0.1:${port}${AUTH_PATH}`, { file: w.file, seconds, start, seq: w.seq ?? "", connections });
 }
 
 async function runOne(ctx, worker, alg, workload) {

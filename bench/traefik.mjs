@@ -4,7 +4,6 @@
 // bench/wrk/rotate.lua. Then Traefik's RSS over 100,000 plugin requests and over ten configuration reloads.
 // `node bench/traefik.mjs --help` lists the options. Rounds alternate the cells (rotating order); figures are
 // medians [min–max] over rounds.
-import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
@@ -18,6 +17,7 @@ import { memoryOf, pidListening } from "../tools/js/procmem.mjs";
 import { docSnippet, startTraefik } from "../tools/js/proxies.mjs";
 import { startUpstream } from "../tools/js/upstream.mjs";
 import { ALLOW, CLIENT_ID, ISSUER, pool } from "./lib/tokens.mjs";
+import { rotate } from "./lib/wrk.mjs";
 
 const USAGE = `usage: node bench/traefik.mjs [options]
 
@@ -84,21 +84,7 @@ function dynamic(upstream, gateUrl, realm = "pocketgate") {
 `;
 }
 
-function wrk(url, file, seconds) {
-  const args = ["-t1", "-c8", `-d${seconds}s`, "--timeout", "5s", "-s", join(ROOT, "bench/wrk/rotate.lua"), url, "--", file, "0"];
-  return new Promise((resolve, reject) => {
-    const p = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (out += d));
-    p.on("error", (e) => reject(new Error(`cannot run wrk (apt-get install wrk): ${e.message}`)));
-    p.on("exit", (code) => {
-      const line = out.split("\n").find((l) => l.startsWith("BENCH "));
-      if (code !== 0 || !line) return reject(new Error(`wrk failed (${code}): ${out}`));
-      resolve(JSON.parse(line.slice(6)));
-    });
-  });
-}
+const wrk = (url, file, seconds) => rotate(url, { file, seconds });
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const spread = (xs) => `${Math.round(median(xs))} [${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}]`;
