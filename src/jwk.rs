@@ -431,20 +431,26 @@ impl KeySet {
     /// Errors: [`Error::KeyNotFound`] (no key with that `kid`; without a `kid`, none or several keys fit), or
     /// the [`Error::KeyMismatch`] of [`Jwk::fits`].
     pub fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&Jwk, Error> {
+        self.select_index(kid, alg).map(|i| &self.keys[i])
+    }
+
+    /// [`KeySet::select`], as the key's index in [`KeySet::keys`] (for a holder of the set that keeps the key
+    /// by position).
+    pub fn select_index(&self, kid: Option<&str>, alg: Algorithm) -> Result<usize, Error> {
         match kid {
             Some(kid) => {
-                let key = self
+                let i = self
                     .keys
                     .iter()
-                    .find(|k| k.kid.as_deref() == Some(kid))
+                    .position(|k| k.kid.as_deref() == Some(kid))
                     .ok_or_else(|| Error::KeyNotFound { kid: Some(clip(kid, 64)) })?;
-                key.fits(alg)?;
-                Ok(key)
+                self.keys[i].fits(alg)?;
+                Ok(i)
             }
             None => {
-                let mut fitting = self.keys.iter().filter(|k| k.fits(alg).is_ok());
+                let mut fitting = self.keys.iter().enumerate().filter(|(_, k)| k.fits(alg).is_ok());
                 match (fitting.next(), fitting.next()) {
-                    (Some(key), None) => Ok(key),
+                    (Some((i, _)), None) => Ok(i),
                     _ => Err(Error::KeyNotFound { kid: None }),
                 }
             }

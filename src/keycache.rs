@@ -302,11 +302,8 @@ impl KeyCache {
         if let Err(e) = set.require_usable() {
             return Resolution::Refused(e);
         }
-        match set.select(kid, alg) {
-            Ok(key) => {
-                let index = set.keys().iter().position(|k| std::ptr::eq(k, key)).unwrap_or(0);
-                Resolution::Found((set, index))
-            }
+        match set.select_index(kid, alg) {
+            Ok(index) => Resolution::Found((set, index)),
             Err(e) if e.wants_key_refresh() => match self.on_unknown_kid(now) {
                 Action::Fetch(reason) => Resolution::Fetch(reason),
                 Action::InFlight => Resolution::Wait(e),

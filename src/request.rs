@@ -99,10 +99,11 @@ impl Caches {
     /// `Err`: why the fetch failed (for the log).
     pub fn complete(&mut self, issuer: usize, outcome: FetchOutcome, now: u64) -> Result<usize, Error> {
         let outcome = match outcome {
-            FetchOutcome::Loaded { keys, .. } if keys.require_usable().is_err() => {
-                FetchOutcome::Failed(keys.require_usable().unwrap_err())
-            }
-            other => other,
+            FetchOutcome::Loaded { keys, max_age } => match keys.require_usable() {
+                Ok(()) => FetchOutcome::Loaded { keys, max_age },
+                Err(e) => FetchOutcome::Failed(e),
+            },
+            failed => failed,
         };
         let Some(cache) = self.keys.get_mut(issuer) else {
             return Err(no_issuer());

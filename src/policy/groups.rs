@@ -72,15 +72,6 @@ impl GroupRule {
         if self.denies(groups.iter().map(String::as_str)) { Err(Error::GroupDenied) } else { Ok(()) }
     }
 
-    /// Only the deny list of this rule, on the groups found in verified claims under `claim`: `Err(GroupDenied)`
-    /// when one of them is denied. An issuer's deny list applies this way on routes with their own rule.
-    pub fn check_deny_claims(&self, claims: &Map<String, Value>, claim: &str) -> Result<(), Error> {
-        match GroupsRef::find(claims, claim) {
-            Some(groups) if self.denies(groups.iter()) => Err(Error::GroupDenied),
-            _ => Ok(()),
-        }
-    }
-
     fn denies<'a>(&self, mut groups: impl Iterator<Item = &'a str>) -> bool {
         !self.deny.is_empty() && groups.any(|g| self.deny.iter().any(|d| d == g))
     }
