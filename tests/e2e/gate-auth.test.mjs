@@ -182,7 +182,17 @@ describe("routes seen through the proxy's headers", () => {
     assert.equal(r.status, 401);
   });
   test("POST to /_gate/auth is 405", async () => {
-    assert.equal((await gate.fetch("/_gate/auth", { method: "POST" })).status, 405);
+    const r = await gate.fetch("/_gate/auth", { method: "POST" });
+    assert.equal(r.status, 405);
+    assert.equal((await r.json()).code, "method_not_allowed");
+  });
+  test("an unknown /_gate/ path, and any other path without UPSTREAM, are 404 not_found", async () => {
+    for (const path of ["/_gate/nope", "/api/peers"]) {
+      const r = await gate.fetch(path);
+      assert.equal(r.status, 404, path);
+      assert.equal(r.headers.get("cache-control"), "no-store", path);
+      assert.equal((await r.json()).code, "not_found", path);
+    }
   });
 });
 

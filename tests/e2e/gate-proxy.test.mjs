@@ -4,8 +4,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { startGate, trusting } from "../../tools/js/gate.mjs";
+import { startGate, trusting, withGate } from "../../tools/js/gate.mjs";
 import { startIssuer } from "../../tools/js/issuer.mjs";
+import { freePort } from "../../tools/js/net.mjs";
 import { startUpstream } from "../../tools/js/upstream.mjs";
 
 const SPOOF = {
@@ -40,6 +41,18 @@ after(async () => {
 });
 
 const withToken = (t, h = {}) => ({ authorization: `Bearer ${t}`, ...h });
+
+describe("an unreachable upstream", () => {
+  test("is 502 upstream_unavailable, with the gate's JSON body", async () => {
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    await withGate({ trust: issuer, vars: { UPSTREAM: nowhere } }, async (down) => {
+      const r = await down.fetch("/oauth2/authorize");
+      assert.equal(r.status, 502);
+      assert.equal(r.headers.get("cache-control"), "no-store");
+      assert.equal((await r.json()).code, "upstream_unavailable");
+    });
+  });
+});
 
 describe("REST through the gate", () => {
   test("allowed user reaches the upstream with the gate's identity headers only", async () => {
