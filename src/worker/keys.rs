@@ -14,13 +14,12 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
 
 use serde_json::Value;
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{AbortController, Delay, js_sys, web_sys};
+use worker::{js_sys, web_sys};
 
 use super::entry::promise;
 use super::log;
@@ -90,7 +89,7 @@ pub async fn key_set(gate: &Gate, cfg: &GateConfig, i: usize) -> Result<Arc<KeyS
 
 /// One polling step while another request's fetch is in flight.
 pub async fn pause() {
-    Delay::from(Duration::from_millis(WAIT_STEP_MS)).await;
+    let _ = Sleep::new(WAIT_STEP_MS).await;
 }
 
 /// Perform the fetch the cache asked for and report it back (this request holds the single-flight slot).
@@ -147,7 +146,7 @@ async fn jwks_uri(gate: &Gate, cfg: &GateConfig, i: usize) -> Result<String, Err
 /// GET `url` within [`FETCH_TIMEOUT_MS`]: the body (at most [`MAX_JWKS_BYTES`], read as a stream: see
 /// [`read_capped`]) and the `Cache-Control` value. Redirects are not followed; any status but 200 is a failure.
 async fn get(url: &str) -> Result<(Vec<u8>, Option<String>), Error> {
-    let controller = AbortController::default();
+    let controller = web_sys::AbortController::new().map_err(|_| unavailable("no AbortController"))?;
     let signal = controller.signal();
     let work = async {
         let init = web_sys::RequestInit::new();
@@ -218,7 +217,7 @@ async fn read_capped(resp: &web_sys::Response) -> Result<Vec<u8>, Error> {
 /// `fut`'s output, or `None` if `ms` milliseconds pass first.
 async fn with_timeout<F: Future>(fut: F, ms: u64) -> Option<F::Output> {
     let mut fut = pin!(fut);
-    let mut timer = pin!(Delay::from(Duration::from_millis(ms)));
+    let mut timer = pin!(Sleep::new(ms));
     poll_fn(|cx| {
         if let Poll::Ready(v) = fut.as_mut().poll(cx) {
             return Poll::Ready(Some(v));
@@ -229,4 +228,40 @@ async fn with_timeout<F: Future>(fut: F, ms: u64) -> Option<F::Output> {
         Poll::Pending
     })
     .await
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &js_sys::Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// A `setTimeout` as a future, cleared when dropped (a fetch that wins its race leaves no timer behind). Bound
+/// directly: `worker::Delay` links the workers-rs runtime glue into the bundle.
+struct Sleep {
+    future: JsFuture,
+    id: JsValue,
+}
+
+impl Sleep {
+    fn new(ms: u64) -> Sleep {
+        let mut id = JsValue::UNDEFINED;
+        let promise = js_sys::Promise::new(&mut |resolve, _reject| id = set_timeout(&resolve, ms as f64));
+        Sleep { future: JsFuture::from(promise), id }
+    }
+}
+
+impl Future for Sleep {
+    type Output = Result<JsValue, JsValue>;
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.future).poll(cx)
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        clear_timeout(&self.id);
+    }
 }

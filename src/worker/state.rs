@@ -4,7 +4,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use worker::Env;
+use worker::wasm_bindgen::JsValue;
+use worker::{Env, js_sys};
 
 use super::loglimit::LogLimit;
 use crate::config::{DEFAULT_LOG_LIMIT, GateConfig};
@@ -32,15 +33,17 @@ thread_local! {
     static GATE: RefCell<Option<Rc<Gate>>> = const { RefCell::new(None) };
 }
 
-/// A variable as a string: a plain var or secret, or a `[vars]` table/array serialised as JSON.
+/// A variable as a string: a plain var or secret, or a `[vars]` table/array as JSON text (`JSON.stringify`).
+/// Read from the binding object directly: `Env::object_var` links a serde deserializer for JavaScript values.
 fn read_var(env: &Env, name: &str) -> Option<String> {
-    if let Ok(v) = env.var(name) {
-        return Some(v.to_string());
+    let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
+    if let Some(text) = value.as_string() {
+        return Some(text);
     }
-    env.object_var::<serde_json::Value>(name).ok().map(|v| match v {
-        serde_json::Value::String(s) => s,
-        other => other.to_string(),
-    })
+    if value.is_undefined() || value.is_null() {
+        return None;
+    }
+    js_sys::JSON::stringify(&value).ok()?.as_string()
 }
 
 impl Gate {
