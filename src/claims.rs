@@ -1,10 +1,16 @@
 //! Registered-claim checks, run only after the signature has verified: `iss`, `aud`, `sub`, `exp`, `nbf`, `iat`,
 //! the token's lifetime, and the token type (PocketID signs access and session tokens with the same key as ID
 //! tokens).
+//!
+//! The claims are read from the payload by one strict pass ([`Claims::read`], [`crate::json::scan`]): no map is
+//! built, only the members the gate uses are located, and the values are decoded when a check reads them.
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::error::Error;
+use crate::json::scan::{self, Span};
+use crate::policy::Identity;
 
 /// What the claims must satisfy. Built from an [`crate::verify::IssuerConfig`].
 #[derive(Clone, Copy, Debug)]
@@ -19,37 +25,174 @@ pub struct ClaimRules<'a> {
     pub max_token_age: u64,
 }
 
+/// The claims every token is read for, by index in [`ClaimNames`].
+const REGISTERED: [&str; 9] = ["iss", "aud", "sub", "exp", "nbf", "iat", "type", "email", "preferred_username"];
+const ISS: usize = 0;
+const AUD: usize = 1;
+const SUB: usize = 2;
+const EXP: usize = 3;
+const NBF: usize = 4;
+const IAT: usize = 5;
+const TYPE: usize = 6;
+const EMAIL: usize = 7;
+const PREFERRED_USERNAME: usize = 8;
+
+/// The top-level members a verifier reads from payloads: the registered claims above, then each issuer's groups
+/// claim and, for a dotted one (`realm_access.roles`), its first segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimNames {
+    extra: Vec<String>,
+}
+
+impl ClaimNames {
+    /// The names for issuers with these groups claims.
+    pub fn new<'a>(groups_claims: impl IntoIterator<Item = &'a str>) -> ClaimNames {
+        let mut extra: Vec<String> = Vec::new();
+        for claim in groups_claims {
+            let root = claim.split('.').next().unwrap_or(claim);
+            for name in [claim, root] {
+                if !REGISTERED.contains(&name) && !extra.iter().any(|e| e == name) {
+                    extra.push(name.to_owned());
+                }
+            }
+        }
+        ClaimNames { extra }
+    }
+
+    fn index(&self, name: &str) -> Option<usize> {
+        let extra = || Some(REGISTERED.len() + self.extra.iter().position(|e| e == name)?);
+        REGISTERED.iter().position(|r| *r == name).or_else(extra)
+    }
+
+    fn len(&self) -> usize {
+        REGISTERED.len() + self.extra.len()
+    }
+}
+
+/// A payload and where its claims are: owns the payload's bytes (so it can wait for a signature check), holds
+/// no decoded value.
+#[derive(Clone, Debug)]
+pub struct Claims {
+    payload: Vec<u8>,
+    names: Arc<ClaimNames>,
+    at: Vec<Option<Span>>,
+}
+
+impl Claims {
+    /// Read a decoded payload: one strict JSON object (no repeated member at any depth), its `names` located.
+    pub fn read(payload: Vec<u8>, names: &Arc<ClaimNames>) -> Result<Claims, Error> {
+        let mut at = vec![None; names.len()];
+        scan::members(&payload, crate::error::Part::Payload, &|n| names.index(n), &mut at)?;
+        Ok(Claims { payload, names: Arc::clone(names), at })
+    }
+
+    /// The heap bytes this value holds (the payload and the span list), for holders that bound their memory.
+    pub fn heap_bytes(&self) -> usize {
+        self.payload.capacity() + self.at.capacity() * std::mem::size_of::<Option<Span>>()
+    }
+
+    fn span(&self, name: &str) -> Option<Span> {
+        self.at.get(self.names.index(name)?).copied().flatten()
+    }
+
+    /// A string claim: `Ok(None)` when absent, `Err(())` when present but not a string.
+    fn string(&self, index: usize) -> Result<Option<Cow<'_, str>>, ()> {
+        match self.at[index] {
+            None => Ok(None),
+            Some(span) => scan::string(&self.payload, span).map(Some).ok_or(()),
+        }
+    }
+
+    /// A string claim, `None` unless a string.
+    fn text(&self, index: usize) -> Option<String> {
+        self.string(index).ok().flatten().map(Cow::into_owned)
+    }
+
+    /// The unverified `iss`, to select the issuer before the signature: absent and non-string are errors.
+    pub fn issuer(&self) -> Result<Cow<'_, str>, Error> {
+        match self.string(ISS) {
+            Ok(Some(iss)) => Ok(iss),
+            Ok(None) => Err(Error::ClaimMissing { claim: "iss" }),
+            Err(()) => Err(Error::ClaimInvalid { claim: "iss" }),
+        }
+    }
+
+    /// The groups under `claim`: the literal member `claim` first (so `cognito:groups` or a name with dots
+    /// works); only when there is no such member, the dotted path (`realm_access.roles`). `None` when absent or
+    /// neither a string nor an array; a string is a one-item list; non-string items are ignored.
+    pub fn groups(&self, claim: &str) -> Option<Vec<String>> {
+        let doc = &self.payload[..];
+        let span = match self.span(claim) {
+            Some(span) => span,
+            None if claim.contains('.') => {
+                let mut parts = claim.split('.');
+                let mut span = self.span(parts.next()?)?;
+                for part in parts {
+                    span = scan::member(doc, span, part)?;
+                }
+                span
+            }
+            None => return None,
+        };
+        if let Some(one) = scan::string(doc, span) {
+            return Some(vec![one.into_owned()]);
+        }
+        let items = scan::items(doc, span)?;
+        Some(items.into_iter().filter_map(|i| scan::string(doc, i).map(Cow::into_owned)).collect())
+    }
+
+    /// The identity: `sub` (empty when absent), `email` and `preferred_username` when they are strings, and the
+    /// groups under `groups_claim` ([`Claims::groups`]; none when absent).
+    pub fn identity(&self, groups_claim: &str) -> Identity {
+        Identity {
+            sub: self.text(SUB).unwrap_or_default(),
+            email: self.text(EMAIL),
+            preferred_username: self.text(PREFERRED_USERNAME),
+            groups: self.groups(groups_claim).unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+impl Claims {
+    /// Test claims from a JSON value, read for issuers with `groups_claim`.
+    pub(crate) fn of(value: &serde_json::Value, groups_claim: &str) -> Claims {
+        let names = Arc::new(ClaimNames::new([groups_claim]));
+        Claims::read(serde_json::to_vec(value).expect("serializable"), &names).expect("an object")
+    }
+}
+
 /// The numeric `exp` of verified claims.
 ///
 /// `sub` is required, a non-empty string (OIDC Core §2 requires it in every ID token): an admitted user always has
 /// an identity to forward. A token living longer than `max_token_age` is refused
 /// ([`Error::TokenLifetimeTooLong`]): measured from `iat` when present, and from `now` always, so a stolen token
 /// with a far `exp` is not honoured for years.
-pub fn validate(claims: &Map<String, Value>, rules: &ClaimRules<'_>, now: u64) -> Result<f64, Error> {
-    match claims.get("iss") {
-        Some(Value::String(iss)) if iss == rules.issuer => {}
-        Some(Value::String(_)) => return Err(Error::IssuerNotTrusted),
-        Some(_) => return Err(Error::ClaimInvalid { claim: "iss" }),
-        None => return Err(Error::ClaimMissing { claim: "iss" }),
+pub fn validate(claims: &Claims, rules: &ClaimRules<'_>, now: u64) -> Result<f64, Error> {
+    match claims.string(ISS) {
+        Ok(Some(iss)) if iss == rules.issuer => {}
+        Ok(Some(_)) => return Err(Error::IssuerNotTrusted),
+        Err(()) => return Err(Error::ClaimInvalid { claim: "iss" }),
+        Ok(None) => return Err(Error::ClaimMissing { claim: "iss" }),
     }
-    check_audience(claims.get("aud"), rules.audiences)?;
+    check_audience(claims, rules.audiences)?;
     check_type(claims)?;
-    match claims.get("sub") {
-        Some(Value::String(sub)) if !sub.is_empty() => {}
-        Some(_) => return Err(Error::ClaimInvalid { claim: "sub" }),
-        None => return Err(Error::ClaimMissing { claim: "sub" }),
+    match claims.string(SUB) {
+        Ok(Some(sub)) if !sub.is_empty() => {}
+        Ok(None) => return Err(Error::ClaimMissing { claim: "sub" }),
+        _ => return Err(Error::ClaimInvalid { claim: "sub" }),
     }
     let now = now as f64;
     let leeway = rules.leeway as f64;
     let max_age = rules.max_token_age as f64;
-    let exp = numeric(claims, "exp")?.ok_or(Error::ClaimMissing { claim: "exp" })?;
+    let exp = numeric(claims, EXP, "exp")?.ok_or(Error::ClaimMissing { claim: "exp" })?;
     if now >= exp + leeway {
         return Err(Error::Expired);
     }
-    if numeric(claims, "nbf")?.is_some_and(|nbf| now + leeway < nbf) {
+    if numeric(claims, NBF, "nbf")?.is_some_and(|nbf| now + leeway < nbf) {
         return Err(Error::NotYetValid);
     }
-    let iat = numeric(claims, "iat")?;
+    let iat = numeric(claims, IAT, "iat")?;
     if iat.is_some_and(|iat| now + leeway < iat) {
         return Err(Error::IssuedInFuture);
     }
@@ -59,55 +202,46 @@ pub fn validate(claims: &Map<String, Value>, rules: &ClaimRules<'_>, now: u64) -
     Ok(exp)
 }
 
-fn check_audience(aud: Option<&Value>, accepted: &[String]) -> Result<(), Error> {
+/// `aud`: a string, or an array of strings only; at least one accepted.
+fn check_audience(claims: &Claims, accepted: &[String]) -> Result<(), Error> {
+    let doc = &claims.payload[..];
+    let span = claims.at[AUD].ok_or(Error::ClaimMissing { claim: "aud" })?;
     let hit = |s: &str| accepted.iter().any(|a| a == s);
-    match aud {
-        None => Err(Error::ClaimMissing { claim: "aud" }),
-        Some(Value::String(s)) => {
-            if hit(s) {
-                Ok(())
-            } else {
-                Err(Error::AudienceMismatch)
-            }
-        }
-        Some(Value::Array(items)) => {
-            if items.iter().any(|v| !v.is_string()) {
-                return Err(Error::ClaimInvalid { claim: "aud" });
-            }
-            if items.iter().filter_map(Value::as_str).any(hit) { Ok(()) } else { Err(Error::AudienceMismatch) }
-        }
-        Some(_) => Err(Error::ClaimInvalid { claim: "aud" }),
+    if let Some(one) = scan::string(doc, span) {
+        return if hit(&one) { Ok(()) } else { Err(Error::AudienceMismatch) };
     }
+    let items = scan::items(doc, span).ok_or(Error::ClaimInvalid { claim: "aud" })?;
+    let mut found = false;
+    for item in items {
+        let aud = scan::string(doc, item).ok_or(Error::ClaimInvalid { claim: "aud" })?;
+        found |= hit(&aud);
+    }
+    if found { Ok(()) } else { Err(Error::AudienceMismatch) }
 }
 
 /// PocketID marks its tokens with a `type` claim: only `id-token` (or no `type` at all, as other issuers and
 /// QuFabric's embedded IdP send) is an ID token.
-fn check_type(claims: &Map<String, Value>) -> Result<(), Error> {
-    match claims.get("type") {
-        None => Ok(()),
-        Some(Value::String(t)) if t == "id-token" => Ok(()),
-        Some(Value::String(t)) => {
-            Err(Error::TokenTypeNotAccepted { seen: format!("type {}", crate::error::clip(t, 32)) })
-        }
-        Some(_) => Err(Error::ClaimInvalid { claim: "type" }),
+fn check_type(claims: &Claims) -> Result<(), Error> {
+    match claims.string(TYPE) {
+        Ok(None) => Ok(()),
+        Ok(Some(t)) if t == "id-token" => Ok(()),
+        Ok(Some(t)) => Err(Error::TokenTypeNotAccepted { seen: format!("type {}", crate::error::clip(&t, 32)) }),
+        Err(()) => Err(Error::ClaimInvalid { claim: "type" }),
     }
 }
 
 /// A NumericDate claim: `Ok(None)` when absent, an error when not a finite number.
-fn numeric(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>, Error> {
-    match claims.get(name) {
+fn numeric(claims: &Claims, index: usize, name: &'static str) -> Result<Option<f64>, Error> {
+    match claims.at[index] {
         None => Ok(None),
-        Some(Value::Number(n)) => {
-            n.as_f64().filter(|f| f.is_finite()).map(Some).ok_or(Error::ClaimInvalid { claim: name })
-        }
-        Some(_) => Err(Error::ClaimInvalid { claim: name }),
+        Some(span) => scan::number(&claims.payload, span).map(Some).ok_or(Error::ClaimInvalid { claim: name }),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     const NOW: u64 = 1_767_225_600;
 
@@ -117,7 +251,9 @@ mod tests {
 
     fn check(claims: Value) -> Result<f64, Error> {
         let aud = vec!["netbird".to_string()];
-        validate(claims.as_object().unwrap(), &rules(&aud), NOW)
+        let claims =
+            Claims::read(serde_json::to_vec(&claims).unwrap(), &Arc::new(ClaimNames::new(["groups"]))).unwrap();
+        validate(&claims, &rules(&aud), NOW)
     }
 
     fn base() -> Value {

@@ -5,11 +5,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value};
 
 use crate::alg::{Algorithm, AlgorithmSet};
 use crate::error::{Error, Part, clip};
-use crate::json;
+use crate::json::scan::{self, Span};
 
 /// Size caps, checked before any decoding. Lengths are of the base64url text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,28 +95,29 @@ pub fn parse<'t>(token: &'t str, limits: &Limits) -> Result<Jws<'t>, Error> {
     Ok(Jws { header, signing_input, payload, signature })
 }
 
+/// The header members read, in [`parse_header`]'s order.
+const HEADER_MEMBERS: [&str; 5] = ["alg", "kid", "typ", "cty", "crit"];
+
 fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
-    let map = json::parse_object(bytes, Part::Header)?;
-    let alg = match map.get("alg") {
-        Some(Value::String(a)) => a.clone(),
-        Some(_) => return Err(Error::Json { part: Part::Header, reason: "alg is not a string" }),
+    let mut at = [None; HEADER_MEMBERS.len()];
+    scan::members(bytes, Part::Header, &|name| HEADER_MEMBERS.iter().position(|m| *m == name), &mut at)?;
+    let [alg, kid, typ, cty, crit] = at;
+    let alg = match alg {
+        Some(span) => text(bytes, span, "alg is not a string")?,
         None => return Err(Error::AlgorithmNotAllowed { alg: String::new() }),
     };
+    let opt = |span: Option<Span>, reason| span.map(|s| text(bytes, s, reason)).transpose();
     Ok(Header {
         alg,
-        kid: opt_string(&map, "kid", "kid is not a string")?,
-        typ: opt_string(&map, "typ", "typ is not a string")?,
-        cty: opt_string(&map, "cty", "cty is not a string")?,
-        has_crit: map.contains_key("crit"),
+        kid: opt(kid, "kid is not a string")?,
+        typ: opt(typ, "typ is not a string")?,
+        cty: opt(cty, "cty is not a string")?,
+        has_crit: crit.is_some(),
     })
 }
 
-fn opt_string(map: &Map<String, Value>, name: &str, reason: &'static str) -> Result<Option<String>, Error> {
-    match map.get(name) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(Error::Json { part: Part::Header, reason }),
-    }
+fn text(doc: &[u8], span: Span, reason: &'static str) -> Result<String, Error> {
+    scan::string(doc, span).map(String::from).ok_or(Error::Json { part: Part::Header, reason })
 }
 
 impl Header {

@@ -6,13 +6,12 @@
 //! so that an adapter can refresh a key set on an unknown `kid` and use an asynchronous backend (WebCrypto);
 //! [`Verifier::verify`] and [`Verifier::verify_async`] run them all.
 
-use serde_json::{Map, Value};
+use std::sync::Arc;
 
 use crate::alg::{Algorithm, AlgorithmSet};
-use crate::claims::{self, ClaimRules};
+use crate::claims::{self, ClaimNames, ClaimRules, Claims};
 use crate::crypto::{AsyncSignatureVerifier, SignatureVerifier};
-use crate::error::{Error, Part, clip};
-use crate::json;
+use crate::error::{Error, clip};
 use crate::jwk::{Jwk, KeySet};
 use crate::policy::{GroupRule, Identity, LocalUsers};
 use crate::token::{self, Jws, Limits};
@@ -96,6 +95,8 @@ impl Verified {
 pub struct Verifier {
     issuers: Vec<IssuerConfig>,
     limits: Limits,
+    /// The payload members read: the registered claims and every issuer's groups claim.
+    names: Arc<ClaimNames>,
 }
 
 impl Verifier {
@@ -126,7 +127,8 @@ impl Verifier {
                 });
             }
         }
-        Ok(Verifier { issuers, limits })
+        let names = Arc::new(ClaimNames::new(issuers.iter().map(|i| i.groups_claim.as_str())));
+        Ok(Verifier { issuers, limits, names })
     }
 
     /// The issuers, in configuration order.
@@ -136,18 +138,14 @@ impl Verifier {
 
     /// Parse, select the issuer and check the header. No key and no signature yet.
     pub fn prepare<'t>(&self, token: &'t str) -> Result<Prepared<'t>, Error> {
-        let jws = token::parse(token, &self.limits)?;
+        let mut jws = token::parse(token, &self.limits)?;
         jws.header.check_shape()?;
         jws.header.algorithm(AlgorithmSet::all())?;
-        let payload = json::parse_object(&jws.payload, Part::Payload)?;
-        let issuer = match payload.get("iss") {
-            Some(Value::String(iss)) => self.issuers.iter().position(|c| &c.issuer == iss),
-            Some(_) => return Err(Error::ClaimInvalid { claim: "iss" }),
-            None => return Err(Error::ClaimMissing { claim: "iss" }),
-        }
-        .ok_or(Error::IssuerNotTrusted)?;
+        let claims = Claims::read(std::mem::take(&mut jws.payload), &self.names)?;
+        let iss = claims.issuer()?;
+        let issuer = self.issuers.iter().position(|c| c.issuer == iss).ok_or(Error::IssuerNotTrusted)?;
         let alg = jws.header.algorithm(self.issuers[issuer].algorithms)?;
-        Ok(Prepared { jws, payload, issuer, alg })
+        Ok(Prepared { jws, claims, issuer, alg })
     }
 
     /// All steps with a synchronous backend. `keys(i)` gives the key set of issuer `i`.
@@ -197,8 +195,9 @@ fn no_keys() -> Error {
 /// A token that passed parsing and header checks, waiting for its signature to be verified.
 #[derive(Clone, Debug)]
 pub struct Prepared<'t> {
+    /// The token (its payload moved into `claims`).
     jws: Jws<'t>,
-    payload: Map<String, Value>,
+    claims: Claims,
     issuer: usize,
     alg: Algorithm,
 }
@@ -248,7 +247,7 @@ impl<'t> Prepared<'t> {
     /// bytes: for an adapter that hands the signature check to the host and resumes later.
     pub fn awaiting(self, key: &Jwk) -> Awaiting {
         Awaiting {
-            payload: self.payload,
+            claims: self.claims,
             issuer: self.issuer,
             alg: self.alg,
             kid: key.kid.clone(),
@@ -261,7 +260,7 @@ impl<'t> Prepared<'t> {
 /// succeeded. Owns its data (no borrow of the token), so it can wait across calls.
 #[derive(Clone, Debug)]
 pub struct Awaiting {
-    payload: Map<String, Value>,
+    claims: Claims,
     issuer: usize,
     alg: Algorithm,
     kid: Option<String>,
@@ -269,6 +268,11 @@ pub struct Awaiting {
 }
 
 impl Awaiting {
+    /// The heap bytes held while waiting (the payload), for holders that bound their memory.
+    pub fn heap_bytes(&self) -> usize {
+        self.claims.heap_bytes() + self.kid.as_ref().map_or(0, String::capacity)
+    }
+
     /// After the signature verified: check the claims at `now`.
     pub fn finish(self, verifier: &Verifier, now: u64) -> Result<Verified, Error> {
         let cfg = verifier.issuers.get(self.issuer).ok_or(Error::IssuerNotTrusted)?;
@@ -278,9 +282,9 @@ impl Awaiting {
             leeway: cfg.leeway,
             max_token_age: cfg.max_token_age,
         };
-        let exp = claims::validate(&self.payload, &rules, now)?;
-        // The compact identity is all that is kept: the claims map ends here.
-        let identity = Identity::from_claims(&self.payload, &cfg.groups_claim);
+        let exp = claims::validate(&self.claims, &rules, now)?;
+        // The compact identity is all that is kept: the payload ends here.
+        let identity: Identity = self.claims.identity(&cfg.groups_claim);
         Ok(Verified { issuer: self.issuer, alg: self.alg, kid: self.kid, thumbprint: self.thumbprint, exp, identity })
     }
 }

@@ -4,8 +4,8 @@ use serde_json::Value;
 
 use super::KeySource;
 use super::values::{
-    check_members, config_err, keep, list_member, message, parse_deny, parse_groups_claim, parse_issuer, parse_leeway,
-    parse_list, parse_local_users, parse_max_age, parse_url,
+    check_members, config_err, json_syntax, keep, list_member, message, parse_deny, parse_groups_claim, parse_issuer,
+    parse_leeway, parse_list, parse_local_users, parse_max_age, parse_url,
 };
 use crate::error::Error;
 use crate::policy::{GroupRule, LocalUsers};
@@ -78,7 +78,12 @@ pub(super) fn parse_issuers(json: &str, d: &Defaults) -> Result<Issuers, Error> 
     let items = match serde_json::from_str::<Value>(json) {
         Ok(Value::Array(items)) if !items.is_empty() => items,
         Ok(_) => return Err(config_err(S, "must be a non-empty JSON array of issuer objects")),
-        Err(e) => return Err(config_err(S, format!("is not valid JSON ({e}); it must be an array of objects"))),
+        Err(e) => {
+            return Err(config_err(
+                S,
+                format!("is not valid JSON ({}); it must be an array of objects", json_syntax(&e)),
+            ));
+        }
     };
     let mut configs = Vec::new();
     let mut keys = Vec::new();

@@ -41,6 +41,7 @@ mod routes;
 #[cfg(test)]
 mod tests;
 mod values;
+pub(crate) use values::json_syntax;
 
 use issuers::{Defaults, SINGLE_ISSUER_VARS, parse_issuers, single_issuer};
 use routes::build_routes;

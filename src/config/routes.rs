@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::values::{check_members, config_err, list_member, message, parse_deny, parse_list};
+use super::values::{check_members, config_err, json_syntax, list_member, message, parse_deny, parse_list};
 use crate::error::Error;
 use crate::policy::{GroupRule, Requirement, RouteAction, RouteRule, Routes, qufabric_default_routes};
 
@@ -43,7 +43,12 @@ pub fn parse_routes(json: &str, issuers: Option<&[String]>) -> Result<Vec<RouteR
     let items = match serde_json::from_str::<Value>(json) {
         Ok(Value::Array(items)) => items,
         Ok(_) => return Err(config_err(S, "must be a JSON array of rule objects")),
-        Err(e) => return Err(config_err(S, format!("is not valid JSON ({e}); it must be an array of objects"))),
+        Err(e) => {
+            return Err(config_err(
+                S,
+                format!("is not valid JSON ({}); it must be an array of objects", json_syntax(&e)),
+            ));
+        }
     };
     let mut rules = Vec::new();
     for (i, item) in items.iter().enumerate() {

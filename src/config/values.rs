@@ -17,6 +17,12 @@ pub(super) fn config_err(setting: &str, message: impl Into<String>) -> Error {
     Error::Config { setting: setting.to_owned(), message: message.into() }
 }
 
+/// Where a JSON setting stops parsing: "line L, column C". Never the parser's message: formatting it pulls
+/// float printing (15 KB) into the Worker, and the position is what the operator needs to find the typo.
+pub(crate) fn json_syntax(e: &serde_json::Error) -> String {
+    format!("line {}, column {}", e.line(), e.column())
+}
+
 /// Keep the value, or record the error.
 pub(super) fn keep<T>(errors: &mut Vec<Error>, r: Result<T, Error>) -> Option<T> {
     r.map_err(|err| errors.push(err)).ok()

@@ -8,6 +8,7 @@
 
 pub mod scan;
 
+use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -17,34 +18,41 @@ use crate::error::{Error, Part};
 
 /// Parse `bytes` as a JSON object with no duplicate member names at any depth.
 pub fn parse_object(bytes: &[u8], part: Part) -> Result<Map<String, Value>, Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = match StrictValue.deserialize(&mut de) {
-        Ok(v) => v,
-        Err(e) if e.to_string().starts_with(DUPLICATE) => return Err(Error::DuplicateJsonKey { part }),
-        Err(_) => return Err(Error::Json { part, reason: "invalid JSON" }),
-    };
-    if de.end().is_err() {
-        return Err(Error::Json { part, reason: "trailing data after the object" });
-    }
-    match value {
+    match parse_value(bytes, part)? {
         Value::Object(map) => Ok(map),
         _ => Err(Error::Json { part, reason: "not an object" }),
     }
 }
 
-const DUPLICATE: &str = "pocketgate: duplicate member";
+/// Parse `bytes` as one JSON value with no duplicate member names at any depth.
+pub(crate) fn parse_value(bytes: &[u8], part: Part) -> Result<Value, Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // The visitor marks a repeat here: the parser's error message is never formatted (that pulls float
+    // printing into the Worker).
+    let repeated = Cell::new(false);
+    let value = match StrictValue(&repeated).deserialize(&mut de) {
+        Ok(v) => v,
+        Err(_) if repeated.get() => return Err(Error::DuplicateJsonKey { part }),
+        Err(_) => return Err(Error::Json { part, reason: "invalid JSON" }),
+    };
+    if de.end().is_err() {
+        return Err(Error::Json { part, reason: "trailing data after the object" });
+    }
+    Ok(value)
+}
 
-/// A `DeserializeSeed` building a `serde_json::Value` that fails on duplicate keys.
-struct StrictValue;
+/// A `DeserializeSeed` building a `serde_json::Value` that fails on duplicate keys, and says so in its cell.
+#[derive(Clone, Copy)]
+struct StrictValue<'c>(&'c Cell<bool>);
 
-impl<'de> DeserializeSeed<'de> for StrictValue {
+impl<'de> DeserializeSeed<'de> for StrictValue<'_> {
     type Value = Value;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for StrictValue {
+impl<'de> Visitor<'de> for StrictValue<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -73,7 +81,7 @@ impl<'de> Visitor<'de> for StrictValue {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(v) = seq.next_element_seed(StrictValue)? {
+        while let Some(v) = seq.next_element_seed(self)? {
             items.push(v);
         }
         Ok(Value::Array(items))
@@ -81,9 +89,10 @@ impl<'de> Visitor<'de> for StrictValue {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value_seed(StrictValue)?;
+            let value = map.next_value_seed(self)?;
             if out.insert(key, value).is_some() {
-                return Err(de::Error::custom(DUPLICATE));
+                self.0.set(true);
+                return Err(de::Error::custom("duplicate member"));
             }
         }
         Ok(Value::Object(out))

@@ -1,10 +1,7 @@
 //! The group check once a token is verified ([`authorize`]), and the identity it yields. The order of a whole
 //! request (route, credential, verification, this check) is [`crate::request`].
 
-use serde_json::{Map, Value};
-
 use super::dex::is_local_user;
-use super::groups::extract_groups;
 use super::routes::RouteAction;
 use crate::error::Error;
 use crate::verify::{IssuerConfig, Verified};
@@ -23,18 +20,6 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// The identity in verified claims: `sub` (empty when absent), `email` and `preferred_username` when they
-    /// are strings, and the groups under `groups_claim` ([`extract_groups`]; none when absent).
-    pub fn from_claims(claims: &Map<String, Value>, groups_claim: &str) -> Identity {
-        let s = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_owned);
-        Identity {
-            sub: s("sub").unwrap_or_default(),
-            email: s("email"),
-            preferred_username: s("preferred_username"),
-            groups: extract_groups(claims, groups_claim).unwrap_or_default(),
-        }
-    }
-
     /// The heap bytes of its strings and the groups' list.
     pub fn heap_bytes(&self) -> usize {
         let opt = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
@@ -115,7 +100,7 @@ mod tests {
     use super::*;
     use crate::alg::Algorithm;
     use crate::policy::Requirement;
-    use crate::policy::fixtures::{allow, any_user, claims, groups, rule};
+    use crate::policy::fixtures::{allow, any_user, groups, rule};
     use crate::policy::{Routes, qufabric_default_routes};
 
     const EXP: f64 = 1_700_003_600.0;
@@ -132,7 +117,7 @@ mod tests {
             kid: Some("k1".into()),
             thumbprint: [7; 32],
             exp: EXP,
-            identity: Identity::from_claims(&claims(c), &claim),
+            identity: crate::claims::Claims::of(&c, &claim).identity(&claim),
         }
     }
 

@@ -271,24 +271,33 @@ mod tests {
         assert_eq!(allow(&["group-300"]).check(Some(&many)), Err(Error::GroupNotAllowed));
         let c = claims(json!({ "groups": many }));
         assert_eq!(allow(&["group-299"]).check_claims(&c, "groups"), Ok(()));
-        assert_eq!(extract_groups(&c, "groups").map(|g| g.len()), Some(300));
+        assert_eq!(both(&c, "groups").map(|g| g.len()), Some(300));
     }
 
     // ---- extract_groups ----
 
+    /// The groups as the setup page reads them (from a map, [`extract_groups`]) and as the gate does (from the
+    /// payload's bytes, [`crate::claims::Claims::groups`]): they must agree.
+    fn both(c: &Map<String, Value>, claim: &str) -> Option<Vec<String>> {
+        let map = extract_groups(c, claim);
+        let scanned = crate::claims::Claims::of(&Value::Object(c.clone()), claim).groups(claim);
+        assert_eq!(map, scanned, "{claim} in {c:?}");
+        map
+    }
+
     #[test]
     fn extract_string_is_one_item() {
         let c = claims(json!({ "groups": "admins" }));
-        assert_eq!(extract_groups(&c, "groups"), Some(groups(&["admins"])));
+        assert_eq!(both(&c, "groups"), Some(groups(&["admins"])));
         assert_eq!(allow(&["admins"]).check_claims(&c, "groups"), Ok(()));
     }
 
     #[test]
     fn extract_ignores_non_string_items() {
         let c = claims(json!({ "groups": [1, "a", null, {"x": "b"}, ["c"], true, "d"] }));
-        assert_eq!(extract_groups(&c, "groups"), Some(groups(&["a", "d"])));
+        assert_eq!(both(&c, "groups"), Some(groups(&["a", "d"])));
         let only_junk = claims(json!({ "groups": [1, null, ["admins"]] }));
-        assert_eq!(extract_groups(&only_junk, "groups"), Some(vec![]));
+        assert_eq!(both(&only_junk, "groups"), Some(vec![]));
         assert_eq!(allow(&["admins"]).check_claims(&only_junk, "groups"), Err(Error::GroupsMissing));
     }
 
@@ -296,10 +305,10 @@ mod tests {
     fn extract_other_types_are_absent() {
         for v in [json!(1), json!(true), json!(null), json!({"admins": true})] {
             let c = claims(json!({ "groups": v }));
-            assert_eq!(extract_groups(&c, "groups"), None, "value {v}");
+            assert_eq!(both(&c, "groups"), None, "value {v}");
             assert_eq!(allow(&["admins"]).check_claims(&c, "groups"), Err(Error::GroupsMissing));
         }
-        assert_eq!(extract_groups(&claims(json!({})), "groups"), None);
+        assert_eq!(both(&claims(json!({})), "groups"), None);
     }
 
     #[test]
@@ -310,20 +319,20 @@ mod tests {
             "cognito:groups": ["cog"],
             "a": { "b": { "c": "deep" } },
         }));
-        assert_eq!(extract_groups(&c, "realm_access.roles"), Some(groups(&["literal"])));
-        assert_eq!(extract_groups(&c, "cognito:groups"), Some(groups(&["cog"])));
-        assert_eq!(extract_groups(&c, "a.b.c"), Some(groups(&["deep"])));
+        assert_eq!(both(&c, "realm_access.roles"), Some(groups(&["literal"])));
+        assert_eq!(both(&c, "cognito:groups"), Some(groups(&["cog"])));
+        assert_eq!(both(&c, "a.b.c"), Some(groups(&["deep"])));
         let nested_only = claims(json!({ "realm_access": { "roles": ["nested"] } }));
-        assert_eq!(extract_groups(&nested_only, "realm_access.roles"), Some(groups(&["nested"])));
+        assert_eq!(both(&nested_only, "realm_access.roles"), Some(groups(&["nested"])));
     }
 
     #[test]
     fn extract_dotted_path_through_non_objects_is_absent() {
         let c = claims(json!({ "realm_access": ["roles"], "a": { "b": 5 } }));
-        assert_eq!(extract_groups(&c, "realm_access.roles"), None);
-        assert_eq!(extract_groups(&c, "a.b.c"), None);
-        assert_eq!(extract_groups(&c, "a.b"), None);
-        assert_eq!(extract_groups(&c, "missing.x"), None);
-        assert_eq!(extract_groups(&c, "a."), None);
+        assert_eq!(both(&c, "realm_access.roles"), None);
+        assert_eq!(both(&c, "a.b.c"), None);
+        assert_eq!(both(&c, "a.b"), None);
+        assert_eq!(both(&c, "missing.x"), None);
+        assert_eq!(both(&c, "a."), None);
     }
 }

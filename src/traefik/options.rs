@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::config::GateConfig;
+use crate::config::{GateConfig, json_syntax};
 use crate::error::Error;
 use crate::jwk::KeySet;
 
@@ -261,8 +261,9 @@ fn array_of(setting: &str, value: &Value) -> Result<Vec<Value>, Error> {
     let value = match value {
         Value::String(s) if s.trim().is_empty() => return Ok(Vec::new()),
         Value::String(s) => {
-            parsed = serde_json::from_str::<Value>(s)
-                .map_err(|e| err(setting, format!("is not valid JSON ({e}); give a list of objects")))?;
+            parsed = serde_json::from_str::<Value>(s).map_err(|e| {
+                err(setting, format!("is not valid JSON ({}); give a list of objects", json_syntax(&e)))
+            })?;
             &parsed
         }
         other => other,

@@ -1,0 +1,473 @@
+//! A strict JSON scanner for token segments that builds nothing: one pass validates the whole document and
+//! records where the top-level members the caller names are; their values are read later from those spans.
+//!
+//! Hand-written because no maintained parser does this: `serde_json` keeps the last of repeated members, and
+//! refusing them through its visitors means a map per object and kilobytes of generic code in WebAssembly.
+//!
+//! Strict as [`super::parse_object`]: RFC 8259 grammar (no comments, no trailing commas, no leading zeros), UTF-8
+//! in strings, valid escapes (surrogates paired), one top-level object with nothing after it, at most
+//! [`MAX_DEPTH`] levels, and no member name repeated in any object at any depth (compared after unescaping). The
+//! only allocation is the list of one object's member names, for the repeat check.
+
+use std::borrow::Cow;
+
+use crate::error::{Error, Part};
+
+/// Deepest nesting accepted (objects and arrays), as `serde_json`'s recursion limit: 128.
+pub const MAX_DEPTH: u32 = 128;
+
+/// Where a value is in the document: `doc[start..end]`, already validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// The value's bytes in `doc` (the document the span was found in).
+    pub fn bytes(self, doc: &[u8]) -> &[u8] {
+        doc.get(self.start as usize..self.end as usize).unwrap_or_default()
+    }
+}
+
+/// Why a document was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    Invalid,
+    Repeated,
+    NotObject,
+    Trailing,
+}
+
+/// Validate `doc` as one strict JSON object and record, for each top-level member whose name `wanted` maps to
+/// an index, its value's span in `found[index]` (indices outside `found` are ignored).
+pub fn members(
+    doc: &[u8],
+    part: Part,
+    wanted: &dyn Fn(&str) -> Option<usize>,
+    found: &mut [Option<Span>],
+) -> Result<(), Error> {
+    let mut s = Scanner { doc, at: 0 };
+    let result = s.top(wanted, found);
+    result.map_err(|fault| match fault {
+        Fault::Repeated => Error::DuplicateJsonKey { part },
+        Fault::NotObject => Error::Json { part, reason: "not an object" },
+        Fault::Trailing => Error::Json { part, reason: "trailing data after the object" },
+        Fault::Invalid => Error::Json { part, reason: "invalid JSON" },
+    })
+}
+
+/// The string at `span`, unescaped; `None` when the value there is not a string.
+pub fn string(doc: &[u8], span: Span) -> Option<Cow<'_, str>> {
+    let mut s = Scanner { doc: span.bytes(doc), at: 0 };
+    s.string().ok()?.text()
+}
+
+/// The number at `span`; `None` when the value there is not a number or does not fit an `f64`.
+///
+/// Converted by the code [`super::parse_object`] runs anyway: `str::parse::<f64>` would add core's 10 KB power
+/// table to the Worker.
+pub fn number(doc: &[u8], span: Span) -> Option<f64> {
+    let bytes = span.bytes(doc);
+    match bytes.first() {
+        Some(b'-' | b'0'..=b'9') => super::parse_value(bytes, Part::Payload).ok()?.as_f64().filter(|n| n.is_finite()),
+        _ => None,
+    }
+}
+
+/// The items of the array at `span`, each as its span in `doc`; `None` when the value there is not an array.
+pub fn items(doc: &[u8], span: Span) -> Option<Vec<Span>> {
+    let mut s = Scanner { doc, at: span.start as usize };
+    s.eat(b'[').ok()?;
+    let mut out = Vec::new();
+    s.ws();
+    if s.eat(b']').is_ok() {
+        return Some(out);
+    }
+    loop {
+        s.ws();
+        let start = s.at;
+        s.value(1).ok()?;
+        out.push(Span { start: start as u32, end: s.at as u32 });
+        s.ws();
+        if s.eat(b']').is_ok() {
+            return Some(out);
+        }
+        s.eat(b',').ok()?;
+    }
+}
+
+/// The value of member `name` of the object at `span`; `None` when absent or when the value there is not an
+/// object.
+pub fn member(doc: &[u8], span: Span, name: &str) -> Option<Span> {
+    let mut s = Scanner { doc, at: span.start as usize };
+    let mut out = [None];
+    s.object(1, Some((&|n: &str| (n == name).then_some(0), &mut out))).ok()?;
+    out[0]
+}
+
+/// One string token: its raw text between the quotes, and whether it holds escapes.
+struct Text<'d> {
+    raw: &'d str,
+    escaped: bool,
+}
+
+impl<'d> Text<'d> {
+    /// The string's value. Escaped strings (rare in tokens) are decoded by the code [`super::parse_object`]
+    /// runs anyway, from the validated token between its quotes.
+    /// `None` only if the two parsers disagreed on the string (fail closed).
+    fn text(&self) -> Option<Cow<'d, str>> {
+        if !self.escaped {
+            return Some(Cow::Borrowed(self.raw));
+        }
+        let quoted = format!("\"{}\"", self.raw);
+        match super::parse_value(quoted.as_bytes(), Part::Payload) {
+            Ok(serde_json::Value::String(s)) => Some(Cow::Owned(s)),
+            _ => None,
+        }
+    }
+}
+
+/// Callback and output of the top-level object's member lookup.
+type Wanted<'w> = (&'w dyn Fn(&str) -> Option<usize>, &'w mut [Option<Span>]);
+
+struct Scanner<'d> {
+    doc: &'d [u8],
+    at: usize,
+}
+
+impl<'d> Scanner<'d> {
+    fn peek(&self) -> Option<u8> {
+        self.doc.get(self.at).copied()
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Result<(), Fault> {
+        if self.peek() == Some(byte) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(Fault::Invalid)
+        }
+    }
+
+    fn top(&mut self, wanted: &dyn Fn(&str) -> Option<usize>, found: &mut [Option<Span>]) -> Result<(), Fault> {
+        self.ws();
+        if self.peek() != Some(b'{') {
+            // Still a JSON error first when the document is not JSON at all.
+            self.value(0)?;
+            return Err(Fault::NotObject);
+        }
+        self.object(1, Some((wanted, found)))?;
+        self.ws();
+        if self.at != self.doc.len() {
+            return Err(Fault::Trailing);
+        }
+        Ok(())
+    }
+
+    fn value(&mut self, depth: u32) -> Result<(), Fault> {
+        match self.peek() {
+            Some(b'{') => self.object(depth + 1, None),
+            Some(b'[') => self.array(depth + 1),
+            Some(b'"') => self.string().map(drop),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => Err(Fault::Invalid),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), Fault> {
+        if self.doc[self.at..].starts_with(word) {
+            self.at += word.len();
+            Ok(())
+        } else {
+            Err(Fault::Invalid)
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.at;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.at += 1;
+        }
+        self.at - start
+    }
+
+    fn number(&mut self) -> Result<(), Fault> {
+        if self.peek() == Some(b'-') {
+            self.at += 1;
+        }
+        if self.peek() == Some(b'0') {
+            self.at += 1;
+        } else if self.digits() == 0 {
+            return Err(Fault::Invalid);
+        }
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            if self.digits() == 0 {
+                return Err(Fault::Invalid);
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            if self.digits() == 0 {
+                return Err(Fault::Invalid);
+            }
+        }
+        Ok(())
+    }
+
+    fn array(&mut self, depth: u32) -> Result<(), Fault> {
+        if depth > MAX_DEPTH {
+            return Err(Fault::Invalid);
+        }
+        self.eat(b'[')?;
+        self.ws();
+        if self.eat(b']').is_ok() {
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            self.value(depth)?;
+            self.ws();
+            if self.eat(b']').is_ok() {
+                return Ok(());
+            }
+            self.eat(b',')?;
+        }
+    }
+
+    /// An object; `wanted` (the top level only) records the spans of the members it names.
+    fn object(&mut self, depth: u32, mut wanted: Option<Wanted<'_>>) -> Result<(), Fault> {
+        if depth > MAX_DEPTH {
+            return Err(Fault::Invalid);
+        }
+        self.eat(b'{')?;
+        self.ws();
+        if self.eat(b'}').is_ok() {
+            return Ok(());
+        }
+        let mut names: Vec<Cow<'d, str>> = Vec::new();
+        loop {
+            self.ws();
+            let name = self.string()?.text().ok_or(Fault::Invalid)?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            let start = self.at;
+            self.value(depth)?;
+            if let Some((lookup, found)) = wanted.as_mut()
+                && let Some(slot) = lookup(&name).and_then(|i| found.get_mut(i))
+            {
+                *slot = Some(Span { start: start as u32, end: self.at as u32 });
+            }
+            names.push(name);
+            self.ws();
+            if self.eat(b'}').is_ok() {
+                return if repeats(names) { Err(Fault::Repeated) } else { Ok(()) };
+            }
+            self.eat(b',')?;
+        }
+    }
+
+    fn string(&mut self) -> Result<Text<'d>, Fault> {
+        self.eat(b'"')?;
+        let start = self.at;
+        let mut escaped = false;
+        loop {
+            match self.peek().ok_or(Fault::Invalid)? {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    self.at += 1;
+                    match self.peek() {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.at += 1,
+                        Some(b'u') => self.unicode_escape()?,
+                        _ => return Err(Fault::Invalid),
+                    }
+                }
+                0..=0x1f => return Err(Fault::Invalid),
+                _ => self.at += 1,
+            }
+        }
+        let raw = std::str::from_utf8(&self.doc[start..self.at]).map_err(|_| Fault::Invalid)?;
+        self.at += 1;
+        Ok(Text { raw, escaped })
+    }
+
+    /// `\uXXXX` (the `u` at `self.at`), a high surrogate only when a `\uXXXX` low surrogate follows.
+    fn unicode_escape(&mut self) -> Result<(), Fault> {
+        let code = self.hex()?;
+        match code {
+            0xD800..=0xDBFF => {
+                self.literal(b"\\")?;
+                let low = self.hex()?;
+                if (0xDC00..=0xDFFF).contains(&low) { Ok(()) } else { Err(Fault::Invalid) }
+            }
+            0xDC00..=0xDFFF => Err(Fault::Invalid),
+            _ => Ok(()),
+        }
+    }
+
+    /// `uXXXX` at `self.at`: the code unit.
+    fn hex(&mut self) -> Result<u32, Fault> {
+        self.eat(b'u')?;
+        let digits = self.doc.get(self.at..self.at + 4).ok_or(Fault::Invalid)?;
+        let mut code = 0;
+        for &d in digits {
+            code = code * 16 + (d as char).to_digit(16).ok_or(Fault::Invalid)?;
+        }
+        self.at += 4;
+        Ok(code)
+    }
+}
+
+/// Whether a name occurs twice: pairwise while few (objects in tokens are small), heap-sorted beyond: O(n log n)
+/// at worst, and a heap is a fraction of `sort_unstable`'s code in WebAssembly.
+fn repeats(names: Vec<Cow<'_, str>>) -> bool {
+    if names.len() <= 16 {
+        return names.iter().enumerate().any(|(i, a)| names[..i].contains(a));
+    }
+    let sorted = std::collections::BinaryHeap::from(names).into_sorted_vec();
+    sorted.windows(2).any(|w| w[0] == w[1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAMES: [&str; 3] = ["a", "b", "é"];
+
+    fn scan(doc: &str) -> Result<[Option<Span>; 3], Error> {
+        let mut found = [None; 3];
+        members(doc.as_bytes(), Part::Payload, &|n| NAMES.iter().position(|w| *w == n), &mut found)?;
+        Ok(found)
+    }
+
+    fn code(doc: &str) -> String {
+        match scan(doc) {
+            Ok(_) => "ok".into(),
+            Err(Error::Json { reason, .. }) => format!("json: {reason}"),
+            Err(e) => e.code().into(),
+        }
+    }
+
+    #[test]
+    fn finds_the_named_members_and_reads_them() {
+        let doc = r#" {"x":{"a":[1]},"a":"h\u00e9\"llo","b":[1,"two",{"c":3}],"\u00e9":-1.5e2} "#;
+        let [a, b, e] = scan(doc).unwrap();
+        let d = doc.as_bytes();
+        assert_eq!(string(d, a.unwrap()).as_deref(), Some("hé\"llo"));
+        assert_eq!(number(d, e.unwrap()), Some(-150.0));
+        let list = items(d, b.unwrap()).unwrap();
+        assert_eq!(list.len(), 3);
+        assert_eq!(number(d, list[0]), Some(1.0));
+        assert_eq!(string(d, list[1]).as_deref(), Some("two"));
+        assert_eq!(string(d, list[2]), None);
+        assert_eq!(member(d, list[2], "c").and_then(|s| number(d, s)), Some(3.0));
+        assert_eq!(member(d, list[2], "z"), None);
+        assert_eq!(items(d, a.unwrap()), None);
+    }
+
+    #[test]
+    fn surrogate_pairs_decode() {
+        let doc = r#"{"a":"\ud83d\ude00 \u0041"}"#;
+        assert_eq!(string(doc.as_bytes(), scan(doc).unwrap()[0].unwrap()).as_deref(), Some("😀 A"));
+    }
+
+    #[test]
+    fn refuses_repeated_names_at_any_depth_and_after_unescaping() {
+        for doc in [
+            r#"{"a":1,"a":2}"#,
+            r#"{"x":{"b":1,"b":1}}"#,
+            r#"{"x":[{"k":1,"k":2}]}"#,
+            r#"{"a":1,"\u0061":2}"#,
+            r#"{"q":1,"z":{"k0":0,"k1":0,"k2":0,"k3":0,"k4":0,"k5":0,"k6":0,"k7":0,"k8":0,"k9":0,"ka":0,"kb":0,"kc":0,"kd":0,"ke":0,"kf":0,"kg":0,"k3":0}}"#,
+        ] {
+            assert_eq!(code(doc), "token_duplicate_key", "{doc}");
+        }
+        assert_eq!(code(r#"{"a":1,"A":2,"x":{"a":1},"y":[{"a":1},{"a":1}]}"#), "ok");
+    }
+
+    #[test]
+    fn refuses_what_is_not_strict_json() {
+        for doc in [
+            "",
+            "{",
+            "{\"a\"}",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{,}",
+            "{\"a\":01}",
+            "{\"a\":1.}",
+            "{\"a\":.5}",
+            "{\"a\":1e}",
+            "{\"a\":-}",
+            "{\"a\":+1}",
+            "{\"a\":tru}",
+            "{\"a\":nul}",
+            "{\"a\":[1,]}",
+            "{\"a\":[,1]}",
+            "{\"a\":'x'}",
+            "{a:1}",
+            "{\"a\":\"\\x\"}",
+            "{\"a\":\"\\u12\"}",
+            "{\"a\":\"\\ud800\"}",
+            "{\"a\":\"\\udc00\"}",
+            "{\"a\":\"\\ud800\\u0041\"}",
+            "{\"a\":\"tab\there\"}",
+            "{\"a\":1 /*c*/}",
+            "{\"a\":NaN}",
+            "{\"a\":Infinity}",
+        ] {
+            assert_eq!(code(doc), "json: invalid JSON", "{doc:?}");
+        }
+        for doc in ["[1]", "\"s\"", "1", "null"] {
+            assert_eq!(code(doc), "json: not an object", "{doc:?}");
+        }
+        for doc in ["{} {}", "{\"a\":1}x", "{}\u{0}"] {
+            assert_eq!(code(doc), "json: trailing data after the object", "{doc:?}");
+        }
+        let bad_utf8 = b"{\"a\":\"\xff\"}";
+        assert!(members(bad_utf8, Part::Header, &|_| None, &mut []).is_err());
+    }
+
+    #[test]
+    fn nesting_is_capped() {
+        let ok = format!("{{\"a\":{}{}}}", "[".repeat(127), "]".repeat(127));
+        assert_eq!(code(&ok), "ok");
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(128), "]".repeat(128));
+        assert_eq!(code(&deep), "json: invalid JSON");
+        let very_deep = format!("{{\"a\":{}", "[".repeat(100_000));
+        assert_eq!(code(&very_deep), "json: invalid JSON");
+    }
+
+    #[test]
+    fn agrees_with_the_map_parser() {
+        // Every document either both accept or both refuse with the same code.
+        for doc in [
+            r#"{"a":1,"b":{"c":[1,"x",null,true,1.5e3,-0]}}"#,
+            r#"{"a":1,"a":2}"#,
+            r#"{"x":[{"k":1},{"k":2}]}"#,
+            r#"{"a":"\ud83d\ude00"}"#,
+            "{\"a\":1}\n",
+            "[]",
+            "{\"a\":[}",
+        ] {
+            let map = super::super::parse_object(doc.as_bytes(), Part::Payload).map(drop);
+            let scanned = scan(doc).map(drop);
+            assert_eq!(map, scanned, "{doc}");
+        }
+    }
+}
