@@ -113,6 +113,10 @@ fn stages(c: &mut Criterion) {
     g.bench_function("payload_json", |b| {
         b.iter(|| pocketgate::json::parse_object(black_box(&payload), pocketgate::error::Part::Payload))
     });
+    let names = std::sync::Arc::new(pocketgate::claims::ClaimNames::new(["groups"]));
+    g.bench_function("payload_scan", |b| {
+        b.iter(|| pocketgate::claims::Claims::read(black_box(payload.clone()), &names))
+    });
     g.bench_function("payload_json_serde_value", |b| {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&payload)))
     });
