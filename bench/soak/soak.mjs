@@ -173,7 +173,8 @@ async function sample(label) {
   try { isolate = await isolateMemory(gate, inspector); } catch { /* counted below */ }
   const s = { label, t: Math.round((Date.now() - t0) / 1000), rssKiB: rssKiB(), healthz: status, caches, isolate };
   samples.push(s);
-  const iso = isolate ? `${(isolate.total / 1048576).toFixed(1)} MiB (wasm ${(isolate.wasm / 1048576).toFixed(1)})` : "unread";
+  const iso = isolate ? `${(isolate.total / 1048576).toFixed(1)} MiB (wasm ${(isolate.wasm / 1048576).toFixed(1)}, JS heap ` +
+    `${(isolate.jsHeapUsed / 1048576).toFixed(1)}, ${(isolate.jsHeapUsedBeforeGc / 1048576).toFixed(1)} before a collection)` : "unread";
   log(`${label}: workerd RSS ${(s.rssKiB / 1024).toFixed(1)} MiB, isolate ${iso}, healthz ${status}, caches ${JSON.stringify(caches)}`);
 }
 let t0 = Date.now();
@@ -210,6 +211,7 @@ const maxCrypto = Math.max(...samples.map((s) => s.caches?.crypto_keys ?? 0));
 const isolateMax = Math.max(...samples.map((s) => s.isolate?.total ?? 0));
 const wasmMax = Math.max(...samples.map((s) => s.isolate?.wasm ?? 0));
 const heapMax = Math.max(...samples.map((s) => s.isolate?.jsHeapUsed ?? 0));
+const heapBeforeGcMax = Math.max(...samples.map((s) => s.isolate?.jsHeapUsedBeforeGc ?? 0));
 const socketErrors = w.connect + w.read + w.write + w.timeout;
 const result = {
   minutes: MINUTES, threads: THREADS, connections: CONNECTIONS, requests: w.requests, rps: Math.round(w.requests / seconds),
@@ -218,7 +220,7 @@ const result = {
   sideMessages: side.messages.slice(0, 5), upstreamRequests: upstream.count(),
   jwksFetches: issuer.jwksFetches(),
   rss: { idle: samples[0].rssKiB, first: loaded[0]?.rssKiB, end: samples.at(-1).rssKiB, max: Math.max(...loaded.map((s) => s.rssKiB ?? 0)) },
-  isolate: { idle: samples[0].isolate?.total, end: samples.at(-1).isolate?.total, max: isolateMax, wasmMax, heapMax },
+  isolate: { idle: samples[0].isolate?.total, end: samples.at(-1).isolate?.total, max: isolateMax, wasmMax, heapMax, heapBeforeGcMax },
   maxTokens, tokenCapacity: samples.at(-1).caches?.tokens_capacity, maxCrypto, uptime,
 };
 log(JSON.stringify(result, null, 1));
@@ -249,8 +251,8 @@ workload of \`bench/soak/soak.mjs\` (30 % distinct valid tokens, 12 000 per cycl
 tokens of 200 users; 20 % bad tokens: damaged signature, unknown kid, expired, wrong group, garbage; 5 % no token; 20 %
 proxy mode to the upstream, half of it bypass routes). A side client checks verdicts (exact status, code and identity)
 throughout; \`/_gate/healthz\` cache sizes, the workerd RSS (\`/proc/PID/status\`) and the isolate's own memory (WebAssembly
-memory from \`/_gate/healthz\` + V8 heap used, embedder heap and backing stores from the inspector's \`Runtime.getHeapUsage\`:
-\`tools/js/isolatemem.mjs\`) are sampled every ${every / 1000} s.
+memory from \`/_gate/healthz\` + V8 heap used after a collection, embedder heap and backing stores from the inspector's
+\`HeapProfiler.collectGarbage\` and \`Runtime.getHeapUsage\`: \`tools/js/isolatemem.mjs\`) are sampled every ${every / 1000} s.
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu}, under the machine lock; \`uptime\` at the end: \`${uptime}\`.
 
@@ -266,7 +268,7 @@ Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu},
 | requests that reached the upstream | ${upstream.count()} |
 | JWKS fetches at the issuer | ${issuer.jwksFetches()} |
 | workerd RSS (the one process serving the gate) idle → first sample under load → end (max) | ${mib(result.rss.idle)} → ${mib(result.rss.first)} → ${mib(result.rss.end)} (${mib(result.rss.max)}) |
-| gate isolate (wasm + V8 heap) idle → end (max; max wasm, max JS heap used) | ${mib(result.isolate.idle / 1024)} → ${mib(result.isolate.end / 1024)} (${mib(isolateMax / 1024)}; ${mib(wasmMax / 1024)}, ${mib(heapMax / 1024)}) |
+| gate isolate (wasm + V8 heap) idle → end (max; max wasm, max JS heap used after a collection, before it) | ${mib(result.isolate.idle / 1024)} → ${mib(result.isolate.end / 1024)} (${mib(isolateMax / 1024)}; ${mib(wasmMax / 1024)}, ${mib(heapMax / 1024)}, ${mib(heapBeforeGcMax / 1024)}) |
 | token cache entries, max seen (capacity) | ${maxTokens} (${result.tokenCapacity}) |
 | imported WebCrypto keys, max seen | ${maxCrypto} |
 

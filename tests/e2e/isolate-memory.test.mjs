@@ -96,7 +96,8 @@ test("with every cache at capacity under an adversarial stream the isolate stays
   const measure = async (label) => {
     const m = await isolateMemory(gate.url, inspector);
     report.push(`${label}: isolate ${mib(m.total)} MiB = wasm ${mib(m.wasm)} + JS heap used ${mib(m.jsHeapUsed)} ` +
-      `(total ${mib(m.jsHeapTotal)}) + embedder ${mib(m.embedder)} + backing stores ${mib(m.backing)}; caches ${JSON.stringify(m.caches)}`);
+      `(${mib(m.jsHeapUsedBeforeGc)} before the collection; heap total ${mib(m.jsHeapTotal)}) + embedder ${mib(m.embedder)} ` +
+      `+ backing stores ${mib(m.backing)}; caches ${JSON.stringify(m.caches)}`);
     t.diagnostic(report.at(-1));
     return m;
   };
@@ -130,7 +131,9 @@ test("with every cache at capacity under an adversarial stream the isolate stays
     // The measurement measures something: a fresh isolate reads less than a full one, in both parts.
     assert.ok(start.total < filled.total && start.total < end.total, "the figure grows with what the caches hold");
     assert.ok(end.wasm > start.wasm && end.jsHeapUsed > start.jsHeapUsed, "both parts measure something");
-    assert.ok(end.total <= LIMIT, `isolate ${mib(end.total)} MiB > 64 MiB:\n${report.join("\n")}`);
+    // workerd keeps the templates' header values in C++ outside V8's heap: counted here by their whole budget figure.
+    const isolate = end.total + end.caches.identity_bytes;
+    assert.ok(isolate <= LIMIT, `isolate ${mib(isolate)} MiB > 64 MiB:\n${report.join("\n")}`);
     console.log(report.join("\n"));
   } finally {
     agent.destroy();
