@@ -6,7 +6,7 @@
 //   1. 10 256 ordinary PocketID tokens of as many distinct users, signed round-robin by the issuer's 100 keys (its
 //      JWKS at MAX_KEYS): the token cache at its entry capacity, the identity templates at their count (1024), the
 //      WebCrypto key cache at its 64 keys;
-//   2. then BIG distinct tokens of the largest size the core accepts (token::Limits::max_token, 32 768 bytes), 300
+//   2. then 400 distinct tokens of the largest size the core accepts (token::Limits::max_token, 32 768 bytes), 300
 //      groups each: the token cache and the identity templates at their byte budgets.
 // Figures are printed (BENCHMARKS.md, "Isolate memory", records them); run alone with
 //   node --test --test-reporter=spec tests/e2e/isolate-memory.test.mjs
@@ -35,7 +35,7 @@ const KEYS = 100; // jwk::MAX_KEYS
 const CRYPTO_KEYS = 64; // WebCrypto::CACHE_CAPACITY
 const CONCURRENCY = 8;
 
-// Forward-auth answers carry ~24 KB of identity headers: more than Node's default 16 KiB header limit.
+// Forward-auth answers carry ~23 KB of identity headers: more than Node's default 16 KiB header limit.
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 function auth(url, token) {
   const u = new URL(url + AUTH_PATH);
