@@ -95,15 +95,24 @@ impl<'a> Answer<'a> {
     }
 }
 
-/// The isolate's cache sizes, for `/_gate/healthz`.
+/// The isolate's cache sizes and memory, for `/_gate/healthz`: counts and byte figures only, never an entry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheSizes {
     /// Verified tokens cached.
     pub tokens: usize,
     /// Their capacity.
     pub tokens_capacity: usize,
+    /// What the cached tokens count against their byte budget
+    /// ([`TokenCache::bytes`](crate::tokencache::TokenCache::bytes), at most 16 MiB by default).
+    pub token_bytes: usize,
+    /// Forward-auth 200 templates held (one per identity; the Worker's `respond`).
+    pub identities: usize,
+    /// What they count against their byte budget (4 MiB).
+    pub identity_bytes: usize,
     /// Keys imported into the signature backend (WebCrypto `CryptoKey`s).
     pub crypto_keys: usize,
+    /// The WebAssembly linear memory, bytes (its high-water mark: it never shrinks).
+    pub wasm_memory: usize,
 }
 
 /// `GET /_gate/healthz`: 200 when the configuration is valid and every issuer's keys are loaded (`sets`, one per
@@ -143,10 +152,12 @@ pub fn healthz(
         .collect();
     let healthy = sets.len() == cfg.keys.len() && sets.iter().all(Result::is_ok);
     let mode = if cfg.upstream.is_some() { "proxy" } else { "forward-auth" };
+    let memory = caches.wasm_memory;
     let caches = json!({"tokens": caches.tokens, "tokens_capacity": caches.tokens_capacity,
-                        "crypto_keys": caches.crypto_keys});
+                        "token_bytes": caches.token_bytes, "identities": caches.identities,
+                        "identity_bytes": caches.identity_bytes, "crypto_keys": caches.crypto_keys});
     let mut body = json!({"status": if healthy { "ok" } else { "keys_unavailable" }, "mode": mode,
-                          "issuers": issuers, "caches": caches});
+                          "issuers": issuers, "caches": caches, "wasm_memory": memory});
     if !healthy {
         body["code"] = json!("keys_unavailable");
     }
@@ -208,5 +219,28 @@ mod tests {
         let body: Value = serde_json::from_str(&a.body().unwrap()).unwrap();
         assert_eq!(body["errors"][0]["setting"], "ISSUER");
         assert_eq!(body["code"], "config_invalid");
+    }
+
+    #[test]
+    fn healthz_reports_every_cache_figure_and_the_wasm_memory() {
+        let vars = [("ISSUER", "https://id.example.com"), ("AUDIENCE", "netbird"), ("ALLOW_GROUPS", "netbird-users")];
+        let cfg = GateConfig::from_env(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()));
+        let set = Arc::new(KeySet::from_json(br#"{"keys":[]}"#).unwrap());
+        let sizes = CacheSizes {
+            tokens: 1,
+            tokens_capacity: 2,
+            token_bytes: 3,
+            identities: 4,
+            identity_bytes: 5,
+            crypto_keys: 6,
+            wasm_memory: 7,
+        };
+        let a = healthz(&cfg, &[Ok(set)], sizes);
+        assert_eq!(a.status(), 200);
+        let body: Value = serde_json::from_str(&a.body().unwrap()).unwrap();
+        let expected = json!({"tokens": 1, "tokens_capacity": 2, "token_bytes": 3, "identities": 4,
+                              "identity_bytes": 5, "crypto_keys": 6});
+        assert_eq!(body["caches"], expected);
+        assert_eq!(body["wasm_memory"], 7);
     }
 }

@@ -2,9 +2,10 @@
 // benchmark runs it: nothing between wrk and the Worker, one process to measure), driven at saturation
 // by wrk with a mixed workload for --minutes (default 10), in front of the loopback PocketID-shaped issuer and a
 // non-recording stand-in upstream. Meanwhile a side client checks verdicts with known-good and known-bad tokens
-// (exact status and code, identity of allowed users), and /_gate/healthz and the workerd RSS are sampled.
+// (exact status and code, identity of allowed users), and /_gate/healthz, the workerd RSS and the gate isolate's own
+// memory (WebAssembly memory + V8 heap through workerd's inspector on loopback: tools/js/isolatemem.mjs) are sampled.
 // Fails (exit 1) on any 5xx, any wrong verdict, any status outside 200/401/403 in the wrk stream, wrk socket errors,
-// or a cache above its capacity. --write appends the figures to BENCHMARKS.md (section "Soak").
+// a cache above its capacity, or the isolate above 64 MiB. --write appends the figures to BENCHMARKS.md (section "Soak").
 //
 //   node bench/soak/soak.mjs [--minutes N] [--connections C] [--threads T] [--write]   (--help: USAGE below)
 //   (on the shared machine: flock /work/team/LOAD.lock node bench/soak/soak.mjs --write; or `cargo xtask soak`)
@@ -24,15 +25,17 @@ import { join } from "node:path";
 import { cli, numberOption } from "../../tools/js/cli.mjs";
 import { ROOT, WORKER_SCRIPT, need } from "../../tools/js/env.mjs";
 import { AUTH_PATH, forwardAuthHeaders, startGateWorkerd, trusting } from "../../tools/js/gate.mjs";
+import { inspectIsolate, isolateMemory } from "../../tools/js/isolatemem.mjs";
 import { newKey, startIssuer } from "../../tools/js/issuer.mjs";
+import { freePort } from "../../tools/js/net.mjs";
 import { memoryOf } from "../../tools/js/procmem.mjs";
 import { startUpstream } from "../../tools/js/upstream.mjs";
 
 const USAGE = `usage: node bench/soak/soak.mjs [--minutes N] [--connections C] [--threads T] [--write]
 
 The gate from build/ in bare workerd, driven at saturation by wrk with the mixed workload while a side client
-checks verdicts; healthz cache sizes and the workerd RSS are sampled. Exit 1 on any 5xx, wrong verdict or unbounded
-cache. Needs build/ and \`cargo xtask setup\`; \`cargo xtask soak [--lock FILE]\` builds first.
+checks verdicts; healthz cache sizes, the workerd RSS and the isolate's memory (wasm + V8 heap, through workerd's
+inspector) are sampled. Exit 1 on any 5xx, wrong verdict, unbounded cache or isolate above 64 MiB. Needs build/ and \`cargo xtask setup\`; \`cargo xtask soak [--lock FILE]\` builds first.
 
   --minutes N          duration (default 10)
   --connections C      wrk connections (default 32)
@@ -63,13 +66,19 @@ const upstream = await startUpstream({ record: false, label: "soak-upstream" });
 const GATE_DIR = join(OUT, `gate-${process.pid}`);
 process.on("exit", () => rmSync(GATE_DIR, { recursive: true, force: true }));
 let stopping = false;
-const wd = await startGateWorkerd({ vars: { ...trusting(issuer), UPSTREAM: upstream.url }, dir: GATE_DIR });
+const inspectorPort = await freePort();
+const wd = await startGateWorkerd({ vars: { ...trusting(issuer), UPSTREAM: upstream.url }, dir: GATE_DIR,
+  args: [`--inspector-addr=127.0.0.1:${inspectorPort}`] });
+const inspector = await inspectIsolate(inspectorPort);
+/** The isolate's own limit here: half the platform's 128 MB. */
+const ISOLATE_LIMIT = 64 * 1048576;
 const gate = wd.url;
 const pid = wd.proc.pid;
 wd.proc.on("exit", (c) => { if (!stopping) { console.error(wd.output()); console.error(`workerd exited (${c})`); process.exit(1); } });
 
 async function stop(code) {
   stopping = true;
+  inspector.close();
   await wd.stop();
   await issuer.close();
   await upstream.close();
@@ -159,10 +168,14 @@ const samples = [];
 async function sample(label) {
   let caches = null;
   let status = null;
+  let isolate = null;
   try { const h = await get("/_gate/healthz"); status = h.status; caches = JSON.parse(h.text).caches ?? null; } catch { /* counted below */ }
-  const s = { label, t: Math.round((Date.now() - t0) / 1000), rssKiB: rssKiB(), healthz: status, caches };
+  try { isolate = await isolateMemory(gate, inspector); } catch { /* counted below */ }
+  const s = { label, t: Math.round((Date.now() - t0) / 1000), rssKiB: rssKiB(), healthz: status, caches, isolate };
   samples.push(s);
-  log(`${label}: workerd RSS ${(s.rssKiB / 1024).toFixed(1)} MiB, healthz ${status}, caches ${JSON.stringify(caches)}`);
+  const iso = isolate ? `${(isolate.total / 1048576).toFixed(1)} MiB (wasm ${(isolate.wasm / 1048576).toFixed(1)}, JS heap ` +
+    `${(isolate.jsHeapUsed / 1048576).toFixed(1)}, ${(isolate.jsHeapUsedBeforeGc / 1048576).toFixed(1)} before a collection)` : "unread";
+  log(`${label}: workerd RSS ${(s.rssKiB / 1024).toFixed(1)} MiB, isolate ${iso}, healthz ${status}, caches ${JSON.stringify(caches)}`);
 }
 let t0 = Date.now();
 await sample("idle");
@@ -195,6 +208,10 @@ const loaded = samples.filter((s) => s.label !== "idle");
 const capacityOk = samples.every((s) => !s.caches || s.caches.tokens <= s.caches.tokens_capacity);
 const maxTokens = Math.max(...samples.map((s) => s.caches?.tokens ?? 0));
 const maxCrypto = Math.max(...samples.map((s) => s.caches?.crypto_keys ?? 0));
+const isolateMax = Math.max(...samples.map((s) => s.isolate?.total ?? 0));
+const wasmMax = Math.max(...samples.map((s) => s.isolate?.wasm ?? 0));
+const heapMax = Math.max(...samples.map((s) => s.isolate?.jsHeapUsed ?? 0));
+const heapBeforeGcMax = Math.max(...samples.map((s) => s.isolate?.jsHeapUsedBeforeGc ?? 0));
 const socketErrors = w.connect + w.read + w.write + w.timeout;
 const result = {
   minutes: MINUTES, threads: THREADS, connections: CONNECTIONS, requests: w.requests, rps: Math.round(w.requests / seconds),
@@ -203,6 +220,7 @@ const result = {
   sideMessages: side.messages.slice(0, 5), upstreamRequests: upstream.count(),
   jwksFetches: issuer.jwksFetches(),
   rss: { idle: samples[0].rssKiB, first: loaded[0]?.rssKiB, end: samples.at(-1).rssKiB, max: Math.max(...loaded.map((s) => s.rssKiB ?? 0)) },
+  isolate: { idle: samples[0].isolate?.total, end: samples.at(-1).isolate?.total, max: isolateMax, wasmMax, heapMax, heapBeforeGcMax },
   maxTokens, tokenCapacity: samples.at(-1).caches?.tokens_capacity, maxCrypto, uptime,
 };
 log(JSON.stringify(result, null, 1));
@@ -217,6 +235,8 @@ if (socketErrors) failures.push(`${socketErrors} wrk socket errors/timeouts`);
 if (!capacityOk) failures.push("token cache above its capacity");
 if (samples.some((s) => s.healthz !== 200)) failures.push("healthz not 200 in a sample");
 if (samples.some((s) => s.rssKiB === null)) failures.push("the gate's workerd process went away (crash)");
+if (samples.some((s) => s.isolate === null)) failures.push("the isolate's memory could not be read in a sample");
+if (isolateMax > ISOLATE_LIMIT) failures.push(`isolate memory ${(isolateMax / 1048576).toFixed(1)} MiB > 64 MiB`);
 
 if (WRITE) {
   const mib = (k) => `${(k / 1024).toFixed(1)} MiB`;
@@ -230,7 +250,9 @@ the loopback PocketID-shaped issuer (RS256) and a stand-in upstream; \`wrk -t${T
 workload of \`bench/soak/soak.mjs\` (30 % distinct valid tokens, 12 000 per cycle > the 10 000-entry token cache; 25 % repeated
 tokens of 200 users; 20 % bad tokens: damaged signature, unknown kid, expired, wrong group, garbage; 5 % no token; 20 %
 proxy mode to the upstream, half of it bypass routes). A side client checks verdicts (exact status, code and identity)
-throughout; \`/_gate/healthz\` cache sizes and the workerd RSS (\`/proc/PID/status\`) are sampled every ${every / 1000} s.
+throughout; \`/_gate/healthz\` cache sizes, the workerd RSS (\`/proc/PID/status\`) and the isolate's own memory (WebAssembly
+memory from \`/_gate/healthz\` + V8 heap used after a collection, embedder heap and backing stores from the inspector's
+\`HeapProfiler.collectGarbage\` and \`Runtime.getHeapUsage\`: \`tools/js/isolatemem.mjs\`) are sampled every ${every / 1000} s.
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu}, under the machine lock; \`uptime\` at the end: \`${uptime}\`.
 
@@ -246,15 +268,16 @@ Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu},
 | requests that reached the upstream | ${upstream.count()} |
 | JWKS fetches at the issuer | ${issuer.jwksFetches()} |
 | workerd RSS (the one process serving the gate) idle → first sample under load → end (max) | ${mib(result.rss.idle)} → ${mib(result.rss.first)} → ${mib(result.rss.end)} (${mib(result.rss.max)}) |
+| gate isolate (wasm + V8 heap) idle → end (max; max wasm, max JS heap used after a collection, before it) | ${mib(result.isolate.idle / 1024)} → ${mib(result.isolate.end / 1024)} (${mib(isolateMax / 1024)}; ${mib(wasmMax / 1024)}, ${mib(heapMax / 1024)}, ${mib(heapBeforeGcMax / 1024)}) |
 | token cache entries, max seen (capacity) | ${maxTokens} (${result.tokenCapacity}) |
 | imported WebCrypto keys, max seen | ${maxCrypto} |
 
 workerd RSS samples (MiB, every ${every / 1000} s): ${samples.map((s) => (s.rssKiB / 1024).toFixed(0)).join(", ")}.
-Verdict: ${failures.length ? `**FAILED**: ${failures.join("; ")}` : "zero 5xx, zero wrong verdicts, caches bounded."}
+Verdict: ${failures.length ? `**FAILED**: ${failures.join("; ")}` : "zero 5xx, zero wrong verdicts, caches bounded, isolate ≤ 64 MiB."}
 `;
   appendFileSync(join(ROOT, "BENCHMARKS.md"), text);
   log("appended to BENCHMARKS.md");
 }
 if (failures.length) { log(`FAILED: ${failures.join("; ")}`); await stop(1); }
-log("soak passed: zero 5xx, zero wrong verdicts, caches bounded");
+log("soak passed: zero 5xx, zero wrong verdicts, caches bounded, isolate ≤ 64 MiB");
 await stop(0);

@@ -14,6 +14,11 @@ use crate::verify::IssuerConfig;
 /// The variables that configure one issuer when `ISSUERS` is not used.
 pub(super) const SINGLE_ISSUER_VARS: [&str; 5] = ["ISSUER", "AUDIENCE", "ALLOW_GROUPS", "DENY_GROUPS", "JWKS_URI"];
 
+/// Most entries in `ISSUERS`: 16. Each issuer keeps its own key set (at most ~0.5 MiB whatever its JWKS, see
+/// `KeyCache`), so the cap bounds what the key sets can hold in an isolate to ~8 MiB for any configuration.
+pub(super) const MAX_ISSUERS: usize = 16;
+const _: () = assert!(MAX_ISSUERS == 16, "update the ISSUERS message");
+
 /// Process-wide defaults that `ISSUERS` entries inherit.
 #[derive(Clone, Debug)]
 pub(super) struct Defaults {
@@ -76,8 +81,8 @@ pub(super) fn single_issuer(var: &impl Fn(&str) -> Option<String>, d: &Defaults)
 pub(super) fn parse_issuers(json: &str, d: &Defaults) -> Result<Issuers, Error> {
     const S: &str = "ISSUERS";
     let items = match serde_json::from_str::<Value>(json) {
-        Ok(Value::Array(items)) if !items.is_empty() => items,
-        Ok(_) => return Err(config_err(S, "must be a non-empty JSON array of issuer objects")),
+        Ok(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_ISSUERS => items,
+        Ok(_) => return Err(config_err(S, "must be a JSON array of 1 to 16 issuer objects")),
         Err(e) => {
             return Err(config_err(
                 S,

@@ -17,7 +17,7 @@
 //! | `GROUPS_CLAIM` | claim holding the groups (literal name, then dotted path) | `groups` |
 //! | `LEEWAY_SECONDS` | clock leeway for `exp`/`nbf`/`iat`, 0–600 | 60 |
 //! | `JWKS_URI` | key set URL | from the issuer's discovery document |
-//! | `ISSUERS` | JSON array of issuers, instead of `ISSUER`…`JWKS_URI` (see [`parse_issuers`]) | unset |
+//! | `ISSUERS` | JSON array of 1 to 16 issuers, instead of `ISSUER`…`JWKS_URI` (see [`parse_issuers`]) | unset |
 //! | `ROUTES` | JSON array of route rules, merged over the QuFabric defaults (see [`parse_routes`]) | unset |
 //! | `DASHBOARD` | `bypass` or `protect`: paths no rule matches (QuFabric's dashboard pages) | `bypass` |
 //! | `PERSONAL_ACCESS_TOKENS` | `deny` or `pass`: `Authorization: Token …` on authenticated routes | `deny` |

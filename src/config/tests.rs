@@ -208,7 +208,7 @@ fn several_issuers_from_json() {
 fn issuers_json_mistakes() {
     for (bad, needle) in [
         ("{", "not valid JSON"),
-        ("[]", "non-empty"),
+        ("[]", "1 to 16"),
         (r#"[{"issuer":"https://a.test","audiences":"x"}]"#, "allow_groups"),
         (r#"[{"issuer":"https://a.test/","audiences":"x","allow_groups":"g"}]"#, "must not end with '/'"),
         (r#"[{"issuer":"https://a.test","audiences":"x","allow_groups":"g","alow":1}]"#, "unknown member"),
@@ -226,6 +226,21 @@ fn issuers_json_mistakes() {
     let (s, m) = only_error(&with(&[("ISSUERS", TWO)]));
     assert_eq!(s, "ISSUERS");
     assert!(m.contains("ISSUER/AUDIENCE/ALLOW_GROUPS"), "{m}");
+}
+
+#[test]
+fn at_most_16_issuers() {
+    let list = |n: usize| {
+        let entries: Vec<String> = (0..n)
+            .map(|i| format!(r#"{{"issuer":"https://id{i}.example.com","audiences":"x","allow_groups":"g"}}"#))
+            .collect();
+        format!("[{}]", entries.join(","))
+    };
+    let sixteen = list(issuers::MAX_ISSUERS);
+    assert_eq!(GateConfig::from_env(env(&[("ISSUERS", &sixteen)])).unwrap().keys.len(), 16);
+    let (s, m) = only_error(&[("ISSUERS", &list(issuers::MAX_ISSUERS + 1))]);
+    assert_eq!(s, "ISSUERS");
+    assert!(m.contains("1 to 16"), "{m}");
 }
 
 #[test]

@@ -70,7 +70,9 @@ impl std::fmt::Debug for WebCrypto {
 }
 
 impl WebCrypto {
-    /// How many imported keys one [`WebCrypto`] keeps: 64. The oldest import is dropped first.
+    /// How many imported keys one [`WebCrypto`] keeps: 64. The oldest import is dropped first. Bounded by count:
+    /// an entry is one of the issuers' keys (at most an 8192-bit RSA key, `jwk::MAX_RSA_BITS`) imported with its
+    /// algorithm parameters, a few KiB, so the cache stays under 0.5 MiB whatever the traffic.
     pub const CACHE_CAPACITY: usize = KEY_CACHE_CAPACITY;
 
     /// A backend with an empty key cache. `crypto.subtle` is looked up on first use.

@@ -19,7 +19,7 @@ use super::keys::{self, ExecutionContext};
 use super::loglimit::Admit;
 use super::pipeline::{self, Started};
 use super::read::header;
-use super::respond::into_response;
+use super::respond::{into_response, ok_template_bytes, ok_templates};
 use super::state::{Gate, now_ms};
 use super::waiting::{self, Parked};
 use super::{log, proxy};
@@ -197,7 +197,11 @@ async fn healthz(gate: &Gate) -> Result<web_sys::Response, JsValue> {
         CacheSizes {
             tokens: caches.tokens.len(),
             tokens_capacity: caches.tokens.capacity(),
+            token_bytes: caches.tokens.bytes(),
+            identities: ok_templates(),
+            identity_bytes: ok_template_bytes(),
             crypto_keys: gate.crypto.cached_keys(),
+            wasm_memory: core::arch::wasm32::memory_size::<0>() * 65536,
         }
     };
     into_response(&answer::healthz(&gate.config, &sets, caches), "")

@@ -3,6 +3,12 @@
 //!
 //! At most [`CAPACITY`] at once; beyond that [`park`] refuses and the caller awaits the promise in a future
 //! instead. Each entry is taken exactly once (the promise settles once and both of its outcomes resume).
+//!
+//! Memory: the table itself is bounded by count (4096 slots of a [`Parked`], a few hundred bytes each with the
+//! map's control bytes: about 1 MiB). What a parked request owns (its token, at most `token::Limits::max_token`
+//! bytes, and what the core parsed from it) belongs to a request in flight: it is freed when the request is
+//! answered, and a request the table refuses holds the same data in its future. A byte budget here would therefore
+//! not bound the isolate; what bounds it is the number of requests in flight at once.
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -132,14 +132,15 @@ export function writeGateConfig(dir, vars, port, { from = BUILD } = {}) {
 
 /**
  * The gate with `vars` in bare workerd, from a copy of `from` (default build/) in `dir` (later builds may rewrite
- * build/ while it runs), ready once /_gate/healthz answers 200. The Worker's console lines are discarded. Returns
+ * build/ while it runs), ready once /_gate/healthz answers 200. The Worker's console lines are discarded. `args`:
+ * more arguments for `workerd serve` (e.g. `--inspector-addr=127.0.0.1:PORT`). Returns
  * { url, vars, proc, readyMs, output(), stop() }.
  */
-export async function startGateWorkerd({ vars, dir, port, from = BUILD }) {
+export async function startGateWorkerd({ vars, dir, port, from = BUILD, args = [] }) {
   port ??= await freePort();
   const config = writeGateConfig(dir, vars, port, { from });
   const url = `http://127.0.0.1:${port}`;
-  const wd = await startWorkerd(serveArgs(config), { cwd: dir, stdout: false, probe: () => statusOf(url + HEALTHZ) });
+  const wd = await startWorkerd(serveArgs(config, args), { cwd: dir, stdout: false, probe: () => statusOf(url + HEALTHZ) });
   return { ...wd, url, vars };
 }
 

@@ -1,0 +1,65 @@
+// The gate isolate's own memory, not the process RSS: the WebAssembly linear memory, which the Worker reports in
+// /_gate/healthz (`wasm_memory`: `memory.size` × 64 KiB, its high-water mark, since it never shrinks), plus V8's
+// heap as workerd's inspector reports it (Chrome DevTools protocol, one WebSocket to `--inspector-addr`):
+// `HeapProfiler.collectGarbage` first (workerd runs it when the isolate next handles a request: the healthz read
+// that comes with it), then `Runtime.getHeapUsage`: `usedSize` (the JS heap in use, live objects after that
+// collection), `embedderHeapUsedSize` (workerd's C++ objects on V8's managed heap) and `backingStorageSize`
+// (ArrayBuffer backing stores). The isolate figure is their sum. Without the collection, `usedSize` also counts
+// garbage V8 has not collected yet: under saturating load that is tens of MiB that a collection frees (V8 collects
+// before it would exceed the isolate's limit), so the figure compared with a limit is the one after it; the figure
+// before it is reported too (`jsHeapUsedBeforeGc`).
+//
+//   const inspector = await inspectIsolate(port);  // workerd started with --inspector-addr=127.0.0.1:<port>
+//   const m = await isolateMemory(gateUrl, inspector);
+//   // { wasm, jsHeapUsedBeforeGc, jsHeapUsed, jsHeapTotal, embedder, backing, total, caches }
+//   inspector.close();
+
+/** Connect to the first (the only) isolate of workerd's inspector on 127.0.0.1:`port`. Returns
+ * { heapUsage(), close() }; heapUsage() resolves with `Runtime.getHeapUsage`'s result. */
+export async function inspectIsolate(port) {
+  const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+  if (!list.length) throw new Error("workerd's inspector lists no isolate");
+  const ws = new WebSocket(list[0].webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => { ws.addEventListener("open", resolve); ws.addEventListener("error", reject); });
+  let id = 0;
+  const pending = new Map();
+  ws.addEventListener("message", (e) => {
+    const m = JSON.parse(e.data);
+    if (m.id && pending.has(m.id)) { pending.get(m.id)(m); pending.delete(m.id); }
+  });
+  const send = (method) => new Promise((resolve, reject) => {
+    const i = ++id;
+    pending.set(i, (m) => (m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result)));
+    ws.send(JSON.stringify({ id: i, method, params: {} }));
+  });
+  return {
+    heapUsage: () => send("Runtime.getHeapUsage"),
+    collectGarbage: () => send("HeapProfiler.collectGarbage"),
+    close: () => ws.close(),
+  };
+}
+
+/** The isolate's memory now, bytes: `wasm` (/_gate/healthz of the gate at `url`), the inspector's heap figures before
+ * and after a garbage collection, their `total` (wasm + JS heap used after the collection + embedder heap + backing
+ * stores), and healthz's `caches` as they were read. */
+export async function isolateMemory(url, inspector) {
+  const before = await inspector.heapUsage();
+  // Answered once the isolate runs again: the healthz request below makes it run.
+  const collected = inspector.collectGarbage();
+  const r = await fetch(`${url}/_gate/healthz`);
+  const body = await r.json();
+  if (r.status !== 200 || typeof body.wasm_memory !== "number") {
+    throw new Error(`/_gate/healthz answered ${r.status} without wasm_memory`);
+  }
+  await collected;
+  const heap = await inspector.heapUsage();
+  const m = {
+    wasm: body.wasm_memory, jsHeapUsedBeforeGc: before.usedSize, jsHeapUsed: heap.usedSize, jsHeapTotal: heap.totalSize,
+    embedder: heap.embedderHeapUsedSize ?? 0, backing: heap.backingStorageSize ?? 0, caches: body.caches,
+  };
+  m.total = m.wasm + m.jsHeapUsed + m.embedder + m.backing;
+  return m;
+}
+
+/** `bytes` in MiB with one decimal. */
+export const mib = (bytes) => (bytes / 1048576).toFixed(1);
