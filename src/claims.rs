@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::json::scan::{self, Span};
+use crate::json::scan::{self, Names, Span};
 use crate::policy::Identity;
 
 /// What the claims must satisfy. Built from an [`crate::verify::IssuerConfig`].
@@ -41,31 +41,30 @@ const PREFERRED_USERNAME: usize = 8;
 /// claim and, for a dotted one (`realm_access.roles`), its first segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClaimNames {
-    extra: Vec<String>,
+    names: Names,
 }
 
 impl ClaimNames {
     /// The names for issuers with these groups claims.
     pub fn new<'a>(groups_claims: impl IntoIterator<Item = &'a str>) -> ClaimNames {
-        let mut extra: Vec<String> = Vec::new();
+        let mut all: Vec<&str> = REGISTERED.to_vec();
         for claim in groups_claims {
             let root = claim.split('.').next().unwrap_or(claim);
             for name in [claim, root] {
-                if !REGISTERED.contains(&name) && !extra.iter().any(|e| e == name) {
-                    extra.push(name.to_owned());
+                if !all.contains(&name) {
+                    all.push(name);
                 }
             }
         }
-        ClaimNames { extra }
+        ClaimNames { names: Names::new(all) }
     }
 
     fn index(&self, name: &str) -> Option<usize> {
-        let extra = || Some(REGISTERED.len() + self.extra.iter().position(|e| e == name)?);
-        REGISTERED.iter().position(|r| *r == name).or_else(extra)
+        self.names.index(name)
     }
 
     fn len(&self) -> usize {
-        REGISTERED.len() + self.extra.len()
+        self.names.len()
     }
 }
 
@@ -82,7 +81,7 @@ impl Claims {
     /// Read a decoded payload: one strict JSON object (no repeated member at any depth), its `names` located.
     pub fn read(payload: Vec<u8>, names: &Arc<ClaimNames>) -> Result<Claims, Error> {
         let mut at = vec![None; names.len()];
-        scan::members(&payload, crate::error::Part::Payload, &|n| names.index(n), &mut at)?;
+        scan::members(&payload, crate::error::Part::Payload, &names.names, &mut at)?;
         Ok(Claims { payload, names: Arc::clone(names), at })
     }
 

@@ -27,6 +27,7 @@
 
 pub mod alg;
 pub mod answer;
+pub mod base64url;
 pub mod claims;
 pub mod config;
 pub mod crypto;

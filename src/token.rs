@@ -3,12 +3,11 @@
 //! The payload is decoded but not interpreted here (it need not be JSON for a JWS); claims are the business of
 //! [`crate::claims`], and only after the signature has verified.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::sync::OnceLock;
 
 use crate::alg::{Algorithm, AlgorithmSet};
 use crate::error::{Error, Part, clip};
-use crate::json::scan::{self, Span};
+use crate::json::scan::{self, Names, Span};
 
 /// Size caps, checked before any decoding. Lengths are of the base64url text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,9 +55,9 @@ pub struct Jws<'t> {
     pub signature: Vec<u8>,
 }
 
-/// Strict base64url: no padding, no whitespace, canonical trailing bits.
+/// Strict base64url: no padding, no whitespace, canonical trailing bits ([`crate::base64url`]).
 pub fn b64_decode(text: &str, part: Part) -> Result<Vec<u8>, Error> {
-    URL_SAFE_NO_PAD.decode(text).map_err(|_| Error::Base64 { part })
+    crate::base64url::decode(text, part)
 }
 
 /// Parse a compact JWS under `limits`.
@@ -99,8 +98,9 @@ pub fn parse<'t>(token: &'t str, limits: &Limits) -> Result<Jws<'t>, Error> {
 const HEADER_MEMBERS: [&str; 5] = ["alg", "kid", "typ", "cty", "crit"];
 
 fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
+    static NAMES: OnceLock<Names> = OnceLock::new();
     let mut at = [None; HEADER_MEMBERS.len()];
-    scan::members(bytes, Part::Header, &|name| HEADER_MEMBERS.iter().position(|m| *m == name), &mut at)?;
+    scan::members(bytes, Part::Header, NAMES.get_or_init(|| Names::new(HEADER_MEMBERS)), &mut at)?;
     let [alg, kid, typ, cty, crit] = at;
     let alg = match alg {
         Some(span) => text(bytes, span, "alg is not a string")?,
@@ -161,6 +161,9 @@ fn is_jwt_media_type(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
 
     fn b64(s: &str) -> String {
