@@ -247,7 +247,7 @@ function summarise(results, meta) {
   lines.push("Cold start (spawn workerd → first answered request, valid token, includes the JWKS fetch), median [min–max] ms over every run:");
   lines.push("");
   lines.push("| Worker | ms |\n| --- | ---: |");
-  for (const worker of [...WORKERS, "floor"]) if (ready(worker).length) lines.push(`| ${worker} | ${spread(ready(worker), (x) => x.toFixed(0))} |`);
+  for (const worker of new Set([...WORKERS, "floor"])) if (ready(worker).length) lines.push(`| ${worker} | ${spread(ready(worker), (x) => x.toFixed(0))} |`);
   lines.push("");
   lines.push("Bundle sizes:");
   lines.push("");

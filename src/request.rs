@@ -177,7 +177,7 @@ pub enum Verdict {
     /// A personal access token passed through untouched (`PERSONAL_ACCESS_TOKENS=pass`).
     PatPass,
     /// An allowed user.
-    Allow(Identity),
+    Allow(Arc<Identity>),
     /// Refused.
     Deny {
         /// Why (its status and stable code).

@@ -261,7 +261,7 @@ mod tests {
             kid: Some("k1".into()),
             thumbprint: [thumb; 32],
             exp,
-            identity: Identity { sub: "u1".into(), email: None, preferred_username: None, groups: vec![] },
+            identity: Arc::new(Identity { sub: "u1".into(), email: None, preferred_username: None, groups: vec![] }),
         })
     }
 
@@ -442,7 +442,7 @@ mod tests {
     fn identities_count_against_the_budget() {
         let groups: Vec<String> = (0..300).map(|i| format!("group-{i:04}")).collect();
         let mut big = (*verified(0, 1, EXP)).clone();
-        big.identity.groups = groups;
+        Arc::make_mut(&mut big.identity).groups = groups;
         let big = Arc::new(big);
         let small = entry_cost(TOKEN, &verified(0, 1, EXP));
         assert!(entry_cost(TOKEN, &big) >= small + 300 * (std::mem::size_of::<String>() + 10));

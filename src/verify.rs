@@ -79,14 +79,18 @@ pub struct Verified {
     /// `exp`, seconds.
     pub exp: f64,
     /// The user: `sub`, `email`, `preferred_username`, and the groups read from the issuer's `groups_claim`.
-    pub identity: Identity,
+    /// Shared: the cache entry, the outcome and the verdict hold the same one (a 300-group identity is never
+    /// copied per request).
+    pub identity: Arc<Identity>,
 }
 
 impl Verified {
     /// The heap bytes this value holds beyond its own size (the `kid` and the identity's strings), for caches
     /// that bound what they hold.
     pub fn heap_bytes(&self) -> usize {
-        self.kid.as_ref().map_or(0, String::capacity) + self.identity.heap_bytes()
+        // The identity's own allocation (with the `Arc`'s two counters), then its strings.
+        let identity = std::mem::size_of::<Identity>() + 2 * std::mem::size_of::<usize>();
+        self.kid.as_ref().map_or(0, String::capacity) + identity + self.identity.heap_bytes()
     }
 }
 
@@ -284,7 +288,7 @@ impl Awaiting {
         };
         let exp = claims::validate(&self.claims, &rules, now)?;
         // The compact identity is all that is kept: the payload ends here.
-        let identity: Identity = self.claims.identity(&cfg.groups_claim);
+        let identity = Arc::new(self.claims.identity(&cfg.groups_claim));
         Ok(Verified { issuer: self.issuer, alg: self.alg, kid: self.kid, thumbprint: self.thumbprint, exp, identity })
     }
 }

@@ -1,6 +1,8 @@
 //! The group check once a token is verified ([`authorize`]), and the identity it yields. The order of a whole
 //! request (route, credential, verification, this check) is [`crate::request`].
 
+use std::sync::Arc;
+
 use super::dex::is_local_user;
 use super::routes::RouteAction;
 use crate::error::Error;
@@ -50,7 +52,7 @@ pub enum Decision {
     /// The route needs no token.
     Bypass,
     /// A verified, allowed user.
-    Allow(Identity),
+    Allow(Arc<Identity>),
     /// Refused: 401, 403 or 503 per [`Error::status`].
     Deny(Error),
 }
@@ -88,7 +90,7 @@ pub fn authorize(action: &RouteAction, issuers: &[IssuerConfig], verified: &Veri
         Some(route) => issuer.groups.check_deny(&user.groups).and_then(|()| route.check(groups)),
     };
     match verdict {
-        Ok(()) => Decision::Allow(user.clone()),
+        Ok(()) => Decision::Allow(Arc::clone(&verified.identity)),
         Err(e) => Decision::Deny(e),
     }
 }
@@ -117,7 +119,7 @@ mod tests {
             kid: Some("k1".into()),
             thumbprint: [7; 32],
             exp: EXP,
-            identity: crate::claims::Claims::of(&c, &claim).identity(&claim),
+            identity: Arc::new(crate::claims::Claims::of(&c, &claim).identity(&claim)),
         }
     }
 
@@ -147,12 +149,12 @@ mod tests {
         let d = judge(&routes, &iss, "/api/peers", &user);
         assert_eq!(
             d,
-            Decision::Allow(Identity {
+            Decision::Allow(Arc::new(Identity {
                 sub: "u1".into(),
                 email: Some("a@example.com".into()),
                 preferred_username: Some("alice".into()),
                 groups: groups(&["netbird-users"]),
-            })
+            }))
         );
         // The same groups under the second issuer, whose rule wants `qf` in `realm_access.roles`.
         let other = verified(1, json!({"sub": "u2", "groups": ["netbird-users"]}));
