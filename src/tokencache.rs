@@ -14,8 +14,9 @@
 //! - An entry dies at the token's `exp` (`now >= exp` is a miss and removes it; no leeway: a miss simply
 //!   re-verifies) and as soon as its key is no longer in the issuer's key set.
 //!
-//! Costs: a lookup is one SipHash-1-3 of the token (the standard library's hasher, about ten times cheaper
-//! than SHA-256 in wasm), one hash-map probe and one comparison, with no allocation. An insert is amortised
+//! Costs: a lookup is one SipHash-1-3 of the token's length and last [`HASHED_SUFFIX`] bytes (its signature: as
+//! good as random, and a hit still needs the whole token to match byte for byte), one hash-map probe and one
+//! comparison, with no allocation. An insert is amortised
 //! O(1): insertion order is a queue with lazy deletion (compacted when it grows past twice the capacity), and
 //! expired entries are swept at most once per distinct `now` when the cache is full.
 
@@ -35,7 +36,13 @@ pub const SEEN_SLOTS: usize = 4096;
 /// ~13 MB).
 pub const DEFAULT_MAX_BYTES: usize = 16 << 20;
 
+/// Bytes of a token's end that its cache key hashes: 64 (all of an EdDSA or ES256 signature's text, the last
+/// 48 bytes of an RS256 one).
+pub const HASHED_SUFFIX: usize = 64;
+
 struct Entry {
+    /// The exact token (a hit compares it whole).
+    token: Arc<str>,
     verified: Arc<Verified>,
     /// What this entry counts against the byte budget ([`entry_cost`]).
     cost: usize,
@@ -51,9 +58,12 @@ pub struct TokenCache {
     max_bytes: usize,
     /// Sum of the cached tokens' lengths.
     bytes: usize,
-    entries: HashMap<Arc<str>, Entry>,
-    /// Insertion order, oldest first; records whose `seq` no longer matches an entry are stale.
-    order: VecDeque<(Arc<str>, u64)>,
+    /// By [`TokenCache::key`]: two tokens with the same key replace each other (a lookup never confuses them).
+    entries: HashMap<u64, Entry>,
+    /// The key's hasher.
+    hasher: RandomState,
+    /// Insertion order (keys), oldest first; records whose `seq` no longer matches an entry are stale.
+    order: VecDeque<(u64, u64)>,
     next_seq: u64,
     /// The `now` of the last sweep of expired entries.
     swept_at: Option<u64>,
@@ -86,10 +96,8 @@ fn dead_at(exp: f64) -> Option<u64> {
 /// The fixed bytes of one entry beyond its token and its identity's strings: the `Verified` value and its `Arc`
 /// counts, the map's entry (key, value, control byte), the insertion queue's record, and one allocator header per
 /// allocation, rounded up.
-pub const ENTRY_OVERHEAD: usize = std::mem::size_of::<Verified>()
-    + std::mem::size_of::<(Arc<str>, Entry)>()
-    + std::mem::size_of::<(Arc<str>, u64)>()
-    + 64;
+pub const ENTRY_OVERHEAD: usize =
+    std::mem::size_of::<Verified>() + std::mem::size_of::<(u64, Entry)>() + std::mem::size_of::<(u64, u64)>() + 64;
 
 /// What caching `token` with `verified` costs against the byte budget: the token, the identity's heap bytes
 /// ([`Verified::heap_bytes`]) and [`ENTRY_OVERHEAD`].
@@ -111,6 +119,7 @@ impl TokenCache {
             max_bytes,
             bytes: 0,
             entries: HashMap::new(),
+            hasher: RandomState::new(),
             order: VecDeque::new(),
             next_seq: 0,
             swept_at: None,
@@ -143,12 +152,19 @@ impl TokenCache {
     /// [`Verified::issuer`] and [`Verified::thumbprint`]) is still in its issuer's key set; an entry whose key is
     /// gone, or that expired (`now >= exp`), is removed.
     pub fn get(&mut self, token: &str, now: u64, key_present: impl Fn(&Verified) -> bool) -> Option<Arc<Verified>> {
-        let entry = self.entries.get(token)?;
+        let key = self.key(token);
+        let entry = self.entries.get(&key).filter(|e| *e.token == *token)?;
         if now < entry.dead_at && key_present(&entry.verified) {
             return Some(Arc::clone(&entry.verified));
         }
-        self.remove(token);
+        self.remove(key);
         None
+    }
+
+    /// The map key of `token`: its length and its last [`HASHED_SUFFIX`] bytes, hashed.
+    fn key(&self, token: &str) -> u64 {
+        let bytes = token.as_bytes();
+        self.hasher.hash_one((bytes.len(), &bytes[bytes.len().saturating_sub(HASHED_SUFFIX)..]))
     }
 
     /// Remember a successful verification. Ignored when caching is disabled, the token is already expired at
@@ -164,7 +180,8 @@ impl TokenCache {
         if now >= dead_at || !self.second_sight(token) {
             return;
         }
-        self.remove(token);
+        let key = self.key(token);
+        self.remove(key);
         while self.entries.len() >= self.capacity || self.bytes + cost > self.max_bytes {
             if !self.make_room(now) {
                 break;
@@ -172,9 +189,8 @@ impl TokenCache {
         }
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
-        let key: Arc<str> = Arc::from(token);
         self.bytes += cost;
-        self.entries.insert(Arc::clone(&key), Entry { verified, cost, dead_at, seq });
+        self.entries.insert(key, Entry { token: Arc::from(token), verified, cost, dead_at, seq });
         self.order.push_back((key, seq));
         if self.order.len() > self.capacity.saturating_mul(2).saturating_add(16) {
             let entries = &self.entries;
@@ -182,8 +198,8 @@ impl TokenCache {
         }
     }
 
-    fn remove(&mut self, token: &str) {
-        if let Some(entry) = self.entries.remove(token) {
+    fn remove(&mut self, key: u64) {
+        if let Some(entry) = self.entries.remove(&key) {
             self.bytes -= entry.cost;
         }
     }
@@ -202,7 +218,7 @@ impl TokenCache {
         }
         while let Some((key, seq)) = self.order.pop_front() {
             if self.entries.get(&key).is_some_and(|e| e.seq == seq) {
-                self.remove(&key);
+                self.remove(key);
                 return true;
             }
         }
@@ -487,5 +503,22 @@ mod tests {
         assert!(c.get(TOKEN, T0, present).is_none());
         assert!(c.is_empty());
         assert_eq!(c.capacity(), 0);
+    }
+
+    /// Tokens that share their length and their last bytes share a map key: a lookup of one never returns the
+    /// other's verdict, and caching one replaces the other, with the byte count kept exact.
+    #[test]
+    fn tokens_sharing_a_key_are_never_confused() {
+        let tail = "s".repeat(HASHED_SUFFIX);
+        let (a, b) = (format!("aaaa.{tail}"), format!("bbbb.{tail}"));
+        let mut c = TokenCache::new(DEFAULT_CAPACITY);
+        c.insert(&a, verified(0, 1, EXP), T0);
+        assert!(c.get(&a, T0, |_| true).is_some());
+        assert!(c.get(&b, T0, |_| true).is_none(), "b must not hit a's entry");
+        assert!(c.get(&a, T0, |_| true).is_some(), "a failed lookup of b leaves a cached");
+        c.insert(&b, verified(0, 2, EXP), T0);
+        assert_eq!(c.get(&b, T0, |_| true).map(|v| v.thumbprint), Some([2; 32]));
+        assert!(c.get(&a, T0, |_| true).is_none());
+        assert_eq!((c.len(), c.bytes()), (1, entry_cost(&b, &verified(0, 2, EXP))));
     }
 }
