@@ -1,27 +1,19 @@
 // CPU profile of a Worker inside workerd through its inspector (Chrome DevTools protocol): `--profile` in
 // bench/run.mjs. Writes a .cpuprofile (open it in Chrome DevTools or speedscope) and prints self time per function.
 import { writeFileSync } from "node:fs";
+import { connectInspector } from "../../tools/js/inspector.mjs";
 
 export async function connect(inspectorPort) {
-  const list = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
-  const ws = new WebSocket(list[0].webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => { ws.addEventListener("open", resolve); ws.addEventListener("error", reject); });
-  let id = 0;
-  const pending = new Map();
-  ws.addEventListener("message", (e) => {
-    const m = JSON.parse(e.data);
-    if (m.id && pending.has(m.id)) { pending.get(m.id)(m); pending.delete(m.id); }
-  });
-  const send = (method, params = {}) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, method, params })); });
+  const { send, close } = await connectInspector(inspectorPort);
   await send("Profiler.enable");
   await send("Profiler.setSamplingInterval", { interval: 50 });
   return {
     start: () => send("Profiler.start"),
     async stop(file) {
-      const { result } = await send("Profiler.stop");
-      ws.close();
-      writeFileSync(file, JSON.stringify(result.profile));
-      return top(result.profile);
+      const { profile } = await send("Profiler.stop");
+      close();
+      writeFileSync(file, JSON.stringify(profile));
+      return top(profile);
     },
   };
 }

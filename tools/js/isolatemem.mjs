@@ -14,28 +14,16 @@
 //   // { wasm, jsHeapUsedBeforeGc, jsHeapUsed, jsHeapTotal, embedder, backing, total, caches }
 //   inspector.close();
 
+import { connectInspector } from "./inspector.mjs";
+
 /** Connect to the first (the only) isolate of workerd's inspector on 127.0.0.1:`port`. Returns
  * { heapUsage(), close() }; heapUsage() resolves with `Runtime.getHeapUsage`'s result. */
 export async function inspectIsolate(port) {
-  const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
-  if (!list.length) throw new Error("workerd's inspector lists no isolate");
-  const ws = new WebSocket(list[0].webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => { ws.addEventListener("open", resolve); ws.addEventListener("error", reject); });
-  let id = 0;
-  const pending = new Map();
-  ws.addEventListener("message", (e) => {
-    const m = JSON.parse(e.data);
-    if (m.id && pending.has(m.id)) { pending.get(m.id)(m); pending.delete(m.id); }
-  });
-  const send = (method) => new Promise((resolve, reject) => {
-    const i = ++id;
-    pending.set(i, (m) => (m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result)));
-    ws.send(JSON.stringify({ id: i, method, params: {} }));
-  });
+  const { send, close } = await connectInspector(port);
   return {
     heapUsage: () => send("Runtime.getHeapUsage"),
     collectGarbage: () => send("HeapProfiler.collectGarbage"),
-    close: () => ws.close(),
+    close,
   };
 }
 
