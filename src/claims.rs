@@ -85,11 +85,6 @@ impl Claims {
         Ok(Claims { payload, names: Arc::clone(names), at })
     }
 
-    /// The heap bytes this value holds (the payload and the span list), for holders that bound their memory.
-    pub fn heap_bytes(&self) -> usize {
-        self.payload.capacity() + self.at.capacity() * std::mem::size_of::<Option<Span>>()
-    }
-
     fn span(&self, name: &str) -> Option<Span> {
         self.at.get(self.names.index(name)?).copied().flatten()
     }

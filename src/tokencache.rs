@@ -9,8 +9,9 @@
 //! - Optional admission on second sight ([`TokenCache::admit_on_second_sight`], off by default; the Worker turns
 //!   it on): a token is cached only when it is verified a second time, so a stream of one-off tokens costs no
 //!   inserts and evicts nothing (a token used once gains nothing from the cache). The first sightings are
-//!   remembered as 64-bit fingerprints in a fixed table of [`SEEN_SLOTS`] slots; a fingerprint never admits a
-//!   token to a lookup, only to an insert after a full verification.
+//!   remembered by their map key (the hash of the token's length and end, below) in a fixed table of
+//!   [`SEEN_SLOTS`] slots; a remembered key never admits a token to a lookup, only to an insert after a full
+//!   verification.
 //! - An entry dies at the token's `exp` (`now >= exp` is a miss and removes it; no leeway: a miss simply
 //!   re-verifies) and as soon as its key is no longer in the issuer's key set.
 //!
@@ -68,7 +69,7 @@ pub struct TokenCache {
     /// The `now` of the last sweep of expired entries.
     swept_at: Option<u64>,
     /// First sightings (fingerprints, 0 = empty) when admission on second sight is on.
-    seen: Option<(Box<[u64]>, RandomState)>,
+    seen: Option<Box<[u64]>>,
 }
 
 /// Sizes only: never a token.
@@ -129,16 +130,17 @@ impl TokenCache {
 
     /// Cache a token only when it is verified a second time (see the module documentation).
     pub fn admit_on_second_sight(mut self) -> TokenCache {
-        self.seen = Some((vec![0; SEEN_SLOTS].into_boxed_slice(), RandomState::new()));
+        self.seen = Some(vec![0; SEEN_SLOTS].into_boxed_slice());
         self
     }
 
-    /// With admission on second sight: whether `token` was seen before (and if not, remember it).
-    fn second_sight(&mut self, token: &str) -> bool {
-        let Some((slots, hasher)) = &mut self.seen else {
+    /// With admission on second sight: whether the token with map key `key` ([`TokenCache::key`]) was seen before
+    /// (and if not, remember it).
+    fn second_sight(&mut self, key: u64) -> bool {
+        let Some(slots) = &mut self.seen else {
             return true;
         };
-        let fingerprint = hasher.hash_one(token) | 1;
+        let fingerprint = key | 1;
         let slot = &mut slots[(fingerprint as usize) % SEEN_SLOTS];
         if *slot == fingerprint {
             *slot = 0;
@@ -177,10 +179,10 @@ impl TokenCache {
         let Some(dead_at) = dead_at(verified.exp) else {
             return;
         };
-        if now >= dead_at || !self.second_sight(token) {
+        let key = self.key(token);
+        if now >= dead_at || !self.second_sight(key) {
             return;
         }
-        let key = self.key(token);
         self.remove(key);
         while self.entries.len() >= self.capacity || self.bytes + cost > self.max_bytes {
             if !self.make_room(now) {

@@ -272,11 +272,6 @@ pub struct Awaiting {
 }
 
 impl Awaiting {
-    /// The heap bytes held while waiting (the payload), for holders that bound their memory.
-    pub fn heap_bytes(&self) -> usize {
-        self.claims.heap_bytes() + self.kid.as_ref().map_or(0, String::capacity)
-    }
-
     /// After the signature verified: check the claims at `now`.
     pub fn finish(self, verifier: &Verifier, now: u64) -> Result<Verified, Error> {
         let cfg = verifier.issuers.get(self.issuer).ok_or(Error::IssuerNotTrusted)?;

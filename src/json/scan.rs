@@ -107,23 +107,9 @@ pub fn number(doc: &[u8], span: Span) -> Option<f64> {
 /// The items of the array at `span`, each as its span in `doc`; `None` when the value there is not an array.
 pub fn items(doc: &[u8], span: Span) -> Option<Vec<Span>> {
     let mut s = Scanner { doc, at: span.start as usize };
-    s.eat(b'[').ok()?;
     let mut out = Vec::new();
-    s.ws();
-    if s.eat(b']').is_ok() {
-        return Some(out);
-    }
-    loop {
-        s.ws();
-        let start = s.at;
-        s.value(1).ok()?;
-        out.push(Span { start: start as u32, end: s.at as u32 });
-        s.ws();
-        if s.eat(b']').is_ok() {
-            return Some(out);
-        }
-        s.eat(b',').ok()?;
-    }
+    s.array(1, Some(&mut out)).ok()?;
+    Some(out)
 }
 
 /// The value of member `name` of the object at `span`; `None` when absent or when the value there is not an
@@ -220,7 +206,7 @@ impl<'d> Scanner<'d> {
     fn value(&mut self, depth: u32) -> Result<(), Fault> {
         match self.peek() {
             Some(b'{') => self.object(depth + 1, None),
-            Some(b'[') => self.array(depth + 1),
+            Some(b'[') => self.array(depth + 1, None),
             Some(b'"') => self.string().map(drop),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
@@ -275,7 +261,8 @@ impl<'d> Scanner<'d> {
         Ok(())
     }
 
-    fn array(&mut self, depth: u32) -> Result<(), Fault> {
+    /// An array; `items` (for [`items`]) collects the span of each item.
+    fn array(&mut self, depth: u32, mut items: Option<&mut Vec<Span>>) -> Result<(), Fault> {
         if depth > MAX_DEPTH {
             return Err(Fault::Invalid);
         }
@@ -286,7 +273,11 @@ impl<'d> Scanner<'d> {
         }
         loop {
             self.ws();
+            let start = self.at;
             self.value(depth)?;
+            if let Some(items) = items.as_mut() {
+                items.push(Span { start: start as u32, end: self.at as u32 });
+            }
             self.ws();
             if self.eat(b']').is_ok() {
                 return Ok(());
