@@ -208,6 +208,7 @@ fn several_issuers_from_json() {
 fn issuers_json_mistakes() {
     for (bad, needle) in [
         ("{", "not valid JSON"),
+        ("[\n  {\"issuer\": }]", "is not valid JSON (line 2, column 14)"),
         ("[]", "1 to 16"),
         (r#"[{"issuer":"https://a.test","audiences":"x"}]"#, "allow_groups"),
         (r#"[{"issuer":"https://a.test/","audiences":"x","allow_groups":"g"}]"#, "must not end with '/'"),
