@@ -25,7 +25,7 @@ pub enum Answer<'a> {
     },
     /// The forward-auth 200: no body, all four identity headers ([`forward_auth_headers`]; empty values for a
     /// bypass or a passed personal access token).
-    Pass(Option<&'a Identity>),
+    Pass(Option<&'a Arc<Identity>>),
     /// A JSON document with this status (`/_gate/healthz`).
     Json {
         /// The HTTP status.
@@ -77,7 +77,7 @@ impl<'a> Answer<'a> {
             }
             Answer::Pass(id) => {
                 out.push(("content-type", "application/json".into()));
-                out.extend(forward_auth_headers(*id));
+                out.extend(forward_auth_headers(id.map(|id| &**id)));
             }
             Answer::Json { .. } => out.push(("content-type", "application/json".into())),
             Answer::Redirect(location) => out.push(("location", (*location).to_owned())),
@@ -201,7 +201,8 @@ mod tests {
 
     #[test]
     fn forward_auth_pass_sends_all_four_identity_headers_and_no_body() {
-        let id = Identity { sub: "u1".into(), email: None, preferred_username: Some("al".into()), groups: vec![] };
+        let id =
+            Arc::new(Identity { sub: "u1".into(), email: None, preferred_username: Some("al".into()), groups: vec![] });
         let a = Answer::Pass(Some(&id));
         assert_eq!((a.status(), a.body()), (200, None));
         let h = a.headers("gate");

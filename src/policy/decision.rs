@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::verify::{IssuerConfig, Verified};
 
 /// The verified user, as forwarded to the upstream.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Identity {
     /// `sub`.
     pub sub: String,

@@ -2,31 +2,32 @@
 //!
 //! Called for every request by the Worker's entry module (`shim.js`, worker-build's `CUSTOM_SHIM`). It answers
 //! synchronously when no I/O is needed (`/_gate/auth` with a cached token, a bypass or a refusal); for a new
-//! token whose issuer keys are cached it starts WebCrypto's signature check and returns `[promise, number]`,
-//! which the entry module chains to [`resume`]; anything else returns a `Promise` (a Rust future). The hot path
-//! costs one call into WebAssembly, no future and no microtask; a new token costs two calls and one `then`.
+//! token whose issuer keys are cached it starts WebCrypto's signature check and returns its promise, with the
+//! request's number left for [`parked`], and the entry module chains the promise to [`resume`]; anything else
+//! returns a `Promise` (a Rust future). The hot path costs one call into WebAssembly, no future and no
+//! microtask; a new token costs three calls and one `then`.
 
+use std::cell::Cell;
 use std::pin::Pin;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsError, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::wasm_bindgen::intern;
 use worker::{Env, js_sys, web_sys};
 
 use super::keys::{self, ExecutionContext};
 use super::loglimit::Admit;
 use super::pipeline::{self, Started};
-use super::read::header;
-use super::respond::{into_response, ok_template_bytes, ok_templates};
+use super::read::{RequestHead, read_head};
+use super::respond::{into_response, template_sizes};
 use super::state::{Gate, now_ms};
 use super::waiting::{self, Parked};
 use super::{log, proxy};
 use crate::answer::{self, Answer, CacheSizes, config_error};
 use crate::config::{GateConfig, LogMode};
 use crate::error::Error;
-use crate::http::{AUTH_PATH, FORWARDED_HEADERS, Family, ORIGINAL_HEADERS, original_request, path_and_query, uri_path};
+use crate::http::{AUTH_PATH, Family, original_request, path_and_query, uri_path};
 use crate::request::{Head, Outcome, Step, Verdict};
 
 const SETUP: &str = "/_gate/setup";
@@ -36,14 +37,21 @@ const SETUP: &str = "/_gate/setup";
 /// keeps background key refreshes alive (`waitUntil`); it is only used when one starts.
 #[wasm_bindgen]
 pub fn fetch(req: web_sys::Request, env: Env, ctx: ExecutionContext) -> Result<JsValue, JsValue> {
+    PARKED.set(0);
     let started = now_ms();
     let gate = Gate::get(&env);
-    let url = req.url();
-    let path = uri_path(path_and_query(&url)).unwrap_or("/").to_owned();
-    let method = req.method();
+    // One call across for the method, the URL and the forward-auth headers. `None` only if the runtime broke
+    // the Fetch standard's header-value rules (see `head`): closed, 500.
+    let Some(head) = read_head(&req) else {
+        let response = into_response(&Answer::error(Error::Internal), "");
+        return finish(&gate, "", "", response, None, started);
+    };
+    let path = uri_path(path_and_query(head.url())).unwrap_or("/").to_owned();
+    let method = head.method().to_owned();
     if path == AUTH_PATH && (method == "GET" || method == "HEAD") {
-        return forward_auth(gate, &req, &ctx, method, path, started);
+        return forward_auth(gate, &head, &ctx, method, path, started);
     }
+    drop(head);
     later(async move {
         let (response, outcome) = route(&gate, &env, req, &path, &ctx).await;
         finish(&gate, &method, &path, response, outcome.as_ref(), started)
@@ -54,7 +62,7 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: ExecutionContext) -> Result<J
 /// on WebCrypto's promise (a new token), or, when I/O is needed first, as a future.
 fn forward_auth(
     gate: Rc<Gate>,
-    req: &web_sys::Request,
+    head: &RequestHead,
     ctx: &ExecutionContext,
     method: String,
     path: String,
@@ -67,7 +75,7 @@ fn forward_auth(
             return finish(&gate, &method, &path, response, None, started);
         }
     };
-    let step = forward_auth_step(&gate, cfg, req, ctx);
+    let step = forward_auth_step(&gate, cfg, head, ctx, started);
     match pipeline::start(&gate, cfg, step) {
         Started::Now(outcome) => answer_auth(&gate, &method, &path, Some(outcome), started),
         Started::Waiting(promise, check) => park(Parked { gate, check, method, path, started }, promise),
@@ -90,11 +98,12 @@ fn answer_auth(
     outcome: Option<Outcome>,
     started: u64,
 ) -> Result<JsValue, JsValue> {
-    let response = match (&gate.config, &outcome) {
-        (Ok(cfg), Some(outcome)) => into_response(&Answer::of(outcome), &cfg.realm),
-        _ => into_response(&Answer::error(Error::Internal), ""),
+    let (answer, realm) = match (&gate.config, &outcome) {
+        (Ok(cfg), Some(outcome)) => (Answer::of(outcome), cfg.realm.as_str()),
+        _ => (Answer::error(Error::Internal), ""),
     };
-    finish(gate, method, path, response, outcome.as_ref(), started)
+    let response = into_response(&answer, realm).map(|r| (answer.status(), r));
+    finish_known(gate, method, path, response, outcome.as_ref(), started)
 }
 
 /// The pipeline's first step for a forward-auth call. The original method and URI come from exactly one header
@@ -102,18 +111,20 @@ fn answer_auth(
 /// `X-Forwarded-Method`/`X-Forwarded-Uri` (Caddy, Traefik); an incomplete family or two families that disagree
 /// are refused (400 `forwarded_headers_incomplete` / `forwarded_headers_conflict`), never read as `GET` or as the
 /// other family's request.
-fn forward_auth_step(gate: &Rc<Gate>, cfg: &GateConfig, req: &web_sys::Request, ctx: &ExecutionContext) -> Step {
-    let h = req.headers();
-    // Constant names are interned: each crosses to JavaScript once per isolate, not once per request.
-    let get = |name: &str| header(&h, intern(name));
-    let [original_method, original_uri] = ORIGINAL_HEADERS.map(get);
-    let [forwarded_method, forwarded_uri] = FORWARDED_HEADERS.map(get);
-    let original = Family::of(original_method.as_deref(), original_uri.as_deref());
-    let forwarded = Family::of(forwarded_method.as_deref(), forwarded_uri.as_deref());
+fn forward_auth_step(
+    gate: &Rc<Gate>,
+    cfg: &GateConfig,
+    head: &RequestHead,
+    ctx: &ExecutionContext,
+    now_ms: u64,
+) -> Step {
+    // The order of `head::HEADERS`.
+    let original = Family::of(head.header(0), head.header(1));
+    let forwarded = Family::of(head.header(2), head.header(3));
     match original_request(cfg.forwarded, original, forwarded) {
         Ok((method, path)) => {
-            let authorization = get("authorization");
-            pipeline::begin(gate, cfg, Head { method: &method, path, authorization: authorization.as_deref() }, ctx)
+            let head = Head { method: &method, path, authorization: head.header(4) };
+            pipeline::begin(gate, cfg, head, ctx, now_ms / 1000)
         }
         Err(e) => Step::Done(Outcome::deny(e, false)),
     }
@@ -135,13 +146,30 @@ fn respond_resumed(p: Parked, settled: Result<JsValue, JsValue>) -> Result<JsVal
     answer_auth(&p.gate, &p.method, &p.path, outcome, p.started)
 }
 
-/// Park a request whose signature WebCrypto is checking: `[promise, number]` for the entry module to chain to
-/// [`resume`]. When too many are parked, the promise is awaited in a future instead.
+/// Park a request whose signature WebCrypto is checking: its promise, the request's number left for [`parked`],
+/// for the entry module to chain the promise to [`resume`]. When too many are parked, the promise is awaited in a
+/// future instead.
 fn park(p: Parked, promise: js_sys::Promise) -> Result<JsValue, JsValue> {
     match waiting::park(p) {
-        Ok(id) => Ok(js_sys::Array::of2(&promise, &JsValue::from(id)).into()),
+        Ok(id) => {
+            PARKED.set(id + 1);
+            Ok(promise.into())
+        }
         Err(p) => later(async move { respond_resumed(*p, JsFuture::from(promise).await) }),
     }
+}
+
+thread_local! {
+    /// The number of the request [`fetch`] just parked, plus one; 0 when its `Promise` is a future's.
+    static PARKED: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Read once after each [`fetch`] that returned a `Promise`: the parked request's number plus one when the promise
+/// is WebCrypto's (chain it to [`resume`]), 0 when it is a future's. A number, not a `[promise, number]` array:
+/// no array and no second object to hand across per new token.
+#[wasm_bindgen]
+pub fn parked() -> u32 {
+    PARKED.replace(0)
 }
 
 /// Run `answer` as a `Promise`.
@@ -194,12 +222,13 @@ async fn healthz(gate: &Gate) -> Result<web_sys::Response, JsValue> {
     }
     let caches = {
         let caches = gate.caches.borrow();
+        let (identities, identity_bytes) = template_sizes();
         CacheSizes {
             tokens: caches.tokens.len(),
             tokens_capacity: caches.tokens.capacity(),
             token_bytes: caches.tokens.bytes(),
-            identities: ok_templates(),
-            identity_bytes: ok_template_bytes(),
+            identities,
+            identity_bytes,
             crypto_keys: gate.crypto.cached_keys(),
             wasm_memory: core::arch::wasm32::memory_size::<0>() * 65536,
         }
@@ -216,13 +245,26 @@ fn finish(
     outcome: Option<&Outcome>,
     started: u64,
 ) -> Result<JsValue, JsValue> {
+    finish_known(gate, method, path, response.map(|r| (r.status(), r)), outcome, started)
+}
+
+/// [`finish`] for a response whose status the gate already knows (its own answers): no call across to read it.
+fn finish_known(
+    gate: &Gate,
+    method: &str,
+    path: &str,
+    response: Result<(u16, web_sys::Response), JsValue>,
+    outcome: Option<&Outcome>,
+    started: u64,
+) -> Result<JsValue, JsValue> {
     let response = response.or_else(|e| {
         // The JavaScript exception's own message: never request data.
         let message = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_default();
         worker::console_error!("{}", serde_json::json!({"event": "internal_error", "message": message}));
-        into_response(&Answer::error(Error::Internal), "")
+        let answer = Answer::error(Error::Internal);
+        into_response(&answer, "").map(|r| (answer.status(), r))
     });
-    let status = response.as_ref().map_or(500, |r| r.status());
+    let status = response.as_ref().map_or(500, |(status, _)| *status);
     // `LOG=deny`: only refusals and errors (an invalid configuration logs everything).
     let refused = status >= 400 || outcome.is_some_and(|o| matches!(o.verdict, Verdict::Deny { .. }));
     if refused || gate.config.as_ref().map_or(true, |c| c.log == LogMode::All) {
@@ -236,7 +278,7 @@ fn finish(
         }
     }
     // Not even a 500 could be built: throw, and workerd answers 500.
-    response.map(Into::into)
+    response.map(|(_, r)| r.into())
 }
 
 /// The setup page (another module's static files, wrangler `[assets]` bound as `ASSETS`), served below

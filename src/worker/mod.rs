@@ -6,14 +6,18 @@
 //! - `state`: the per-isolate [`state::Gate`] (configuration parsed once, the pipeline's caches, WebCrypto).
 //! - `keys`: discovery and JWKS fetches (timeout, single flight across requests, bodies streamed with a byte
 //!   cap, a background refresh through `ctx.waitUntil` once a set is past its TTL).
-//! - `read`: request headers into WebAssembly memory with one `encodeInto`.
-//! - `respond`: [`crate::answer::Answer`] into a `Response`, the one place responses are built.
+//! - `read`: request headers into WebAssembly memory with one `encodeInto`; `head`: what one read of a
+//!   forward-auth request's head (method, URL, five headers) splits into.
+//! - `respond`: [`crate::answer::Answer`] into a `Response`, the one place responses are built; `templates`:
+//!   which slot of its forward-auth 200 templates answers for which identity.
 //! - `waiting`: requests whose signature WebCrypto is checking, resumed without a Rust future.
 //! - `proxy`: header stripping, the upstream fetch (streams and WebSockets pass through).
 //! - `log`: one structured JSON line per request, never a token; [`loglimit`]: at most `LOG_LIMIT` per second.
 
+mod head;
 mod loglimit;
 mod slab;
+mod templates;
 
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod entry;

@@ -13,10 +13,10 @@ use crate::config::GateConfig;
 use crate::crypto::{AsyncSignatureVerifier, WebCrypto};
 use crate::request::{self, Check, Head, Outcome, Step};
 
-/// The pipeline's first step for `head`. A background key refresh it asks for (a cached token whose issuer
-/// keys are past their TTL) starts at once, kept alive by `ctx.waitUntil`.
-pub fn begin(gate: &Rc<Gate>, cfg: &GateConfig, head: Head<'_>, ctx: &ExecutionContext) -> Step {
-    let step = request::begin(cfg, &mut gate.caches.borrow_mut(), head, now());
+/// The pipeline's first step for `head` at `now` (unix seconds). A background key refresh it asks for (a cached
+/// token whose issuer keys are past their TTL) starts at once, kept alive by `ctx.waitUntil`.
+pub fn begin(gate: &Rc<Gate>, cfg: &GateConfig, head: Head<'_>, ctx: &ExecutionContext, now: u64) -> Step {
+    let step = request::begin(cfg, &mut gate.caches.borrow_mut(), head, now);
     if let Step::Done(Outcome { refresh: Some(refresh), .. }) = &step {
         keys::refresh_in_background(gate, *refresh, ctx);
     }

@@ -11,7 +11,7 @@ use super::keys::ExecutionContext;
 use super::pipeline;
 use super::read::header;
 use super::respond::into_response;
-use super::state::Gate;
+use super::state::{Gate, now};
 use crate::answer::Answer;
 use crate::config::GateConfig;
 use crate::error::Error;
@@ -30,7 +30,7 @@ pub async fn proxy(
     let target = path_and_query(&url);
     let authorization = header(&req.headers(), "authorization");
     let head = Head { method: &req.method(), path: target, authorization: authorization.as_deref() };
-    let step = pipeline::begin(gate, cfg, head, ctx);
+    let step = pipeline::begin(gate, cfg, head, ctx, now());
     let outcome = pipeline::settle(gate, cfg, step).await;
     let upstream = cfg.upstream.as_deref().unwrap_or_default();
     let response = match &outcome.verdict {

@@ -1,29 +1,31 @@
 //! [`Answer`] into a `Response`: the one place where the Worker builds its own responses.
 
+use std::cell::RefCell;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::wasm_bindgen::JsValue;
 use worker::web_sys;
 
+use super::templates::Templates;
 use crate::answer::Answer;
 use crate::http::forward_auth_headers;
+use crate::policy::Identity;
 
 /// The `Response` for `answer`, `realm` naming the `WWW-Authenticate` realm.
 ///
-/// The forward-auth 200 is one call into JavaScript: `ok_response` keeps one template `Response` per identity
-/// and answers with a clone of it, which costs less than building headers each time. Its values are
-/// [`header_value`](crate::http::header_value)s (visible ASCII and space only), so the newline-joined key is
-/// unambiguous; the names are those of [`IDENTITY_HEADERS`](crate::http::IDENTITY_HEADERS), in that order.
-///
-/// The templates are bounded by count and by bytes, the oldest dropped first: at most 1024 identities and at most
-/// 4 MiB, each template counting twice its key's length (the key, a one-byte JavaScript string, and the same
-/// characters again as the `Response`'s header values) plus 1 KiB for the `Response` and `Headers` objects. An
-/// identity of 300 groups (~23 KB of headers) costs ~48 KB, so 88 of those fit; PocketID's usual identities
-/// (~150 B) are bounded by the count (~1.2 MB). The largest token the core accepts (32 KiB) cannot make one
-/// template larger than the budget, so the budget holds for any traffic.
+/// The forward-auth 200 is a clone of a template `Response` kept per identity ([`templates`](super::templates),
+/// found by a hash of the identity and compared): an allowed request's answer is one call into JavaScript with a
+/// slot number, which costs less than building headers each time. The templates are bounded by count and by bytes, the oldest dropped first: at most 1024
+/// identities and at most 4 MiB, each counting its identity's heap bytes (held here), its header values' bytes
+/// (held by the `Response`) and 1 KiB for the `Response` and `Headers` objects. An identity of 300 groups
+/// (~23 KB of headers) costs ~50 KB, so ~80 of those fit; PocketID's usual identities (~150 B) are bounded by the
+/// count (~1.3 MB). The largest token the core accepts (32 KiB) cannot make one template larger than the budget,
+/// so the budget holds for any traffic.
 pub fn into_response(answer: &Answer<'_>, realm: &str) -> Result<web_sys::Response, JsValue> {
     if let Answer::Pass(id) = answer {
-        let [user, email, username, groups] = forward_auth_headers(*id).map(|(_, v)| v);
-        return ok_response(&user, &email, &username, &groups);
+        return pass_response(*id);
     }
     let headers = web_sys::Headers::new()?;
     for (name, value) in answer.headers(realm) {
@@ -35,46 +37,77 @@ pub fn into_response(answer: &Answer<'_>, realm: &str) -> Result<web_sys::Respon
     web_sys::Response::new_with_opt_str_and_init(answer.body().as_deref(), &init)
 }
 
+thread_local! {
+    /// Which identity's template is in which slot of JavaScript's `templates`.
+    static TEMPLATES: RefCell<Templates<Option<Arc<Identity>>>> = RefCell::new(Templates::new());
+}
+
+/// The forward-auth 200 for `id` (`None`: empty identity headers): a clone of its template, made first if need be.
+fn pass_response(id: Option<&Arc<Identity>>) -> Result<web_sys::Response, JsValue> {
+    let identity = id.map(|id| &**id);
+    let mut hasher = DefaultHasher::new();
+    identity.hash(&mut hasher);
+    let key = hasher.finish();
+    TEMPLATES.with(|templates| {
+        let mut templates = templates.borrow_mut();
+        // The same identity (the same user's next token too), not merely the same hash.
+        if let Some((slot, held)) = templates.get(key)
+            && held.as_deref() == identity
+        {
+            return ok_clone(slot).ok_or_else(|| JsValue::from_str("a forward-auth template is missing"));
+        }
+        let [user, email, username, groups] = forward_auth_headers(identity).map(|(_, v)| v);
+        let values = user.len() + email.len() + username.len() + groups.len();
+        let cost = id.map_or(0, |id| id.heap_bytes()) + values + 1024;
+        let placed = templates.insert(key, id.cloned(), cost);
+        for slot in placed.evicted {
+            ok_forget(slot);
+        }
+        ok_make(placed.slot, &user, &email, &username, &groups).inspect_err(|_| templates.remove(placed.slot))
+    })
+}
+
+/// Templates held, and what they count against their 4 MiB budget (bytes).
+pub fn template_sizes() -> (usize, usize) {
+    TEMPLATES.with(|t| {
+        let t = t.borrow();
+        (t.len(), t.bytes())
+    })
+}
+
 #[wasm_bindgen(inline_js = r#"
-const templates = new Map();
-let bytes = 0;
-const cost = (key) => 2 * key.length + 1024;
-export function ok_templates() { return templates.size; }
-export function ok_template_bytes() { return bytes; }
-export function ok_response(user, email, username, groups) {
-  const key = `${user}\n${email}\n${username}\n${groups}`;
-  let template = templates.get(key);
-  if (template === undefined) {
-    template = new Response(null, {
-      status: 200,
-      headers: {
-        "content-type": "application/json",
-        "cache-control": "no-store",
-        "x-auth-request-user": user,
-        "x-auth-request-email": email,
-        "x-auth-request-preferred-username": username,
-        "x-auth-request-groups": groups,
-      },
-    });
-    const c = cost(key);
-    while (templates.size && (templates.size >= 1024 || bytes + c > 4 << 20)) {
-      const old = templates.keys().next().value;
-      bytes -= cost(old);
-      templates.delete(old);
-    }
-    bytes += c;
-    templates.set(key, template);
-  }
+const templates = [];
+export function ok_clone(slot) {
+  const template = templates[slot];
+  return template === undefined ? undefined : template.clone();
+}
+export function ok_forget(slot) { templates[slot] = undefined; }
+export function ok_make(slot, user, email, username, groups) {
+  const template = new Response(null, {
+    status: 200,
+    headers: {
+      "content-type": "application/json",
+      "cache-control": "no-store",
+      "x-auth-request-user": user,
+      "x-auth-request-email": email,
+      "x-auth-request-preferred-username": username,
+      "x-auth-request-groups": groups,
+    },
+  });
+  templates[slot] = template;
   return template.clone();
 }
 "#)]
 extern "C" {
+    /// A clone of the template in `slot`, or `None` when the slot is empty (never for a slot [`TEMPLATES`] holds).
+    fn ok_clone(slot: u32) -> Option<web_sys::Response>;
+
+    /// Let go of the template in `slot`.
+    fn ok_forget(slot: u32);
+
+    /// Make the template in `slot` (replacing what was there) from the identity header values ([`header_value`](
+    /// crate::http::header_value)s: visible ASCII and space) and answer with a clone of it. The names are those of
+    /// [`IDENTITY_HEADERS`](crate::http::IDENTITY_HEADERS), in that order.
     #[wasm_bindgen(catch)]
-    fn ok_response(user: &str, email: &str, username: &str, groups: &str) -> Result<web_sys::Response, JsValue>;
-
-    /// Templates held by `ok_response`.
-    pub fn ok_templates() -> usize;
-
-    /// What they count against their 4 MiB budget, bytes.
-    pub fn ok_template_bytes() -> usize;
+    fn ok_make(slot: u32, user: &str, email: &str, username: &str, groups: &str) -> Result<web_sys::Response, JsValue>;
 }

@@ -2,10 +2,10 @@
 //
 // A plain module Worker: `fetch` calls the Rust handler (src/worker/entry.rs) directly. The handler answers
 // synchronously when no I/O is needed (a cached token at /_gate/auth, a refusal); for a new token it returns
-// WebCrypto's verify promise with a parked-request number, chained here to `resume`; otherwise a Promise. So the
-// hot path has no class instance, Proxy or microtask per request (worker-build's default entry has all three),
-// and a new token no Rust future. `ctx` goes to Rust as is: it is only used to keep a background key refresh
-// alive (`waitUntil`).
+// WebCrypto's verify promise and leaves the parked request's number for `parked()`; the promise is chained here
+// to `resume`. Otherwise it returns a Promise (a Rust future; `parked()` is then 0). So the hot path has no class
+// instance, Proxy or microtask per request (worker-build's default entry has all three), and a new token no Rust
+// future. `ctx` goes to Rust as is: it is only used to keep a background key refresh alive (`waitUntil`).
 //
 // A WebAssembly trap (a Rust panic: `panic = "abort"`) leaves the instance's state undefined. The request that
 // hit it fails with a 500 (closed), and before anything else runs the gate moves to a fresh instance (caches are
@@ -135,10 +135,11 @@ export default {
       replace();
     }
     // `enter`, inlined: no closure on the hot path.
-    let answer;
+    let answer, parked = 0;
     depth++;
     try {
       answer = imports.fetch(request, env, ctx);
+      if (!(answer instanceof Response)) parked = imports.parked();
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) trap();
       throw e;
@@ -146,12 +147,12 @@ export default {
       if (--depth === 0 && broken) replace();
     }
     if (answer instanceof Response) return answer;
-    if (answer instanceof Promise) return guard(answer);
-    // [WebCrypto's verify promise, parked request]: Rust reads the settled value itself. The verdict settles
-    // whatever happens to the instance; only its own generation may resume with it.
-    const [verdict, id] = answer;
+    if (parked === 0) return guard(answer);
+    // WebCrypto's verify promise for parked request `parked - 1`: Rust reads the settled value itself. The verdict
+    // settles whatever happens to the instance; only its own generation may resume with it.
+    const id = parked - 1;
     const g = generation;
     const resume = (value, fulfilled) => (g === generation ? enter(() => imports.resume(id, value, fulfilled)) : closed());
-    return verdict.then((value) => resume(value, true), (reason) => resume(reason, false));
+    return answer.then((value) => resume(value, true), (reason) => resume(reason, false));
   },
 };
