@@ -129,6 +129,20 @@ mod tests {
     }
 
     #[test]
+    fn the_default_bounds_are_1024_templates_and_4_mib() {
+        let mut t = Templates::new();
+        for key in 0..2000 {
+            t.insert(key, (), 100);
+        }
+        assert_eq!(t.len(), MAX_TEMPLATES);
+        let mut t = Templates::new();
+        for key in 0..100 {
+            t.insert(key, (), 64 << 10);
+        }
+        assert_eq!((t.len(), t.bytes()), (64, MAX_TEMPLATE_BYTES));
+    }
+
+    #[test]
     fn finds_what_it_placed_and_reuses_freed_slots() {
         let mut t = Templates::with_limits(2, 1000);
         assert_eq!(t.insert(10, (), 100), Placed { slot: 0, evicted: vec![] });
