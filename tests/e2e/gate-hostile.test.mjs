@@ -285,6 +285,24 @@ describe("path tricks against the bypass rules", () => {
     }
   });
 
+  // The Worker reads the method, the URL and the forwarding headers in one text joined by "\n" (src/worker/head.rs):
+  // a line break inside a value must never shift one header into another's place. workerd folds obs-fold into the
+  // value as spaces and ends a header at a bare CR or LF, so no value reaches the gate with a line break in it.
+  test("forward-auth: line breaks inside forwarding headers are refused (4xx), never a 200 or a 500", async () => {
+    const token = issuer.idToken({ name: "alice" });
+    const cases = [
+      ["X-Forwarded-Uri: /oauth2/x\r\n /api/peers", "path_ambiguous"], // obs-fold: one value with spaces
+      ["X-Forwarded-Uri: /api/peers\r\n\t/oauth2/x", "path_ambiguous"],
+      ["X-Forwarded-Uri: /api/peers\n X-Original-URI: /oauth2/keys", "path_ambiguous"], // bare LF, then a fold
+      ["X-Forwarded-Uri: /api/peers\rX-Original-Method: GET", "forwarded_headers_conflict"], // bare CR: a header of its own
+    ];
+    for (const [header, code] of cases) {
+      const r = await raw(req("/_gate/auth", ["X-Forwarded-Method: GET", header, `Authorization: Bearer ${token}`]));
+      assert.equal(r.status, 400, `${JSON.stringify(header)}: ${r.text.slice(0, 300)}`);
+      assert.equal(codeOf(r.text), code, JSON.stringify(header));
+    }
+  });
+
   test("absolute-form and odd request targets are refused before the route table", async () => {
     for (const target of ["http://evil.example/api/peers", "*", "api/peers"]) {
       const seen = await reaching(async () => {
