@@ -7,8 +7,11 @@
 
 mod support;
 
+use std::sync::Arc;
+
 use pocketgate::Error;
 use pocketgate::alg::Algorithm;
+use pocketgate::claims::{ClaimNames, Claims};
 use pocketgate::crypto::{Ring, RustCrypto};
 use pocketgate::jwk::KeySet;
 use pocketgate::policy::{Allow, GroupRule, RouteAction, normalize_path, qufabric_default_routes};
@@ -269,8 +272,9 @@ proptest! {
             }
         }
         // The same verdicts through the claims, as the gate reads them.
-        let claims = json!({"groups": more}).as_object().unwrap().clone();
-        prop_assert_eq!(rule.check_claims(&claims, "groups"), rule.check(Some(&more)));
+        let payload = serde_json::to_vec(&json!({"groups": more})).unwrap();
+        let claims = Claims::read(payload, &Arc::new(ClaimNames::new(["groups"]))).unwrap();
+        prop_assert_eq!(rule.check(claims.groups("groups").as_deref()), rule.check(Some(&more)));
     }
 }
 

@@ -5,7 +5,7 @@
 // (exact status and code, identity of allowed users), and /_gate/healthz, the workerd RSS and the gate isolate's own
 // memory (WebAssembly memory + V8 heap through workerd's inspector on loopback: tools/js/isolatemem.mjs) are sampled.
 // Fails (exit 1) on any 5xx, any wrong verdict, any status outside 200/401/403 in the wrk stream, wrk socket errors,
-// a cache above its capacity, or the isolate above 64 MiB. --write appends the figures to BENCHMARKS.md (section "Soak").
+// a cache above its capacity, or the isolate above 64 MiB. --write writes the figures to BENCHMARKS.md (section "Soak", replaced).
 //
 //   node bench/soak/soak.mjs [--minutes N] [--connections C] [--threads T] [--write]   (--help: USAGE below)
 //   (on the shared machine: flock /work/team/LOAD.lock node bench/soak/soak.mjs --write; or `cargo xtask soak`)
@@ -18,7 +18,7 @@
 //   10 % proxy mode /api/peers with a hot token (reaches the upstream)
 //   10 % proxy mode bypass routes (/relay, /oauth2/keys, /peers)
 import { execFileSync, spawn } from "node:child_process";
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -40,7 +40,7 @@ inspector) are sampled. Exit 1 on any 5xx, wrong verdict, unbounded cache or iso
   --minutes N          duration (default 10)
   --connections C      wrk connections (default 32)
   --threads T          wrk threads (default 2)
-  --write              append the figures to BENCHMARKS.md (section "Soak")
+  --write              write the figures to BENCHMARKS.md (section "Soak", replaced)
   -h, --help           this text`;
 const { values: ARGS } = cli(USAGE, {
   minutes: { type: "string" }, connections: { type: "string" }, threads: { type: "string" }, write: { type: "boolean" },
@@ -244,8 +244,8 @@ if (WRITE) {
   const text = `
 ## Soak
 
-Command: \`flock /work/team/LOAD.lock cargo xtask soak --minutes ${MINUTES}\` (runs \`node bench/soak/soak.mjs --minutes ${MINUTES} --write\`
-after \`worker-build --release\`): the gate from \`build/\` in bare workerd (generated config, one process, one isolate), in front of
+Command: \`cargo xtask soak --minutes ${MINUTES} --write\` (\`--lock FILE\` runs it under a machine lock; it runs
+\`node bench/soak/soak.mjs --minutes ${MINUTES} --write\` after \`worker-build --release\`): the gate from \`build/\` in bare workerd (generated config, one process, one isolate), in front of
 the loopback PocketID-shaped issuer (RS256) and a stand-in upstream; \`wrk -t${THREADS} -c${CONNECTIONS}\` replays the mixed
 workload of \`bench/soak/soak.mjs\` (30 % distinct valid tokens, 12 000 per cycle > the 10 000-entry token cache; 25 % repeated
 tokens of 200 users; 20 % bad tokens: damaged signature, unknown kid, expired, wrong group, garbage; 5 % no token; 20 %
@@ -254,7 +254,7 @@ throughout; \`/_gate/healthz\` cache sizes, the workerd RSS (\`/proc/PID/status\
 memory from \`/_gate/healthz\` + V8 heap used after a collection, embedder heap and backing stores from the inspector's
 \`HeapProfiler.collectGarbage\` and \`Runtime.getHeapUsage\`: \`tools/js/isolatemem.mjs\`) are sampled every ${every / 1000} s.
 
-Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu}, under the machine lock; \`uptime\` at the end: \`${uptime}\`.
+Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu}; \`uptime\` at the end: \`${uptime}\`.
 
 | figure | value |
 | --- | ---: |
@@ -275,8 +275,14 @@ Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu},
 workerd RSS samples (MiB, every ${every / 1000} s): ${samples.map((s) => (s.rssKiB / 1024).toFixed(0)).join(", ")}.
 Verdict: ${failures.length ? `**FAILED**: ${failures.join("; ")}` : "zero 5xx, zero wrong verdicts, caches bounded, isolate ≤ 64 MiB."}
 `;
-  appendFileSync(join(ROOT, "BENCHMARKS.md"), text);
-  log("appended to BENCHMARKS.md");
+  // A new run replaces the section (up to the next section, if any).
+  const file = join(ROOT, "BENCHMARKS.md");
+  const old = readFileSync(file, "utf8");
+  const at = old.indexOf("\n## Soak\n");
+  const next = at < 0 ? -1 : old.indexOf("\n## ", at + 1);
+  const rest = next < 0 ? "" : old.slice(next);
+  writeFileSync(file, (at < 0 ? old : old.slice(0, at)) + text + rest);
+  log(`${at < 0 ? "appended" : "replaced"} the Soak section of BENCHMARKS.md`);
 }
 if (failures.length) { log(`FAILED: ${failures.join("; ")}`); await stop(1); }
 log("soak passed: zero 5xx, zero wrong verdicts, caches bounded, isolate ≤ 64 MiB");

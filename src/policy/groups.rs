@@ -1,7 +1,5 @@
 //! Allow / deny group rules, and reading the groups claim from verified claims.
 
-use serde_json::{Map, Value};
-
 use crate::error::Error;
 
 /// Who may pass.
@@ -60,12 +58,6 @@ impl GroupRule {
         self.evaluate(groups.map(|g| g.iter().map(String::as_str)))
     }
 
-    /// [`GroupRule::check`] on the groups found in verified claims under `claim` (see [`extract_groups`]),
-    /// without copying them.
-    pub fn check_claims(&self, claims: &Map<String, Value>, claim: &str) -> Result<(), Error> {
-        self.evaluate(GroupsRef::find(claims, claim).map(GroupsRef::iter))
-    }
-
     /// Only the deny list of this rule: `Err(GroupDenied)` when one of `groups` is denied. An issuer's deny list
     /// applies this way on routes with their own rule.
     pub fn check_deny(&self, groups: &[String]) -> Result<(), Error> {
@@ -100,64 +92,9 @@ impl GroupRule {
     }
 }
 
-/// The groups claim as found in verified claims, borrowed (no allocation).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum GroupsRef<'a> {
-    /// The claim is a string: a one-item list.
-    One(&'a str),
-    /// The claim is an array; only its string items count.
-    Many(&'a [Value]),
-}
-
-impl<'a> GroupsRef<'a> {
-    /// Find the groups claim: the literal member `claim` first (so `cognito:groups` or a name with dots works);
-    /// only when there is no such member, the dotted path (`realm_access.roles`). `None` when absent or when the
-    /// value found is neither a string nor an array.
-    pub fn find(claims: &'a Map<String, Value>, claim: &str) -> Option<GroupsRef<'a>> {
-        let value = match claims.get(claim) {
-            Some(v) => v,
-            None if claim.contains('.') => {
-                let mut parts = claim.split('.');
-                let mut v = claims.get(parts.next()?)?;
-                for part in parts {
-                    v = v.as_object()?.get(part)?;
-                }
-                v
-            }
-            None => return None,
-        };
-        match value {
-            Value::String(s) => Some(GroupsRef::One(s)),
-            Value::Array(items) => Some(GroupsRef::Many(items)),
-            _ => None,
-        }
-    }
-
-    /// The group names (string items only), in claim order.
-    pub fn iter(self) -> impl Iterator<Item = &'a str> + Clone {
-        let (one, many): (Option<&'a str>, &'a [Value]) = match self {
-            GroupsRef::One(s) => (Some(s), &[]),
-            GroupsRef::Many(items) => (None, items),
-        };
-        one.into_iter().chain(many.iter().filter_map(Value::as_str))
-    }
-
-    /// The group names, copied.
-    pub fn to_vec(self) -> Vec<String> {
-        self.iter().map(str::to_owned).collect()
-    }
-}
-
-/// Extract the groups from verified claims: the literal member `claim` first (so `cognito:groups` or a name
-/// with dots works), then a dotted path (`realm_access.roles`). `None` when absent; a string is a one-item list;
-/// non-string array items are ignored; any other type counts as absent.
-pub fn extract_groups(claims: &Map<String, Value>, claim: &str) -> Option<Vec<String>> {
-    GroupsRef::find(claims, claim).map(GroupsRef::to_vec)
-}
-
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Map, Value, json};
 
     use super::*;
     use crate::policy::fixtures::{allow, any_user, claims, config_setting, groups};
@@ -270,45 +207,41 @@ mod tests {
         assert_eq!(allow(&["group-299"]).check(Some(&many)), Ok(()));
         assert_eq!(allow(&["group-300"]).check(Some(&many)), Err(Error::GroupNotAllowed));
         let c = claims(json!({ "groups": many }));
-        assert_eq!(allow(&["group-299"]).check_claims(&c, "groups"), Ok(()));
-        assert_eq!(both(&c, "groups").map(|g| g.len()), Some(300));
+        assert_eq!(allow(&["group-299"]).check(found(&c, "groups").as_deref()), Ok(()));
+        assert_eq!(found(&c, "groups").map(|g| g.len()), Some(300));
     }
 
-    // ---- extract_groups ----
+    // ---- the groups claim ----
 
-    /// The groups as the setup page reads them (from a map, [`extract_groups`]) and as the gate does (from the
-    /// payload's bytes, [`crate::claims::Claims::groups`]): they must agree.
-    fn both(c: &Map<String, Value>, claim: &str) -> Option<Vec<String>> {
-        let map = extract_groups(c, claim);
-        let scanned = crate::claims::Claims::of(&Value::Object(c.clone()), claim).groups(claim);
-        assert_eq!(map, scanned, "{claim} in {c:?}");
-        map
+    /// The groups under `claim` as the gate reads them from the payload ([`crate::claims::Claims::groups`]).
+    fn found(c: &Map<String, Value>, claim: &str) -> Option<Vec<String>> {
+        crate::claims::Claims::of(&Value::Object(c.clone()), claim).groups(claim)
     }
 
     #[test]
     fn extract_string_is_one_item() {
         let c = claims(json!({ "groups": "admins" }));
-        assert_eq!(both(&c, "groups"), Some(groups(&["admins"])));
-        assert_eq!(allow(&["admins"]).check_claims(&c, "groups"), Ok(()));
+        assert_eq!(found(&c, "groups"), Some(groups(&["admins"])));
+        assert_eq!(allow(&["admins"]).check(found(&c, "groups").as_deref()), Ok(()));
     }
 
     #[test]
     fn extract_ignores_non_string_items() {
         let c = claims(json!({ "groups": [1, "a", null, {"x": "b"}, ["c"], true, "d"] }));
-        assert_eq!(both(&c, "groups"), Some(groups(&["a", "d"])));
+        assert_eq!(found(&c, "groups"), Some(groups(&["a", "d"])));
         let only_junk = claims(json!({ "groups": [1, null, ["admins"]] }));
-        assert_eq!(both(&only_junk, "groups"), Some(vec![]));
-        assert_eq!(allow(&["admins"]).check_claims(&only_junk, "groups"), Err(Error::GroupsMissing));
+        assert_eq!(found(&only_junk, "groups"), Some(vec![]));
+        assert_eq!(allow(&["admins"]).check(found(&only_junk, "groups").as_deref()), Err(Error::GroupsMissing));
     }
 
     #[test]
     fn extract_other_types_are_absent() {
         for v in [json!(1), json!(true), json!(null), json!({"admins": true})] {
             let c = claims(json!({ "groups": v }));
-            assert_eq!(both(&c, "groups"), None, "value {v}");
-            assert_eq!(allow(&["admins"]).check_claims(&c, "groups"), Err(Error::GroupsMissing));
+            assert_eq!(found(&c, "groups"), None, "value {v}");
+            assert_eq!(allow(&["admins"]).check(found(&c, "groups").as_deref()), Err(Error::GroupsMissing));
         }
-        assert_eq!(both(&claims(json!({})), "groups"), None);
+        assert_eq!(found(&claims(json!({})), "groups"), None);
     }
 
     #[test]
@@ -319,20 +252,20 @@ mod tests {
             "cognito:groups": ["cog"],
             "a": { "b": { "c": "deep" } },
         }));
-        assert_eq!(both(&c, "realm_access.roles"), Some(groups(&["literal"])));
-        assert_eq!(both(&c, "cognito:groups"), Some(groups(&["cog"])));
-        assert_eq!(both(&c, "a.b.c"), Some(groups(&["deep"])));
+        assert_eq!(found(&c, "realm_access.roles"), Some(groups(&["literal"])));
+        assert_eq!(found(&c, "cognito:groups"), Some(groups(&["cog"])));
+        assert_eq!(found(&c, "a.b.c"), Some(groups(&["deep"])));
         let nested_only = claims(json!({ "realm_access": { "roles": ["nested"] } }));
-        assert_eq!(both(&nested_only, "realm_access.roles"), Some(groups(&["nested"])));
+        assert_eq!(found(&nested_only, "realm_access.roles"), Some(groups(&["nested"])));
     }
 
     #[test]
     fn extract_dotted_path_through_non_objects_is_absent() {
         let c = claims(json!({ "realm_access": ["roles"], "a": { "b": 5 } }));
-        assert_eq!(both(&c, "realm_access.roles"), None);
-        assert_eq!(both(&c, "a.b.c"), None);
-        assert_eq!(both(&c, "a.b"), None);
-        assert_eq!(both(&c, "missing.x"), None);
-        assert_eq!(both(&c, "a."), None);
+        assert_eq!(found(&c, "realm_access.roles"), None);
+        assert_eq!(found(&c, "a.b.c"), None);
+        assert_eq!(found(&c, "a.b"), None);
+        assert_eq!(found(&c, "missing.x"), None);
+        assert_eq!(found(&c, "a."), None);
     }
 }

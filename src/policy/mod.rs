@@ -16,6 +16,6 @@ mod routes;
 
 pub use decision::{Decision, Identity, LocalUsers, authorize};
 pub use dex::{LOCAL_CONNECTOR, decode_subject, is_local_user};
-pub use groups::{Allow, GroupRule, GroupsRef, extract_groups};
+pub use groups::{Allow, GroupRule};
 pub use path::normalize_path;
 pub use routes::{Requirement, RouteAction, RouteRule, Routes, qufabric_default_routes};

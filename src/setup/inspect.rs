@@ -5,16 +5,18 @@
 //! request pipeline ([`request::decide_async`]) for a `GET /api/users` request with the caller's backend
 //! (WebCrypto in the page, a native backend in tests). Nothing here does I/O: the key set is passed in.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::claims::{ClaimNames, Claims};
 use crate::config::GateConfig;
 use crate::crypto::AsyncSignatureVerifier;
 use crate::error::{Error, Part};
 use crate::json;
 use crate::jwk::KeySet;
 use crate::keycache::FetchOutcome;
-use crate::policy::extract_groups;
 use crate::request::{self, Caches, Head, Verdict as GateVerdict};
 use crate::token::{self, Limits};
 use crate::tokencache::TokenCache;
@@ -70,6 +72,12 @@ fn object(bytes: &[u8], part: Part) -> Result<Map<String, Value>, Error> {
     json::parse_object(bytes, part)
 }
 
+/// The groups under PocketID's claim, read from a decoded payload as the gate reads them ([`Claims::groups`]).
+fn groups_of(payload: &[u8]) -> Option<Vec<String>> {
+    let names = Arc::new(ClaimNames::new([DEFAULT_GROUPS_CLAIM]));
+    Claims::read(payload.to_vec(), &names).ok()?.groups(DEFAULT_GROUPS_CLAIM)
+}
+
 /// Decode `token` for display (no verification). `now` is Unix seconds.
 pub fn decode(token: &str, now: u64) -> Decoded {
     let token = token.trim();
@@ -89,7 +97,7 @@ pub fn decode(token: &str, now: u64) -> Decoded {
     };
     let when = |name: &str| claims.get(name).and_then(Value::as_f64).map(|t| human_time(t, now));
     Decoded {
-        groups: extract_groups(&claims, DEFAULT_GROUPS_CLAIM),
+        groups: groups_of(&jws.payload),
         expires: when("exp"),
         issued: when("iat"),
         header: Some(Value::Object(header)),
@@ -248,7 +256,8 @@ pub fn hint(err: &Error, claims: Option<&Map<String, Value>>, plan: &Plan, now: 
             "The token has no groups: request the groups scope and add the user to an allowed group in PocketID.".into()
         }),
         Error::GroupNotAllowed => {
-            let found = claims.and_then(|c| extract_groups(c, DEFAULT_GROUPS_CLAIM)).unwrap_or_default();
+            let payload = claims.and_then(|c| serde_json::to_vec(c).ok());
+            let found = payload.and_then(|p| groups_of(&p)).unwrap_or_default();
             Some(format!(
                 "The user's groups are [{}]; ALLOW_GROUPS is {} (exact, case-sensitive group names).",
                 found.join(", "),
