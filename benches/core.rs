@@ -7,6 +7,8 @@
 //!   request pipeline (`pocketgate::request::decide`, token cache off): route → credential → strict parsing,
 //!   header checks, key by `kid` from the key cache, signature, claims → group policy → identity.
 //!   `full` minus `primitive` is what parsing, claims and policy add.
+//! - `verify/<alg>/full_without_signature`: the same decision with a backend that accepts every signature: what
+//!   parsing, claims and policy add, measured directly (against `primitive` in the same run).
 //! - `verify/RS256/full_200_groups`: the same with a token carrying 200 groups.
 //! - `cache_hit/RS256`: the same pipeline when the token is in the verified-token cache (no signature).
 //! - `policy_200_groups/*`: the group check alone on claims with 200 groups (the allowed group last, a deny list).
@@ -24,7 +26,7 @@ use pocketgate::alg::Algorithm;
 use pocketgate::claims::{ClaimNames, Claims};
 use pocketgate::config::GateConfig;
 use pocketgate::crypto::{Native, SignatureVerifier};
-use pocketgate::jwk::KeySet;
+use pocketgate::jwk::{Jwk, KeySet};
 use pocketgate::policy::{Allow, GroupRule, qufabric_default_routes};
 use pocketgate::request::{Outcome, Verdict};
 use pocketgate::token::Limits;
@@ -64,6 +66,15 @@ fn gate_config(issuer: &Issuer) -> GateConfig {
     gate::config(&[("ISSUER", &issuer.iss)])
 }
 
+/// A backend that accepts every signature, for `full_without_signature` only.
+struct AcceptAll;
+
+impl SignatureVerifier for AcceptAll {
+    fn verify(&self, _: &Jwk, _: Algorithm, _: &[u8], _: &[u8]) -> Result<(), pocketgate::Error> {
+        Ok(())
+    }
+}
+
 fn verify(c: &mut Criterion) {
     for issuer in [Issuer::rs256(), Issuer::es256(), Issuer::eddsa()] {
         let alg = issuer.alg.name();
@@ -86,6 +97,11 @@ fn verify(c: &mut Criterion) {
             b.iter(|| BACKEND.verify(key, prepared.alg(), black_box(input), black_box(&sig)))
         });
         g.bench_function("full", |b| b.iter(&mut full));
+        // The same decision around a signature check that costs nothing: what the core adds, in the same run.
+        let mut caches = gate::caches(&cfg, 0);
+        let mut around = || gate::decide(&cfg, &mut caches, METHOD, PATH, Some(black_box(&bearer)), &keys, &AcceptAll);
+        assert_allowed(&around());
+        g.bench_function("full_without_signature", |b| b.iter(&mut around));
         if issuer.alg == Algorithm::RS256 {
             let groups: Vec<String> = support::many_groups(199).into_iter().chain(["netbird-users".into()]).collect();
             let big = issuer.sign_claims(&support::id_token_claims(NOW, SUB, &refs(&groups)));
