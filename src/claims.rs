@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::error::Error;
+use crate::error::{Error, Part};
 use crate::json::scan::{self, Names, Span};
 use crate::policy::Identity;
 
@@ -72,7 +72,7 @@ impl ClaimNames {
 /// no decoded value.
 #[derive(Clone, Debug)]
 pub struct Claims {
-    payload: Vec<u8>,
+    payload: String,
     names: Arc<ClaimNames>,
     at: Vec<Option<Span>>,
 }
@@ -80,8 +80,9 @@ pub struct Claims {
 impl Claims {
     /// Read a decoded payload: one strict JSON object (no repeated member at any depth), its `names` located.
     pub fn read(payload: Vec<u8>, names: &Arc<ClaimNames>) -> Result<Claims, Error> {
+        let payload = String::from_utf8(payload).map_err(|_| scan::not_utf8(Part::Payload))?;
         let mut at = vec![None; names.len()];
-        scan::members(&payload, crate::error::Part::Payload, &names.names, &mut at)?;
+        scan::members(&payload, Part::Payload, &names.names, &mut at)?;
         Ok(Claims { payload, names: Arc::clone(names), at })
     }
 

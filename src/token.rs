@@ -99,6 +99,7 @@ const HEADER_MEMBERS: [&str; 5] = ["alg", "kid", "typ", "cty", "crit"];
 
 fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
     static NAMES: OnceLock<Names> = OnceLock::new();
+    let bytes = std::str::from_utf8(bytes).map_err(|_| scan::not_utf8(Part::Header))?;
     let mut at = [None; HEADER_MEMBERS.len()];
     scan::members(bytes, Part::Header, NAMES.get_or_init(|| Names::new(HEADER_MEMBERS)), &mut at)?;
     let [alg, kid, typ, cty, crit] = at;
@@ -116,7 +117,7 @@ fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
     })
 }
 
-fn text(doc: &[u8], span: Span, reason: &'static str) -> Result<String, Error> {
+fn text(doc: &str, span: Span, reason: &'static str) -> Result<String, Error> {
     scan::string(doc, span).map(String::from).ok_or(Error::Json { part: Part::Header, reason })
 }
 
@@ -183,6 +184,14 @@ mod tests {
         assert_eq!(jws.signature, b"sig");
         assert_eq!(jws.signing_input, t.rsplit_once('.').unwrap().0.as_bytes());
         assert_eq!(jws.header.check(AlgorithmSet::all()), Ok(Algorithm::RS256));
+    }
+
+    #[test]
+    fn a_header_that_is_not_utf8_is_invalid_json() {
+        let header = URL_SAFE_NO_PAD.encode(b"{\"alg\":\"RS256\",\"kid\":\"\xff\"}");
+        let t = format!("{header}.{}.{}", b64("{}"), b64("sig"));
+        let e = parse(&t, &Limits::default()).unwrap_err();
+        assert_eq!(e, Error::Json { part: Part::Header, reason: "invalid JSON" });
     }
 
     #[test]
