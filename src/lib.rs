@@ -8,8 +8,9 @@
 //! The path of one request is [`request`], the pipeline every adapter drives: route ([`policy`]) → credential →
 //! [`tokencache`] → [`token`] (caps, strict [`base64url`], header read by [`json::scan`]) → [`verify`] (the claims
 //! located in one strict pass, [`claims::Claims`]; issuer, header checks) → key by `kid` from the issuer's
-//! [`keycache`] ([`jwk::KeySet`]) → [`crypto`] (signature, run by the adapter) → [`claims`] → [`policy`] (groups). [`answer`] and [`http`] say what goes back over HTTP, the same for every adapter;
-//! [`config`] reads the settings; [`setup`] generates them.
+//! [`keycache`] ([`jwk::KeySet`]) → [`crypto`] (signature, run by the adapter) → [`claims`] → [`policy`] (groups).
+//! [`answer`] and [`http`] say what goes back over HTTP, the same for every adapter; [`config`] reads the settings;
+//! [`setup`] generates them.
 //!
 //! ```
 //! use pocketgate::{alg::AlgorithmSet, policy::{Allow, GroupRule}, token::Limits, verify::{IssuerConfig, Verifier}};

@@ -279,6 +279,9 @@ fn same_words(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alg::Algorithm;
+    use crate::jwk::{Jwk, KeyMaterial};
+    use crate::policy::Identity;
 
     #[test]
     fn same_words_agrees_with_slice_equality() {
@@ -294,9 +297,6 @@ mod tests {
             }
         }
     }
-    use crate::alg::Algorithm;
-    use crate::jwk::{Jwk, KeyMaterial};
-    use crate::policy::Identity;
 
     const T0: u64 = 1_700_000_000;
     const EXP: f64 = 1_700_003_600.0;

@@ -432,6 +432,7 @@ fn fingerprint(name: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     /// The eight-byte check agrees with the byte table for every byte value at every position, beside plain
     /// bytes and beside other stopping bytes.
@@ -465,8 +466,6 @@ mod tests {
             assert_eq!(e, Error::Json { part: Part::Payload, reason: "invalid JSON" }, "{payload:?}");
         }
     }
-
-    use super::*;
 
     const NAMES: [&str; 3] = ["a", "b", "é"];
 

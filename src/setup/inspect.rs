@@ -186,7 +186,6 @@ pub async fn inspect(
     let authorization = format!("Bearer {token}");
     let head = Head { method: "GET", path: SAMPLE_PATH, authorization: Some(&authorization) };
     let outcome = request::decide_async(&cfg, &mut caches, head, now, fetch, backend).await;
-    let claims = decoded.claims.as_ref().and_then(Value::as_object);
     let verdict = match outcome.verdict {
         GateVerdict::Allow(id) => Verdict {
             allowed: true,
@@ -200,7 +199,7 @@ pub async fn inspect(
             hint: None,
         },
         GateVerdict::Deny { error: e, .. } => {
-            let hint = hint(&e, claims, plan, now);
+            let hint = hint(&e, &decoded, plan, now);
             deny(&e, hint)
         }
         GateVerdict::Bypass | GateVerdict::PatPass => Verdict {
@@ -218,8 +217,10 @@ fn claim_str<'a>(claims: Option<&'a Map<String, Value>>, name: &str) -> Option<&
     claims?.get(name)?.as_str()
 }
 
-/// A hint for the classic mistakes behind `err`.
-pub fn hint(err: &Error, claims: Option<&Map<String, Value>>, plan: &Plan, now: u64) -> Option<String> {
+/// A hint for the classic mistakes behind `err`. `decoded` is the token as [`decode`] showed it: its claims, and
+/// its groups as the gate reads them.
+pub fn hint(err: &Error, decoded: &Decoded, plan: &Plan, now: u64) -> Option<String> {
+    let claims = decoded.claims.as_ref().and_then(Value::as_object);
     let expected = gate::issuer(plan);
     match err {
         Error::IssuerNotTrusted => {
@@ -256,8 +257,7 @@ pub fn hint(err: &Error, claims: Option<&Map<String, Value>>, plan: &Plan, now: 
             "The token has no groups: request the groups scope and add the user to an allowed group in PocketID.".into()
         }),
         Error::GroupNotAllowed => {
-            let payload = claims.and_then(|c| serde_json::to_vec(c).ok());
-            let found = payload.and_then(|p| groups_of(&p)).unwrap_or_default();
+            let found = decoded.groups.as_deref().unwrap_or_default();
             Some(format!(
                 "The user's groups are [{}]; ALLOW_GROUPS is {} (exact, case-sensitive group names).",
                 found.join(", "),

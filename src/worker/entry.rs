@@ -16,10 +16,11 @@ use wasm_bindgen::{JsCast, JsError, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::{Env, js_sys, web_sys};
 
+use super::head::{AUTHORIZATION, Head as RequestHead};
 use super::keys::{self, ExecutionContext};
 use super::loglimit::Admit;
 use super::pipeline::{self, Started};
-use super::read::{RequestHead, read_head};
+use super::read::read_head;
 use super::respond::{into_response, template_sizes};
 use super::state::{Gate, now_ms};
 use super::waiting::{self, Parked};
@@ -40,8 +41,8 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: ExecutionContext) -> Result<J
     PARKED.set(0);
     let started = now_ms();
     let gate = Gate::get(&env);
-    // One call across for the method, the URL and the forward-auth headers. `None` only if the runtime broke
-    // the Fetch standard's header-value rules (see `head`): closed, 500.
+    // One call across for the method, the URL and the headers the gate reads (forward-auth and proxy mode).
+    // `None` only if the runtime broke the Fetch standard's header-value rules (see `head`): closed, 500.
     let Some(head) = read_head(&req) else {
         let response = into_response(&Answer::error(Error::Internal), "");
         return finish(&gate, "", "", response, None, started);
@@ -51,9 +52,8 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: ExecutionContext) -> Result<J
     if path == AUTH_PATH && (method == "GET" || method == "HEAD") {
         return forward_auth(gate, &head, &ctx, method, path, started);
     }
-    drop(head);
     later(async move {
-        let (response, outcome) = route(&gate, &env, req, &path, &ctx).await;
+        let (response, outcome) = route(&gate, &env, req, &head, &path, &ctx).await;
         finish(&gate, &method, &path, response, outcome.as_ref(), started)
     })
 }
@@ -123,7 +123,7 @@ fn forward_auth_step(
     let forwarded = Family::of(head.header(2), head.header(3));
     match original_request(cfg.forwarded, original, forwarded) {
         Ok((method, path)) => {
-            let head = Head { method: &method, path, authorization: head.header(4) };
+            let head = Head { method: &method, path, authorization: head.header(AUTHORIZATION) };
             pipeline::begin(gate, cfg, head, ctx, now_ms / 1000)
         }
         Err(e) => Step::Done(Outcome::deny(e, false)),
@@ -188,6 +188,7 @@ async fn route(
     gate: &Rc<Gate>,
     env: &Env,
     req: web_sys::Request,
+    head: &RequestHead,
     path: &str,
     ctx: &ExecutionContext,
 ) -> (Result<web_sys::Response, JsValue>, Option<Outcome>) {
@@ -204,7 +205,7 @@ async fn route(
                 not_found("UPSTREAM is not set: this gate answers /_gate/auth only")
             }
             Ok(cfg) => {
-                let (response, outcome) = proxy::proxy(gate, cfg, req, ctx).await;
+                let (response, outcome) = proxy::proxy(gate, cfg, req, head, ctx).await;
                 (response, Some(outcome))
             }
         },

@@ -16,9 +16,13 @@ use crate::http::{FORWARDED_HEADERS, ORIGINAL_HEADERS};
 pub const HEADERS: [&str; 5] =
     [ORIGINAL_HEADERS[0], ORIGINAL_HEADERS[1], FORWARDED_HEADERS[0], FORWARDED_HEADERS[1], "authorization"];
 
-/// The spans of a joined head's parts in its text.
+/// Where [`Head::header`] finds `Authorization`: the last of [`HEADERS`].
+pub const AUTHORIZATION: usize = 4;
+
+/// A joined head: its text and where each part is in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Head {
+    text: String,
     method: Range<usize>,
     url: Range<usize>,
     headers: [Option<Range<usize>>; 5],
@@ -27,7 +31,7 @@ pub struct Head {
 impl Head {
     /// Split `text` (method, URL, then the five header values, `\n` between) with `present` (bit `i` set when
     /// header `i` was sent). `None` when `text` does not have exactly seven parts.
-    pub fn parse(text: &str, present: u32) -> Option<Head> {
+    pub fn parse(text: String, present: u32) -> Option<Head> {
         let mut parts = text.split('\n').map(|part| {
             let start = part.as_ptr() as usize - text.as_ptr() as usize;
             start..start + part.len()
@@ -39,22 +43,25 @@ impl Head {
             let span = parts.next()?;
             *slot = (present & (1 << i) != 0).then_some(span);
         }
-        parts.next().is_none().then_some(Head { method, url, headers })
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Head { text, method, url, headers })
     }
 
-    /// The method, in `text` (the text this head was parsed from).
-    pub fn method<'t>(&self, text: &'t str) -> &'t str {
-        &text[self.method.clone()]
+    /// The method.
+    pub fn method(&self) -> &str {
+        &self.text[self.method.clone()]
     }
 
-    /// The URL, in `text`.
-    pub fn url<'t>(&self, text: &'t str) -> &'t str {
-        &text[self.url.clone()]
+    /// The URL.
+    pub fn url(&self) -> &str {
+        &self.text[self.url.clone()]
     }
 
-    /// Header `i` of [`HEADERS`], in `text`; `None` when it was not sent.
-    pub fn header<'t>(&self, text: &'t str, i: usize) -> Option<&'t str> {
-        self.headers[i].clone().map(|span| &text[span])
+    /// Header `i` of [`HEADERS`]; `None` when it was not sent.
+    pub fn header(&self, i: usize) -> Option<&str> {
+        self.headers[i].clone().map(|span| &self.text[span])
     }
 }
 
@@ -65,37 +72,38 @@ mod tests {
     #[test]
     fn splits_the_seven_parts_and_tells_absent_from_empty() {
         let text = "GET\nhttps://gate.example/_gate/auth\n\n\nGET\n/api/users?x=1\nBearer a.b.c";
-        let head = Head::parse(text, 0b11110).unwrap();
-        assert_eq!(head.method(text), "GET");
-        assert_eq!(head.url(text), "https://gate.example/_gate/auth");
+        let head = Head::parse(text.into(), 0b11110).unwrap();
+        assert_eq!(head.method(), "GET");
+        assert_eq!(head.url(), "https://gate.example/_gate/auth");
         // Bit 0 clear: X-Original-Method absent; bit 1 set: X-Original-URI sent, empty.
-        assert_eq!(head.header(text, 0), None);
-        assert_eq!(head.header(text, 1), Some(""));
-        assert_eq!(head.header(text, 2), Some("GET"));
-        assert_eq!(head.header(text, 3), Some("/api/users?x=1"));
-        assert_eq!(head.header(text, 4), Some("Bearer a.b.c"));
+        assert_eq!(head.header(0), None);
+        assert_eq!(head.header(1), Some(""));
+        assert_eq!(head.header(2), Some("GET"));
+        assert_eq!(head.header(3), Some("/api/users?x=1"));
+        assert_eq!(head.header(AUTHORIZATION), Some("Bearer a.b.c"));
     }
 
     #[test]
     fn multibyte_values_keep_their_spans() {
         let text = "GET\nhttps://g.example/\u{e9}\n\n\nGET\n/caf\u{e9}\n";
-        let head = Head::parse(text, 0b01100).unwrap();
-        assert_eq!(head.url(text), "https://g.example/\u{e9}");
-        assert_eq!(head.header(text, 3), Some("/caf\u{e9}"));
-        assert_eq!(head.header(text, 4), None);
+        let head = Head::parse(text.into(), 0b01100).unwrap();
+        assert_eq!(head.url(), "https://g.example/\u{e9}");
+        assert_eq!(head.header(3), Some("/caf\u{e9}"));
+        assert_eq!(head.header(4), None);
     }
 
     #[test]
     fn refuses_any_other_number_of_parts() {
         // A value holding a newline would shift every later header: never read as a head.
-        assert_eq!(Head::parse("GET\nu\n\n\nGET\n/a\n/b\nBearer t", 0b11111), None);
-        assert_eq!(Head::parse("GET\nu\n\n\nGET\n/a", 0b11111), None);
-        assert_eq!(Head::parse("", 0), None);
+        assert_eq!(Head::parse("GET\nu\n\n\nGET\n/a\n/b\nBearer t".into(), 0b11111), None);
+        assert_eq!(Head::parse("GET\nu\n\n\nGET\n/a".into(), 0b11111), None);
+        assert_eq!(Head::parse("".into(), 0), None);
     }
 
     #[test]
     fn header_order_matches_the_forward_auth_families() {
         assert_eq!(HEADERS[..2], ORIGINAL_HEADERS);
         assert_eq!(HEADERS[2..4], FORWARDED_HEADERS);
+        assert_eq!(HEADERS[AUTHORIZATION], "authorization");
     }
 }

@@ -7,9 +7,9 @@ use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{js_sys, web_sys};
 
+use super::head::{AUTHORIZATION, Head as RequestHead};
 use super::keys::ExecutionContext;
 use super::pipeline;
-use super::read::header;
 use super::respond::into_response;
 use super::state::{Gate, now};
 use crate::answer::Answer;
@@ -19,17 +19,17 @@ use crate::http::{identity_headers, is_spoofable, path_and_query};
 use crate::policy::Identity;
 use crate::request::{Head, Outcome, Verdict};
 
-/// Gate and forward one request to `UPSTREAM` (its own method and URI: forwarding headers play no part here).
+/// Gate and forward one request to `UPSTREAM` (its own method and URI, as `read` holds them: forwarding headers
+/// play no part here).
 pub async fn proxy(
     gate: &Rc<Gate>,
     cfg: &GateConfig,
     req: web_sys::Request,
+    read: &RequestHead,
     ctx: &ExecutionContext,
 ) -> (Result<web_sys::Response, JsValue>, Outcome) {
-    let url = req.url();
-    let target = path_and_query(&url);
-    let authorization = header(&req.headers(), "authorization");
-    let head = Head { method: &req.method(), path: target, authorization: authorization.as_deref() };
+    let target = path_and_query(read.url());
+    let head = Head { method: read.method(), path: target, authorization: read.header(AUTHORIZATION) };
     let step = pipeline::begin(gate, cfg, head, ctx, now());
     let outcome = pipeline::settle(gate, cfg, step).await;
     let upstream = cfg.upstream.as_deref().unwrap_or_default();
