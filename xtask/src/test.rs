@@ -129,7 +129,10 @@ fn e2e(paths: &Paths, counts: &mut Counts) -> Result {
     }
     counted("end-to-end (node --test, Node 22)", counts, || {
         let mut c = paths.cmd(paths.node22_bin.join("node"));
-        c.args(["--test", "--test-reporter=tap"]);
+        // `--test-force-exit`: a file whose test timed out ends once its tests are done, even with that test's
+        // servers and sockets still open (tools/js/child.mjs kills its children when the process exits), so one
+        // hung test fails the run instead of holding it until CI's own limit.
+        c.args(["--test", "--test-reporter=tap", "--test-force-exit"]);
         c.args(files.iter().map(|f| f.strip_prefix(&paths.root).unwrap_or(f)));
         c
     })
