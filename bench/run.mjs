@@ -36,7 +36,8 @@ and \`cargo xtask setup\`; \`cargo xtask bench workerd [--lock FILE]\` builds, p
   --connections C      wrk connections (default 8; hot1 uses 1)
   --algs LIST          algorithms, comma-separated (default RS256,ES256,EdDSA; quick RS256)
   --pool N             distinct tokens per algorithm (default 60000; quick 16000)
-  --only LIST          Workers to run: passthrough,pocketgate,jose,floor (default the first three; floor joins hot)
+  --only LIST          Workers to run: passthrough,pocketgate,jose,floor,verifyfloor (default the first three; the
+                       floors join by default: floor the hot cells, verifyfloor the cold ones)
   --cells LIST         alg:workload cells, e.g. RS256:hot,ES256:cold (workloads: hot hot1 cold mixed deny)
   --gate-dir DIR       another worker-build output to measure instead of build/ (index.js, worker/shim.mjs, .wasm)
   --baseline DIR       a second worker-build output (e.g. the previous commit's build/) measured as Worker
@@ -75,10 +76,15 @@ const BASELINE_DIR = join(ROOT, "target/bench/baseline-snapshot");
 const WORKERS = opt("only", "passthrough,pocketgate,jose" + (BASELINE_SRC ? ",baseline" : "")).split(",");
 /** The Workers that are a build of the gate (same configuration, same checks). */
 const isGate = (worker) => worker === "pocketgate" || worker === "baseline";
-// The forward-auth floor (bench/workers/floor: reads the headers, answers with the gate's headers, verifies
-// nothing) runs next to them in the hot cells: the ceiling for any gate's hot throughput.
-const FLOOR = opt("only", "") === "" || WORKERS.includes("floor");
-const workersFor = (workload) => WORKERS.filter((w) => w !== "floor").concat(FLOOR && workload.startsWith("hot") ? ["floor"] : []);
+// The floors run next to them: in the hot cells the forward-auth floor (bench/workers/floor: reads the headers,
+// answers with the gate's headers, verifies nothing), the ceiling for any gate's hot throughput; in the cold cells
+// the new-token floor (bench/workers/verifyfloor: the same plus WebCrypto's signature check, no parsing and no
+// claims), the ceiling for any gate that checks a new token in WebCrypto.
+const FLOORS = ["floor", "verifyfloor"];
+const FLOOR = opt("only", "") === "" || WORKERS.some((w) => FLOORS.includes(w));
+const floorFor = (workload) => (workload.startsWith("hot") ? "floor" : workload === "cold" ? "verifyfloor" : null);
+const workersFor = (workload) => WORKERS.filter((w) => !FLOORS.includes(w))
+  .concat(FLOOR && floorFor(workload) ? [floorFor(workload)] : []);
 // --gate-vars: extra variables for PocketGate only, e.g. --gate-vars LOG=all (before/after checks of a setting).
 const GATE_VARS = Object.fromEntries(opt("gate-vars", "").split(",").filter(Boolean).map((kv) => kv.split("=")));
 const log = (...a) => console.log(...a);
@@ -130,8 +136,8 @@ function workerDir(worker, alg, port, jose, jwksUri) {
     copyFileSync(join(ROOT, `bench/workers/${worker}/index.js`), join(dir, "index.js"));
     return writeConfig(dir, [{ name: "index.js", path: "index.js", kind: "esModule" }], {}, port);
   }
-  if (worker === "jose") {
-    copyFileSync(jose, join(dir, "index.js"));
+  if (worker === "jose" || worker === "verifyfloor") {
+    copyFileSync(worker === "jose" ? jose : join(ROOT, "bench/workers/verifyfloor/index.js"), join(dir, "index.js"));
     return writeConfig(dir, [{ name: "index.js", path: "index.js", kind: "esModule" }], vars, port);
   }
   return writeGateConfig(dir, { ...vars, ...GATE_VARS }, port, { from: worker === "baseline" ? BASELINE_DIR : GATE_DIR });
@@ -231,6 +237,23 @@ function summarise(results, meta) {
         `${ms(median(rs.map((r) => r.p99_us)))} | ${worker !== "passthrough" && passRatio(worker).length ? spread(passRatio(worker)) : ""} | ` +
         `${worker === "pocketgate" && vsJose.length ? spread(vsJose) : ""} | ${worker === "passthrough" || worker === "floor" ? "–" : fetches} |`);
     }
+    const floor = floorFor(workload);
+    const fl = floor ? byRound(floor) : {};
+    ratios[cell].vsFloor = Object.fromEntries(["pocketgate", "jose"].map((worker) => {
+      const w = byRound(worker);
+      return [worker, Object.keys(w).filter((k) => fl[k]).map((k) => w[k].rps / fl[k].rps)];
+    }));
+  }
+  const floorRows = cells.filter((cell) => ratios[cell].vsFloor.pocketgate.length);
+  if (floorRows.length) {
+    lines.push("");
+    lines.push("Against the floor of the cell (hot: floor; cold: verifyfloor), req/s pair by pair within a round, median [min–max]:");
+    lines.push("");
+    lines.push("| alg | workload | floor | pocketgate ×floor | jose ×floor |\n| --- | --- | --- | ---: | ---: |");
+    for (const cell of floorRows) {
+      const { pocketgate, jose } = ratios[cell].vsFloor;
+      lines.push(`| ${cell.replace("|", " | ")} | ${floorFor(cell.split("|")[1])} | ${spread(pocketgate)} | ${jose.length ? spread(jose) : ""} |`);
+    }
   }
   if (BASELINE_SRC) {
     lines.push("");
@@ -247,7 +270,7 @@ function summarise(results, meta) {
   lines.push("Cold start (spawn workerd → first answered request, valid token, includes the JWKS fetch), median [min–max] ms over every run:");
   lines.push("");
   lines.push("| Worker | ms |\n| --- | ---: |");
-  for (const worker of new Set([...WORKERS, "floor"])) if (ready(worker).length) lines.push(`| ${worker} | ${spread(ready(worker), (x) => x.toFixed(0))} |`);
+  for (const worker of new Set([...WORKERS, ...FLOORS])) if (ready(worker).length) lines.push(`| ${worker} | ${spread(ready(worker), (x) => x.toFixed(0))} |`);
   lines.push("");
   lines.push("Bundle sizes:");
   lines.push("");
@@ -364,7 +387,9 @@ Setup: each run starts a fresh workerd process with one Worker — **passthrough
 forward-auth, JWKS_URI set, every other variable at its default) or **jose** (bench/workers/jose: \`createRemoteJWKSet\` +
 \`jwtVerify\` with issuer and audience + groups any-of, bundled by esbuild); in the hot cells also **floor**
 (bench/workers/floor: reads the headers a gate reads and answers with the gate's six headers, verifying nothing —
-the ceiling for any forward-auth gate) — against the same loopback PocketID-shaped issuer (tools/js/issuer.mjs; JWKS with one key,
+the ceiling for any forward-auth gate), in the cold cells **verifyfloor** (bench/workers/verifyfloor: the same plus
+WebCrypto's check of the token's signature, no parsing and no claim checks — the ceiling for any gate that verifies
+new tokens in WebCrypto) — against the same loopback PocketID-shaped issuer (tools/js/issuer.mjs; JWKS with one key,
 \`Cache-Control: private, no-store\`). wrk -t1 -c${meta.cfg.connections} (hot1: -c1), ${meta.cfg.warm} s warm-up on a disjoint part of
 the token stream, then ${meta.cfg.duration} s measured; ${meta.cfg.rounds} round(s), the three Workers alternate in each round
 (rotating order), ratios are taken pair by pair within a round: median [min–max].

@@ -199,6 +199,25 @@ mod tests {
         }
     }
 
+    /// The Worker builds every answer but the forward-auth 200 with one call that takes up to three headers
+    /// (`worker/respond.rs`), and refuses (500) an answer with more.
+    #[test]
+    fn every_answer_but_pass_has_one_to_three_headers_cache_control_first() {
+        let errors = [Error::SignatureInvalid, Error::TokenMissing, Error::GroupNotAllowed, Error::Internal];
+        let mut answers: Vec<Answer<'_>> = errors
+            .iter()
+            .flat_map(|e| [true, false].map(|sent| Answer::Refuse { error: e.clone(), credential_sent: sent }))
+            .collect();
+        answers.push(Answer::Json { status: 200, body: "{}".into() });
+        answers.push(Answer::Redirect("/_gate/setup/"));
+        for a in &answers {
+            let h = a.headers("realm");
+            assert!((1..=3).contains(&h.len()), "{a:?}: {h:?}");
+            assert_eq!(h[0], ("cache-control", "no-store".into()));
+        }
+        assert!(answers.iter().any(|a| a.headers("realm").len() == 3), "a challenge takes the third");
+    }
+
     #[test]
     fn forward_auth_pass_sends_all_four_identity_headers_and_no_body() {
         let id =

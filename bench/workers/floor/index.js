@@ -1,13 +1,20 @@
-// The forward-auth floor: what any forward-auth answer costs before verifying anything. It reads the headers a
-// gate reads (Authorization, X-Forwarded-Method/Uri) and answers 200 with the same six response headers as the
-// gate, with fixed identity values. No token is checked: this is the ceiling for any gate's hot throughput.
+// The forward-auth floor: what any forward-auth answer costs before verifying anything. It reads what the gate
+// reads of every forward-auth request (the method, the URL, Authorization and both forwarding families:
+// X-Original-Method/URI and X-Forwarded-Method/Uri, since the gate refuses two families that disagree; until
+// 2026-11-27 it read only Authorization and X-Forwarded-Method/Uri) and answers 200 with the same six response
+// headers as the gate, with fixed identity values. No token is checked: this is the ceiling for any gate's hot
+// throughput.
 export default {
   fetch(request) {
     const h = request.headers;
     const authorization = h.get("authorization");
-    const method = h.get("x-forwarded-method") ?? "GET";
-    const uri = h.get("x-forwarded-uri");
-    if (!authorization || !uri || !method || !request.url) return new Response(null, { status: 401 });
+    const originalMethod = h.get("x-original-method");
+    const originalUri = h.get("x-original-uri");
+    const method = h.get("x-forwarded-method") ?? originalMethod;
+    const uri = h.get("x-forwarded-uri") ?? originalUri;
+    if (!authorization || !uri || !method || !request.url || request.method !== "GET") {
+      return new Response(null, { status: 401 });
+    }
     return new Response(null, {
       status: 200,
       headers: {
