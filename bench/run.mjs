@@ -20,6 +20,7 @@ import { freePort } from "../tools/js/net.mjs";
 import { CLK_TCK, cpuTicks } from "../tools/js/procmem.mjs";
 import { WORKERD, serveArgs, startWorkerd, writeConfig } from "../tools/js/workerd.mjs";
 import { ALLOW, CLIENT_ID, ISSUER, denyTokens, mixedSequence, pool } from "./lib/tokens.mjs";
+import { writeFloor } from "./lib/floors.mjs";
 import { connect as inspector } from "./lib/profile.mjs";
 import { rotate } from "./lib/wrk.mjs";
 
@@ -132,12 +133,13 @@ function workerDir(worker, alg, port, jose, jwksUri) {
   const dir = join(OUT, "workerd", `${worker}-${alg}`);
   mkdirSync(dir, { recursive: true });
   const vars = { ISSUER, AUDIENCE: CLIENT_ID, ALLOW_GROUPS: ALLOW, JWKS_URI: jwksUri };
-  if (worker === "passthrough" || worker === "floor") {
+  if (worker === "passthrough") {
     copyFileSync(join(ROOT, `bench/workers/${worker}/index.js`), join(dir, "index.js"));
     return writeConfig(dir, [{ name: "index.js", path: "index.js", kind: "esModule" }], {}, port);
   }
-  if (worker === "jose" || worker === "verifyfloor") {
-    copyFileSync(worker === "jose" ? jose : join(ROOT, "bench/workers/verifyfloor/index.js"), join(dir, "index.js"));
+  if (FLOORS.includes(worker)) return writeFloor(worker, dir, worker === "floor" ? {} : vars, port);
+  if (worker === "jose") {
+    copyFileSync(jose, join(dir, "index.js"));
     return writeConfig(dir, [{ name: "index.js", path: "index.js", kind: "esModule" }], vars, port);
   }
   return writeGateConfig(dir, { ...vars, ...GATE_VARS }, port, { from: worker === "baseline" ? BASELINE_DIR : GATE_DIR });

@@ -4,23 +4,22 @@
 // otherwise; the new-token floor must refuse a damaged signature, a token signed by another key and a request
 // without a bearer token, for each algorithm PocketID signs with (RS256) and the two the gate also takes.
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ROOT } from "../../tools/js/env.mjs";
+import { writeFloor } from "../../bench/lib/floors.mjs";
 import { AUTH_PATH, forwardAuthHeaders } from "../../tools/js/gate.mjs";
 import { newKey, signJws, startIssuer } from "../../tools/js/issuer.mjs";
 import { freePort } from "../../tools/js/net.mjs";
-import { serveArgs, startWorkerd, writeConfig } from "../../tools/js/workerd.mjs";
+import { serveArgs, startWorkerd } from "../../tools/js/workerd.mjs";
 
 const IDENTITY = ["x-auth-request-user", "x-auth-request-email", "x-auth-request-preferred-username", "x-auth-request-groups"];
 
 async function startFloor(name, bindings) {
   const dir = mkdtempSync(join(tmpdir(), `pocketgate-${name}-`));
-  copyFileSync(join(ROOT, `bench/workers/${name}/index.js`), join(dir, "index.js"));
   const port = await freePort();
-  const config = writeConfig(dir, [{ name: "index.js", path: "index.js", kind: "esModule" }], bindings, port);
+  const config = writeFloor(name, dir, bindings, port);
   const url = `http://127.0.0.1:${port}`;
   // Ready once it answers at all (a call without a token is a 401).
   const probe = async () => { await (await fetch(url + AUTH_PATH)).arrayBuffer(); return 200; };
