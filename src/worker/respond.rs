@@ -17,9 +17,10 @@ use crate::policy::Identity;
 ///
 /// The forward-auth 200 is a clone of a template `Response` kept per identity ([`templates`](super::templates),
 /// found by a hash of the identity and compared): an allowed request's answer is one call into JavaScript with a
-/// slot number, which costs less than building headers each time. The templates are bounded by count and by bytes, the oldest dropped first: at most 1024
-/// identities and at most 4 MiB, each counting its identity's heap bytes (held here), its header values' bytes
-/// (held by the `Response`) and 1 KiB for the `Response` and `Headers` objects. An identity of 300 groups
+/// slot number, which costs less than building headers each time. The templates are bounded by count and by
+/// bytes, the oldest dropped first: at most 1024 identities and at most 4 MiB, each counting its identity's heap
+/// bytes (held here), its header values' bytes (held by the `Response`) and 1 KiB for the `Response` and
+/// `Headers` objects. An identity of 300 groups
 /// (~23 KB of headers) costs ~50 KB, so ~80 of those fit; PocketID's usual identities (~150 B) are bounded by the
 /// count (~1.3 MB). The largest token the core accepts (32 KiB) cannot make one template larger than the budget,
 /// so the budget holds for any traffic.
