@@ -20,10 +20,9 @@ use crate::policy::Identity;
 /// slot number, which costs less than building headers each time. The templates are bounded by count and by
 /// bytes, the oldest dropped first: at most 1024 identities and at most 4 MiB, each counting its identity's heap
 /// bytes (held here), its header values' bytes (held by the `Response`) and 1 KiB for the `Response` and
-/// `Headers` objects. An identity of 300 groups
-/// (~23 KB of headers) costs ~50 KB, so ~80 of those fit; PocketID's usual identities (~150 B) are bounded by the
-/// count (~1.3 MB). The largest token the core accepts (32 KiB) cannot make one template larger than the budget,
-/// so the budget holds for any traffic.
+/// `Headers` objects. An identity of 300 groups (~23 KB of headers) costs ~50 KB, so ~80 of those fit; PocketID's
+/// usual identities (~150 B) are bounded by the count (~1.3 MB). The largest token the core accepts (32 KiB)
+/// cannot make one template larger than the budget, so the budget holds for any traffic.
 pub fn into_response(answer: &Answer<'_>, realm: &str) -> Result<web_sys::Response, JsValue> {
     if let Answer::Pass(id) = answer {
         return pass_response(*id);
