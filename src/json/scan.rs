@@ -320,7 +320,8 @@ impl<'d> Scanner<'d> {
         if self.eat(b'}').is_ok() {
             return Ok(());
         }
-        // Room for a PocketID ID token's ~20 claims at once (growing from empty took five allocations).
+        // Room for a PocketID ID token's ~20 claims at once (growing from empty took four allocations: room for 4,
+        // 8, 16 and 32 names).
         let mut names: Vec<(u64, Cow<'d, str>)> = Vec::with_capacity(if wanted.is_some() { 32 } else { 4 });
         loop {
             self.ws();

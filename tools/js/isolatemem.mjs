@@ -3,12 +3,12 @@
 // heap as workerd's inspector reports it (Chrome DevTools protocol, one WebSocket to `--inspector-addr`):
 // `HeapProfiler.collectGarbage` first, then `Runtime.getHeapUsage`: `usedSize` (the JS heap in use, live objects
 // after that collection), `embedderHeapUsedSize` (workerd's C++ objects on V8's managed heap) and
-// `backingStorageSize` (ArrayBuffer backing stores). The isolate figure is their sum. Without the collection, `usedSize` also counts
-// garbage V8 has not collected yet: under saturating load that is tens of MiB that a collection frees (V8 collects
-// before it would exceed the isolate's limit), so the figure compared with a limit is the one after it; the figure
-// before it is reported too (`jsHeapUsedBeforeGc`). workerd handles an inspector message only when the isolate
-// runs, so healthz is read every 50 ms until each call is answered (a message that arrives just after a request
-// would otherwise wait for the next request, forever when none comes).
+// `backingStorageSize` (ArrayBuffer backing stores). The isolate figure is their sum. Without the collection,
+// `usedSize` also counts garbage V8 has not collected yet: under saturating load that is tens of MiB that a
+// collection frees (V8 collects before it would exceed the isolate's limit), so the figure compared with a limit is
+// the one after it; the figure before it is reported too (`jsHeapUsedBeforeGc`). workerd handles an inspector
+// message only when the isolate runs, so healthz is read every 50 ms until each call is answered (a message that
+// arrives just after a request would otherwise wait for the next request, forever when none comes).
 //
 //   const inspector = await inspectIsolate(port);  // workerd started with --inspector-addr=127.0.0.1:<port>
 //   const m = await isolateMemory(gateUrl, inspector);
