@@ -10,14 +10,14 @@ use crate::alg::Algorithm;
 use crate::error::Error;
 use crate::jwk::Jwk;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), feature = "traefik"))]
 mod ring_backend;
 #[cfg(feature = "rustcrypto")]
 mod rustcrypto;
 #[cfg(all(target_arch = "wasm32", feature = "webcrypto"))]
 mod webcrypto;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), feature = "traefik"))]
 pub use ring_backend::Ring;
 #[cfg(feature = "rustcrypto")]
 pub use rustcrypto::RustCrypto;

@@ -16,7 +16,7 @@ use super::keys::Keys;
 use super::options;
 use crate::answer::{Answer, config_error};
 use crate::config::{DEFAULT_REALM, GateConfig};
-use crate::crypto::RustCrypto;
+use crate::crypto::Ring;
 use crate::error::Error;
 use crate::http::{identity_headers, is_spoofable};
 use crate::keycache::FetchOutcome;
@@ -147,7 +147,7 @@ fn decide(cfg: &GateConfig, caches: &mut Caches, keys: &mut Keys, req: &Request,
         }
         outcome
     };
-    request::decide(cfg, caches, head, now, fetch, &RustCrypto)
+    request::decide(cfg, caches, head, now, fetch, &Ring)
 }
 
 /// Remove every identity header the client sent, in any case and in its `_` spelling ([`is_spoofable`]).
