@@ -1,0 +1,15 @@
+// Cargo's runner for wasm32-wasip1 test binaries (CARGO_TARGET_WASM32_WASIP1_RUNNER): Node's WASI preview 1 with
+// the host's file system at / (the Wycheproof vectors are read in place) and this process's environment and
+// arguments; exits with the guest's exit code.
+import { readFileSync } from "node:fs";
+import { WASI } from "node:wasi";
+
+const [wasm, ...args] = process.argv.slice(2);
+if (!wasm) {
+  process.stderr.write("usage: node tests/wasi/run.mjs FILE.wasm [args…]\n");
+  process.exit(2);
+}
+const wasi = new WASI({ version: "preview1", args: [wasm, ...args], env: process.env, preopens: { "/": "/" },
+  returnOnExit: true });
+const instance = await WebAssembly.instantiate(await WebAssembly.compile(readFileSync(wasm)), wasi.getImportObject());
+process.exitCode = wasi.start(instance);
