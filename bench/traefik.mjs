@@ -1,7 +1,8 @@
 // The Traefik plugin against its peers (issue 22), each way in its own fresh server process per run, all in front
 // of one loopback upstream, driven by wrk with bench/wrk/rotate.lua:
 //   traefik   Traefik 3.7.15 without middleware          floor     Traefik + the floor plugin (bench/traefik/floor.rs)
-//   plugin    Traefik + the PocketGate plugin             baseline  Traefik + another plugin.wasm (--baseline)
+//   plugin    Traefik + the PocketGate plugin             verifyfloor  the floor plugin checking each token's
+//   baseline  Traefik + another plugin.wasm (--baseline)              signature with the plugin's backend (cold)
 //   fwd       Traefik forwardAuth → the gate on workerd   jwtmw     Traefik + agilezebra/jwt-middleware (Yaegi;
 //   apache    Apache httpd without auth                             --jwt-middleware DIR, never committed)
 //   openidc   Apache + mod_auth_openidc (AuthType oauth20, key set over TLS, Require claim)
@@ -45,8 +46,8 @@ traefik [--lock FILE]\` builds the plugins, prepares, then measures under the lo
   --connections LIST   wrk connections (default 8,32; quick 8)
   --algs LIST          algorithms (default RS256,ES256,EdDSA; quick RS256)
   --loads LIST         hot,cold (default both)
-  --ways LIST          ways in (default traefik,floor,plugin,fwd,apache,openidc, + jwtmw with --jwt-middleware,
-                       + baseline with --baseline)
+  --ways LIST          ways in (default traefik,floor,verifyfloor,plugin,fwd,apache,openidc, + jwtmw with
+                       --jwt-middleware, + baseline with --baseline)
   --baseline FILE      another plugin.wasm (e.g. main's) measured as way "baseline" in the same rounds
   --jwt-middleware DIR a checkout of agilezebra/jwt-middleware (with vendor/), loaded as a Yaegi local plugin
   --requests N         new RS256 tokens per server in the memory phase (default 100000; 0 skips the phase)
@@ -66,7 +67,7 @@ const { values: ARGS } = cli(USAGE, {
 const QUICK = ARGS.quick === true;
 const num = (name, def, opts) => numberOption(USAGE, ARGS, name, def, opts);
 const list = (name, def) => (ARGS[name] ?? def).split(",").filter(Boolean);
-const ALL_WAYS = ["traefik", "floor", "plugin", "baseline", "fwd", "jwtmw", "apache", "openidc"];
+const ALL_WAYS = ["traefik", "floor", "verifyfloor", "plugin", "baseline", "fwd", "jwtmw", "apache", "openidc"];
 const CFG = {
   rounds: num("rounds", QUICK ? 1 : 3),
   duration: Math.max(1, Math.round(num("duration", QUICK ? 2 : 5))),
@@ -76,10 +77,10 @@ const CFG = {
   loads: list("loads", "hot,cold"),
   requests: num("requests", QUICK ? 5000 : 100_000, { zero: true }),
   pool: num("pool", QUICK ? 8000 : 40_000),
-  ways: list("ways", ["traefik", "floor", "plugin", ARGS.baseline ? "baseline" : "", "fwd", ARGS["jwt-middleware"] ? "jwtmw" : "",
+  ways: list("ways", ["traefik", "floor", "verifyfloor", "plugin", ARGS.baseline ? "baseline" : "", "fwd", ARGS["jwt-middleware"] ? "jwtmw" : "",
     "apache", "openidc"].filter(Boolean).join(",")),
 };
-CFG.memoryWays = list("memory-ways", CFG.ways.filter((w) => w !== "fwd").join(","));
+CFG.memoryWays = list("memory-ways", CFG.ways.filter((w) => w !== "fwd" && w !== "verifyfloor").join(","));
 for (const w of [...CFG.ways, ...CFG.memoryWays]) if (!ALL_WAYS.includes(w)) usageError(USAGE, `unknown way ${w} (ways: ${ALL_WAYS.join(", ")})`);
 if ([...CFG.ways, ...CFG.memoryWays].includes("baseline") && !ARGS.baseline) usageError(USAGE, "way baseline needs --baseline FILE");
 if ([...CFG.ways, ...CFG.memoryWays].includes("jwtmw") && !ARGS["jwt-middleware"]) usageError(USAGE, "way jwtmw needs --jwt-middleware DIR");
@@ -94,6 +95,8 @@ const [SERVER_CPUS, CLIENT_CPUS] = (() => {
 const UNSUPPORTED = { jwtmw: ["EdDSA"], openidc: ["EdDSA"] };
 /** Ways that check no token: run once per connection count (RS256 hot tokens, which they ignore). */
 const NO_AUTH = ["traefik", "floor", "apache"];
+/** Ways that keep nothing between requests: cold only. */
+const COLD_ONLY = ["verifyfloor"];
 const OUT = join(ROOT, "target/bench");
 const WORK = join(OUT, "traefik");
 const PLUGIN_DIR = join(ROOT, "build/traefik/plugins-local/src/pocketgate");
@@ -137,8 +140,8 @@ function prepare() {
 
 // --------------------------------------------------------------------------------------------------- ways
 /** Start `way` for tokens of `alg`: { url, pid, gatePid?, stop(), output(), api? }. */
-async function startWay(ctx, way, { debug = false } = {}) {
-  const { upstream, issuer, tls, keysDir, dirs } = ctx;
+async function startWay(ctx, way, { alg = "RS256", debug = false } = {}) {
+  const { upstream, issuer, tls, keysDir, dirs, files } = ctx;
   const common = { upstream: upstream.url, cpus: SERVER_CPUS, debug };
   const wasmPlugin = (name, moduleName, src) => ({
     plugins: { [name]: { moduleName, src, settings: `{mounts: ["${keysDir}:/keys:ro"]}` } },
@@ -148,6 +151,8 @@ async function startWay(ctx, way, { debug = false } = {}) {
     case "traefik": return startTraefik(common);
     case "floor": return startTraefik({ ...common, plugins: { floor: { moduleName: "pocketgatefloor", src: dirs.floor } },
       middleware: "      plugin:\n        floor: {}" });
+    case "verifyfloor": return startTraefik({ ...common, plugins: { floor: { moduleName: "pocketgatefloor", src: dirs.floor } },
+      middleware: `      plugin:\n        floor: {alg: "${alg}", jwk: ${JSON.stringify(files[alg].key.jwk)}}` });
     case "plugin": return startTraefik({ ...common, ...wasmPlugin("pocketgate", "pocketgate", dirs.plugin) });
     case "baseline": return startTraefik({ ...common, ...wasmPlugin("pocketgatebase", "pocketgatebase", dirs.baseline) });
     case "jwtmw": return startTraefik({ ...common,
@@ -182,7 +187,7 @@ const wrk = (url, file, seconds, start, connections) =>
 /** One measured run of `way` on a fresh server: warm-up on the tail of the token stream, then --duration s. */
 async function runOne(ctx, { way, alg, load, conns }) {
   const tokens = ctx.files[alg][load];
-  const server = await startWay(ctx, way);
+  const server = await startWay(ctx, way, { alg });
   try {
     const warmStart = load === "cold" ? Math.floor(tokens.n * 0.75) : 0;
     await wrk(server.url, tokens.file, CFG.warm, warmStart, conns);
@@ -239,7 +244,7 @@ function cells() {
       if (NO_AUTH.includes(way)) { out.push({ way, alg: "RS256", load: "hot", conns }); continue; }
       for (const alg of CFG.algs) {
         if (UNSUPPORTED[way]?.includes(alg)) continue;
-        for (const load of CFG.loads) out.push({ way, alg, load, conns });
+        for (const load of CFG.loads) if (load === "cold" || !COLD_ONLY.includes(way)) out.push({ way, alg, load, conns });
       }
     }
   }

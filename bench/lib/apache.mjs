@@ -82,6 +82,10 @@ LogLevel warn
 User www-data
 Group www-data
 ${modules.join("\n")}
+# Keep-alive as Traefik's: no cap on requests per connection (Apache's default closes it after 100).
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 30
 ProxyPass / ${upstream}/
 ${auth}`;
   writeFileSync(join(dir, "httpd.conf"), conf);

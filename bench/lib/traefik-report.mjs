@@ -2,7 +2,8 @@
 // a round, and the memory phase.
 
 const NAME = {
-  traefik: "Traefik, no middleware", floor: "Traefik + floor plugin", plugin: "Traefik + PocketGate plugin",
+  traefik: "Traefik, no middleware", floor: "Traefik + floor plugin", verifyfloor: "Traefik + new-token floor plugin",
+  plugin: "Traefik + PocketGate plugin",
   baseline: "Traefik + baseline plugin", fwd: "Traefik forwardAuth → gate on workerd", jwtmw: "Traefik + jwt-middleware (Yaegi)",
   apache: "Apache, no auth", openidc: "Apache + mod_auth_openidc",
 };
@@ -62,6 +63,10 @@ function targetTable(results) {
   };
   row("new RS256 tokens: plugin ÷ jwt-middleware (≥ 1.5×)", { way: "plugin", alg: "RS256", load: "cold" }, { way: "jwtmw", alg: "RS256", load: "cold" });
   row("new ES256 tokens: plugin ÷ jwt-middleware (≥ 1.0×, stretch 1.5×)", { way: "plugin", alg: "ES256", load: "cold" }, { way: "jwtmw", alg: "ES256", load: "cold" });
+  for (const alg of ["RS256", "ES256", "EdDSA"]) {
+    row(`new ${alg} tokens: new-token floor ÷ jwt-middleware`, { way: "verifyfloor", alg, load: "cold" }, { way: "jwtmw", alg, load: "cold" });
+    row(`new ${alg} tokens: plugin ÷ new-token floor`, { way: "plugin", alg, load: "cold" }, { way: "verifyfloor", alg, load: "cold" });
+  }
   row("new tokens: plugin EdDSA ÷ plugin RS256 (≥ 1.0×)", { way: "plugin", alg: "EdDSA", load: "cold" }, { way: "plugin", alg: "RS256", load: "cold" });
   for (const alg of ["RS256", "ES256", "EdDSA"]) {
     row(`hot ${alg}: plugin ÷ floor plugin (≥ 0.9×)`, { way: "plugin", alg, load: "hot" }, { way: "floor" });
@@ -114,7 +119,9 @@ export function renderReport(meta, results, memory) {
     "one middleware or none, or Debian's Apache 2.4 (event MPM, mod_proxy) without auth or with mod_auth_openidc",
     "(`AuthType oauth20`, `OIDCOAuthVerifyJwksUri` over TLS to the test issuer's key set, `Require claim aud:…` and",
     "`Require claim groups:…`). The floor plugin (bench/traefik/floor.rs) reads the headers the plugin reads, sets the",
-    "four identity headers and calls the next handler: no wasm middleware can be faster. jwt-middleware (agilezebra,",
+    "four identity headers and calls the next handler: no wasm middleware can be faster; the new-token floor does the",
+    "same and checks each token's signature with the plugin's backend (ring), the key parsed once: no wasm middleware",
+    "that checks a new token with that backend can be faster. jwt-middleware (agilezebra,",
     "Go under Yaegi) runs from a local checkout when given, and is never committed.",
     `wrk -t1 -c<conns>, ${c.warm} s warm-up on the tail of the token stream, then ${c.duration} s measured; ${c.rounds} round(s), the`,
     "order rotating per round; median [min–max] over rounds; ratios pair by pair within a round. **hot**: 8 users'",

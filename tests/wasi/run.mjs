@@ -1,8 +1,13 @@
 // Cargo's runner for wasm32-wasip1 test binaries (CARGO_TARGET_WASM32_WASIP1_RUNNER): Node's WASI preview 1 with
 // the host's file system at / (the Wycheproof vectors are read in place) and this process's environment and
-// arguments; exits with the guest's exit code.
+// arguments; exits with the guest's exit code. Functions are compiled when first called: V8 22's baseline
+// compiler crashes the process on the Wycheproof test binary (62 MB, its vectors embedded) when it compiles the
+// whole module up front.
 import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
 import { WASI } from "node:wasi";
+
+setFlagsFromString("--wasm-lazy-compilation");
 
 const [wasm, ...args] = process.argv.slice(2);
 if (!wasm) {
