@@ -16,8 +16,8 @@ mod floor {
     use http_wasm_guest::{Guest, register};
     use pocketgate::alg::Algorithm;
     use pocketgate::base64url;
-    use pocketgate::error::Part;
     use pocketgate::crypto::{Ring, SignatureVerifier};
+    use pocketgate::error::Part;
     use pocketgate::jwk::Jwk;
 
     /// The identity headers an allowed request gets, with values the size of a bench user's.

@@ -83,8 +83,11 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
         let mut c = paths.cmd(env!("CARGO"));
         c.args(["test", "--target", TRAEFIK_TARGET, "--no-default-features", "--features", "traefik"]);
         c.args(["--test", "wycheproof", "--test", "ring_differential"]);
-        let runner =
-            format!("{} --no-warnings {}", paths.node22_bin.join("node").display(), paths.root.join(WASI_RUNNER).display());
+        let runner = format!(
+            "{} --no-warnings {}",
+            paths.node22_bin.join("node").display(),
+            paths.root.join(WASI_RUNNER).display()
+        );
         c.env("CARGO_TARGET_WASM32_WASIP1_RUNNER", runner);
         c
     })?;
