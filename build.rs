@@ -1,11 +1,11 @@
 //! Link settings of the Traefik plugin (`plugin.wasm`) and its bench floor, nothing else.
 //!
 //! Traefik keeps one guest instance per request in flight, and each has its own linear memory, whose first part
-//! is the shadow stack (Rust's default for wasm: 1 MiB). The plugin's deepest call chain (JSON scan, ring's
-//! RSA and P-384 checks, RustCrypto's P-521) needs far less, so its stack is [`PLUGIN_STACK`]: ¾ MiB less per
+//! is the shadow stack (Rust's default for wasm: 1 MiB). The plugin's deepest call chains (JSON scan, ring's
+//! RSA and P-384 checks, RustCrypto's P-521) need far less, so its stack is [`PLUGIN_STACK`]: 768 KiB less per
 //! instance. A stack overflow in wasm traps (the stack is placed first, below the data) and Traefik answers 500.
 
-/// The plugin's stack, bytes (a multiple of 64 KiB pages is not required; 16-byte aligned).
+/// The plugin's stack, bytes (16-byte aligned).
 const PLUGIN_STACK: u32 = 256 * 1024;
 
 fn main() {

@@ -40,7 +40,7 @@ traefik [--lock FILE]\` builds the plugins, prepares, then measures under the lo
 
   --prepare            mint the token pools and exit (no measurements; no lock needed)
   --quick              a smoke run: 1 round, 2 s, 8 connections, RS256, memory phase 5000 requests
-  --rounds N           rounds (default 3; quick 1)
+  --rounds N           rounds (default 3; quick 1; 0: the memory phase only)
   --duration S         measured seconds per run (default 5; quick 2)
   --warm S             warm-up seconds per run, on a disjoint part of the token stream (default 1)
   --connections LIST   wrk connections (default 8,32; quick 8)
@@ -69,7 +69,7 @@ const num = (name, def, opts) => numberOption(USAGE, ARGS, name, def, opts);
 const list = (name, def) => (ARGS[name] ?? def).split(",").filter(Boolean);
 const ALL_WAYS = ["traefik", "floor", "verifyfloor", "plugin", "baseline", "fwd", "jwtmw", "apache", "openidc"];
 const CFG = {
-  rounds: num("rounds", QUICK ? 1 : 3),
+  rounds: num("rounds", QUICK ? 1 : 3, { zero: true }),
   duration: Math.max(1, Math.round(num("duration", QUICK ? 2 : 5))),
   warm: Math.max(1, Math.round(num("warm", 1))),
   connections: list("connections", QUICK ? "8" : "8,32").map(Number),
@@ -127,7 +127,8 @@ function prepare() {
   const files = {};
   for (const alg of CFG.algs) files[alg] = tokenFiles(alg, CFG.pool);
   // The memory phase sends --requests distinct RS256 tokens.
-  if (CFG.requests && CFG.memoryWays.length) files.RS256 = tokenFiles("RS256", Math.max(CFG.pool, CFG.requests));
+  // (A tenth more: the last wrk slice of a server runs past --requests.)
+  if (CFG.requests && CFG.memoryWays.length) files.RS256 = tokenFiles("RS256", Math.max(CFG.pool, Math.ceil(CFG.requests * 1.1)));
   const manifest = readFileSync(join(PLUGIN_DIR, ".traefik.yml"), "utf8");
   const dirs = {
     plugin: PLUGIN_DIR,

@@ -95,7 +95,7 @@ function memoryTable(memory) {
     const s = m.heap?.memstats ?? {};
     const h = (x) => (m.heap ? x : "–");
     lines.push(`| ${NAME[m.way]} | ${m.sent} | ${m.seconds.toFixed(0)} | ${mb(m.idle.rss)} | ${mb(m.after.rss)} | ${mb(m.after.peak)} | ` +
-      `${own(m) && own(m) !== m ? mb(m.after.rss - own(m).after.rss) : "–"} | ${["plugin", "baseline"].includes(m.way) ? m.starts : "–"} | ` +
+      `${own(m) && own(m) !== m ? mb(m.after.rss - own(m).after.rss) : "–"} | ${m.way === "plugin" || (m.way === "baseline" && m.starts) ? m.starts : "–"} | ` +
       `${h(lin ? `${lin.inuseObjects}, ${mb(lin.inuseBytes)}` : "0")} | ${h(lin ? `${lin.allocObjects} (${mb(lin.allocBytes)} MB)` : "0")} | ` +
       `${h(mb(k["wazero (other)"]?.inuseBytes ?? 0))} | ${h(mb(k.yaegi?.inuseBytes ?? 0))} | ` +
       `${h(`${mb(s.HeapInuse ?? 0)} / ${mb((s.HeapIdle ?? 0) - (s.HeapReleased ?? 0))}`)} | ${h(s.NumGC ?? "?")} |`);

@@ -33,9 +33,9 @@ const DEBUG: i32 = -1;
 /// each with its own cache), so the Worker's 10 000 entries and 16 MiB would be multiplied by the pool: at 1024
 /// entries and 2 MiB, 32 connections of new tokens grew Traefik by 110–180 MB (issue 22). A self-hosted QuFabric
 /// has far fewer concurrent users than this; a user whose token falls out is verified again (one signature check).
-const TOKEN_CACHE_ENTRIES: usize = 256;
+const TOKEN_CACHE_ENTRIES: usize = 128;
 /// Bytes of cached tokens one instance keeps (PocketID's ID tokens are about 1 KB; an entry costs about 1.3 KB).
-const TOKEN_CACHE_BYTES: usize = 384 << 10;
+const TOKEN_CACHE_BYTES: usize = 192 << 10;
 
 fn log_error(message: &str) {
     log::write(ERROR, format!("pocketgate: {message}").as_bytes());
