@@ -5,7 +5,7 @@
 //! `--lock FILE` holds `flock FILE` for the measured parts only (builds and token minting run outside it); other
 //! `--options` (`--write`, `--rounds N`, `--duration S`, ...) go to the node script.
 
-use crate::build::{self, TRAEFIK_CARGO_ARGS};
+use crate::build;
 use crate::dev::need_tool;
 use crate::setup;
 use crate::util::{Paths, Result, header, run, take_lock};
@@ -102,17 +102,13 @@ fn workerd(paths: &Paths, quick: bool, node_args: &[String], lock: Option<&str>)
     run("bench/run.mjs", c)
 }
 
-/// The Worker (for forwardAuth), the plugin and the floor plugin (as `cargo xtask build` builds the plugin), then
+/// The Worker (for forwardAuth), the plugin and the floor plugin (as `cargo xtask build` builds them), then
 /// bench/traefik.mjs: `--prepare` (token pools) outside the lock, the measurements inside it.
 fn traefik(paths: &Paths, quick: bool, node_args: &[String], lock: Option<&str>) -> Result {
     setup::setup(paths)?;
     build::worker(paths)?.ok_or("no wrangler.toml: there is no Worker for the forwardAuth cells")?;
+    // The plugin and, in the same cargo run, the floor plugin.
     build::traefik(paths)?;
-    header("build: the floor plugin (bench/traefik/floor.rs)");
-    let mut floor = paths.cmd(env!("CARGO"));
-    let plugin_bin = TRAEFIK_CARGO_ARGS.iter().position(|a| *a == "--bin").ok_or("TRAEFIK_CARGO_ARGS has no --bin")?;
-    floor.arg("build").args(&TRAEFIK_CARGO_ARGS[..plugin_bin]).args(["--bin", "pocketgate-traefik-floor"]);
-    run("floor plugin build", floor)?;
     let node = paths.node22_bin.join("node");
     need_tool(&node)?;
     need_tool(std::path::Path::new("/usr/bin/wrk"))?;

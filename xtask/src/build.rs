@@ -89,11 +89,13 @@ pub fn worker(paths: &Paths) -> Result<Option<(String, PathBuf)>> {
 
 /// The Traefik plugin: `plugin.wasm` (the release build after `wasm-opt -Oz`: 8 KB gzip smaller, which keeps it
 /// under its 150 KB gzip budget with ring inside) and `.traefik.yml` (`src/traefik/traefik.yml`) in
-/// [`TRAEFIK_PLUGIN_DIR`]. Run it after [`worker`], which empties `build/`.
+/// [`TRAEFIK_PLUGIN_DIR`]. The same cargo run links the bench's floor plugin (bench/traefik/floor.rs, left in
+/// `target/`; bench/traefik.mjs and tests/e2e/bench-traefik.test.mjs load it). Run it after [`worker`], which
+/// empties `build/`.
 pub fn traefik(paths: &Paths) -> Result<(String, PathBuf)> {
     header(&format!("build: Traefik plugin ({TRAEFIK_TARGET}, feature traefik) → {TRAEFIK_PLUGIN_DIR}"));
     let mut c = paths.cmd(env!("CARGO"));
-    c.arg("build").args(TRAEFIK_CARGO_ARGS);
+    c.arg("build").args(TRAEFIK_CARGO_ARGS).args(["--bin", "pocketgate-traefik-floor"]);
     run("Traefik plugin build", c)?;
     let dir = paths.root.join(TRAEFIK_PLUGIN_DIR);
     let wasm = dir.join("plugin.wasm");
