@@ -45,6 +45,11 @@ function cellTable(results) {
       `${vs.length ? spread(vs, x2) : "–"} | ${cpu} | ${(median(rs.map((r) => r.p50)) / 1000).toFixed(2)} | ` +
       `${(median(rs.map((r) => r.p99)) / 1000).toFixed(2)} | ${mb(median(rs.map((r) => r.rss)))} |`);
   }
+  const errors = results.filter((r) => r.socketErrors);
+  if (errors.length) {
+    lines.push("", `wrk socket errors (a peer's own; counted in no figure): ${errors.map((r) => `${NAME[r.way]} ${r.alg} ${r.load} ` +
+      `c${r.conns} round ${r.round}: ${r.socketErrors} of ${r.requests}`).join("; ")}.`);
+  }
   return lines;
 }
 
