@@ -132,7 +132,8 @@ function prepare() {
   if (CFG.requests && CFG.memoryWays.length) files.RS256 = tokenFiles("RS256", Math.max(CFG.pool, Math.ceil(CFG.requests * 1.1)));
   const manifest = readFileSync(join(PLUGIN_DIR, ".traefik.yml"), "utf8");
   const dirs = {
-    plugin: PLUGIN_DIR,
+    // Snapshots: later builds may rewrite build/ and target/ while the bench runs.
+    plugin: pluginDir("pocketgate", join(PLUGIN_DIR, "plugin.wasm"), manifest),
     floor: pluginDir("floor", FLOOR_WASM, "displayName: floor\ntype: middleware\nruntime: wasm\nsummary: bench floor\ntestData: {}\n"),
     baseline: ARGS.baseline ? pluginDir("baseline", ARGS.baseline, manifest) : null,
     jwtmw: ARGS["jwt-middleware"] ? need(join(ARGS["jwt-middleware"], ".traefik.yml"), "--jwt-middleware names a checkout of agilezebra/jwt-middleware") && ARGS["jwt-middleware"] : null,
@@ -313,7 +314,7 @@ async function main() {
   const load1 = loadavg();
   // gzip -9 as `cargo xtask build` reports it (xtask/src/sizes.rs), not Node's zlib (1 % larger on plugin.wasm).
   const wasm = (file) => ({ raw: readFileSync(file).length, gzip: execFileSync("gzip", ["-9", "-c", file]).length });
-  const sizes = { plugin: wasm(join(PLUGIN_DIR, "plugin.wasm")), floor: wasm(FLOOR_WASM),
+  const sizes = { plugin: wasm(join(prep.dirs.plugin, "plugin.wasm")), floor: wasm(join(prep.dirs.floor, "plugin.wasm")),
     baseline: ARGS.baseline ? wasm(ARGS.baseline) : null };
   const meta = { date: new Date().toISOString(), seconds: (Date.now() - t0) / 1000, cfg: CFG, quick: QUICK,
     cpus: { server: SERVER_CPUS, client: CLIENT_CPUS }, load: [load0, load1].map((l) => l.map((x) => x.toFixed(2)).join(" ")),
