@@ -1,7 +1,8 @@
 //! Signature verification behind one small interface, with interchangeable backends.
 //!
 //! - [`RustCrypto`] (feature `rustcrypto`, default): pure Rust, every target; the wasm fallback.
-//! - [`Ring`] (native targets): much faster RSA and ECDSA; P-521 is delegated to RustCrypto.
+//! - [`Ring`] (native targets, and wasm32 with the `traefik` feature: the Traefik plugin's backend, ring's
+//!   32-bit C and Rust paths built with clang): faster RSA and ECDSA; P-521 is delegated to RustCrypto.
 //! - `WebCrypto` (feature `webcrypto`, wasm32): `SubtleCrypto` with imported `CryptoKey`s cached per key.
 //!
 //! [`Native`] is the backend native callers should use by default.
