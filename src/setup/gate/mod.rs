@@ -13,18 +13,21 @@
 
 mod caddy;
 mod nginx;
-mod routing;
-mod traefik;
+mod notes;
+pub mod routing;
+pub mod traefik;
+pub mod traefik_static;
 mod wrangler;
 
 pub use caddy::caddy;
 pub use nginx::nginx;
+pub use notes::PUBLIC_API_PATHS;
 use routing::*;
-pub use routing::{API_PATH, GRPC_SERVICES, IDP_PATH, WEBSOCKET_PATHS, direct_path_samples};
-pub use traefik::*;
+pub use routing::{API_PATH, GRPC_SERVICES, IDP_PATH, WEBSOCKET_PATHS, direct_path_samples, host_only};
+pub use traefik::{traefik, traefik_labels};
 pub use wrangler::*;
 
-use super::{Artifact, GateHost, GateMode, Groups, LocalUsers, Mode, Plan, Section};
+use super::{Artifact, Dashboard, GateHost, GateMode, Groups, LocalUsers, Mode, Plan, PublicApi, Section};
 pub use crate::http::{AUTH_PATH, FOREIGN_IDENTITY_HEADERS, FORWARDED_HEADERS, IDENTITY_HEADERS, ORIGINAL_HEADERS};
 use crate::verify::{DEFAULT_GROUPS_CLAIM, DEFAULT_LEEWAY};
 
@@ -94,7 +97,8 @@ pub fn local_users(choice: LocalUsers) -> &'static str {
 }
 
 /// The `[vars]` in order: `ISSUER`, `AUDIENCE`, `ALLOW_GROUPS`, `GROUPS_CLAIM`, `LEEWAY_SECONDS`, `LOCAL_USERS` in
-/// embedded mode (explicit, even at the default), and `UPSTREAM` in proxy mode. `JWKS_URI` is left to discovery.
+/// embedded mode (explicit, even at the default), `DASHBOARD` and `PUBLIC_API` when not the gate's default
+/// (`protect`, `gate`), and `UPSTREAM` in proxy mode. `JWKS_URI` is left to discovery.
 pub fn vars(plan: &Plan) -> Vec<(&'static str, String)> {
     let mut v = vec![
         ("ISSUER", issuer(plan)),
@@ -106,125 +110,72 @@ pub fn vars(plan: &Plan) -> Vec<(&'static str, String)> {
     if plan.mode == Mode::Embedded {
         v.push(("LOCAL_USERS", local_users(plan.local_users).to_owned()));
     }
+    if plan.dashboard == Dashboard::Protect {
+        v.push(("DASHBOARD", "protect".to_owned()));
+    }
+    if plan.public_api == PublicApi::Gate {
+        v.push(("PUBLIC_API", "gate".to_owned()));
+    }
     if let (GateMode::Proxy, Some(up)) = (plan.gate_mode, &plan.upstream) {
         v.push(("UPSTREAM", up.clone()));
     }
     v
 }
 
+fn artifact(id: &'static str, title: &str, filename: &str, content: String) -> Artifact {
+    Artifact { id, title: title.to_owned(), filename: filename.to_owned(), content }
+}
+
 /// The gate section.
 pub fn section(plan: &Plan) -> Section {
-    let mut notes = vec![match plan.mode {
-        Mode::Embedded => format!(
-            "Embedded mode: the tokens QuFabric's API receives are issued by its embedded IdP, so the gate trusts \
-             ISSUER={} with AUDIENCE={} (not PocketID directly); PocketID's groups are carried through.",
-            issuer(plan),
-            EMBEDDED_AUDIENCES
-        ),
-        Mode::Standalone => format!(
-            "Standalone mode: the gate trusts PocketID ID tokens: ISSUER={}, AUDIENCE={} (the client id).",
-            plan.issuer, plan.client_id
-        ),
-    }];
-    if plan.mode == Mode::Embedded {
-        notes.push(match plan.local_users {
-            LocalUsers::Groups => {
-                "LOCAL_USERS = \"groups\": the embedded IdP's local users (the owner account created at \
-                 QuFabric's setup, and users added with a password in the dashboard) carry no groups, so the gate \
-                 refuses them on /api: behind the gate the owner cannot use the dashboard. Choose \"allow\" to let \
-                 them in as QuFabric itself does, or sign in through PocketID with an allowed group."
-                    .to_owned()
-            }
-            LocalUsers::Allow => {
-                "LOCAL_USERS = \"allow\": the embedded IdP's local users (the owner created at setup, \
-                 password users added in the dashboard) pass without groups, as QuFabric itself skips its JWT \
-                 allow-groups for them; PocketID users still need an allowed group."
-                    .to_owned()
-            }
-        });
-    }
+    let mut notes = notes::common(plan);
     let mut artifacts = vec![
-        Artifact {
-            id: "gate_wrangler_vars",
-            title: "wrangler.toml [vars]".into(),
-            filename: "wrangler.vars.toml".into(),
-            content: wrangler_vars(plan),
-        },
-        Artifact {
-            id: "gate_secrets",
-            title: "Secrets (wrangler secret put)".into(),
-            filename: "wrangler-secrets.sh".into(),
-            content: secrets(),
-        },
+        artifact("gate_wrangler_vars", "wrangler.toml [vars]", "wrangler.vars.toml", wrangler_vars(plan)),
+        artifact("gate_secrets", "Secrets (wrangler secret put)", "wrangler-secrets.sh", secrets()),
     ];
-    match (plan.gate_mode, &plan.gate_url, &plan.upstream) {
-        (GateMode::ForwardAuth, _, Some(upstream)) if plan.gate_host == GateHost::Traefik => {
+    match (plan.gate_mode, &plan.gate_url) {
+        (GateMode::ForwardAuth, _) if plan.gate_host == GateHost::Traefik => {
             // No Worker: its [vars] and secrets do not apply.
             notes.extend(super::traefik_plugin::notes(plan));
-            artifacts = super::traefik_plugin::artifacts(plan, upstream);
+            artifacts = super::traefik_plugin::artifacts(plan);
         }
-        (GateMode::ForwardAuth, Some(gate_url), Some(upstream)) => {
-            notes.push(format!(
-                "Forward-auth: your proxy asks {gate_url}{AUTH_PATH} before each request to {API_PATH} and the \
-                 dashboard and copies the identity headers {} to QuFabric. gRPC ({}), {} and {IDP_PATH} go \
-                 straight to QuFabric without asking the gate: they carry their own authentication (peers' \
-                 WireGuard keys, the embedded IdP), and peers keep working while the gate is unreachable.",
-                IDENTITY_HEADERS.join(", "),
-                GRPC_SERVICES.join(", "),
-                WEBSOCKET_PATHS.join(", ")
-            ));
-            notes.push(
-                "Each snippet sets one family of forwarding headers for the gate and clears the other: set the \
-                 gate's FORWARDED_HEADERS to your proxy (\"nginx\", \"caddy\" or \"traefik\"; see wrangler.toml \
-                 [vars]). Traefik: never set trustForwardHeader: true on this middleware."
-                    .to_owned(),
-            );
+        (GateMode::ForwardAuth, Some(gate_url)) => {
+            notes.extend(notes::forward_auth(plan, gate_url));
             if plan.gate_host == GateHost::Workerd {
                 notes.push(super::workerd::note(gate_url));
                 artifacts.extend(super::workerd::artifacts(plan, gate_url));
             }
-            artifacts.push(Artifact {
-                id: "gate_caddy",
-                title: "Caddyfile (forward_auth)".into(),
-                filename: "Caddyfile".into(),
-                content: caddy(plan, gate_url, upstream),
-            });
-            artifacts.push(Artifact {
-                id: "gate_nginx",
-                title: "nginx (auth_request)".into(),
-                filename: "pocketgate-nginx.conf".into(),
-                content: nginx(plan, gate_url, upstream),
-            });
-            artifacts.push(Artifact {
-                id: "gate_traefik",
-                title: "Traefik (forwardAuth, file provider)".into(),
-                filename: "pocketgate-traefik.yml".into(),
-                content: traefik(plan, gate_url, upstream),
-            });
-            artifacts.push(Artifact {
-                id: "gate_traefik_labels",
-                title: "Traefik (forwardAuth, Docker labels)".into(),
-                filename: "pocketgate-traefik-labels.yml".into(),
-                content: traefik_labels(plan, gate_url, upstream),
-            });
+            artifacts.extend([
+                artifact("gate_caddy", "Caddyfile (forward_auth)", "Caddyfile", caddy(plan, gate_url)),
+                artifact("gate_nginx", "nginx (auth_request)", "pocketgate-nginx.conf", nginx(plan, gate_url)),
+                artifact(
+                    "gate_traefik_static",
+                    traefik_static::title(plan),
+                    traefik_static::filename(plan),
+                    traefik_static::static_config(plan, None),
+                ),
+                artifact(
+                    "gate_traefik",
+                    "Traefik (forwardAuth, file provider)",
+                    "pocketgate-traefik.yml",
+                    traefik(plan, gate_url),
+                ),
+                artifact(
+                    "gate_traefik_labels",
+                    "Traefik (forwardAuth, Docker labels)",
+                    "pocketgate-traefik-labels.yml",
+                    traefik_labels(plan, gate_url),
+                ),
+            ]);
         }
         _ => {
-            notes.push(format!(
-                "Proxy mode: route only {host}{API_PATH} and {host}{API_PATH}/* to the Worker (wrangler.toml routes \
-                 below); it forwards allowed requests to UPSTREAM. Everything else (gRPC {}, {}, {IDP_PATH} and the \
-                 dashboard) must reach QuFabric directly: a Worker's fetch() cannot carry gRPC (no trailers, no \
-                 bidirectional streams), so a route on {host}/* would cut every peer off. Enable gRPC in the \
-                 zone's Network settings for the proxied hostname.",
-                GRPC_SERVICES.join(", "),
-                WEBSOCKET_PATHS.join(", "),
-                host = host_only(&plan.domain)
+            notes.push(notes::proxy_mode(plan));
+            artifacts.push(artifact(
+                "gate_wrangler_routes",
+                "wrangler.toml routes (proxy mode: /api only)",
+                "wrangler.routes.toml",
+                wrangler_routes(plan),
             ));
-            artifacts.push(Artifact {
-                id: "gate_wrangler_routes",
-                title: "wrangler.toml routes (proxy mode: /api only)".into(),
-                filename: "wrangler.routes.toml".into(),
-                content: wrangler_routes(plan),
-            });
         }
     }
     Section { id: "gate", title: "3. PocketGate".into(), notes, artifacts }
@@ -286,7 +237,15 @@ mod tests {
         assert_eq!(ids(&plan(&embedded())), ["gate_wrangler_vars", "gate_secrets", "gate_wrangler_routes"]);
         assert_eq!(
             ids(&plan(&standalone())),
-            ["gate_wrangler_vars", "gate_secrets", "gate_caddy", "gate_nginx", "gate_traefik", "gate_traefik_labels"]
+            [
+                "gate_wrangler_vars",
+                "gate_secrets",
+                "gate_caddy",
+                "gate_nginx",
+                "gate_traefik_static",
+                "gate_traefik",
+                "gate_traefik_labels"
+            ]
         );
         assert!(wrangler_vars(&plan(&standalone())).contains("# FORWARDED_HEADERS = \"traefik\"\n"));
         assert!(!wrangler_vars(&plan(&embedded())).contains("FORWARDED_HEADERS"));
