@@ -1,8 +1,8 @@
 //! Traefik's dynamic configuration (file provider and Docker labels), shared by `forwardAuth` and the plugin.
 //!
-//! Routers (traefik `pkg/muxer/http/mux.go` `withRoutingPath`: rules match the path with unreserved characters
-//! decoded and reserved ones, `%2F` and `%5C` among them, still encoded; a raw `\` is escaped as `%5C` by Go):
-//! - `netbird-api` matches `/api` in any case, and `api` after an encoded `/` or `\` anywhere
+//! Routers (traefik `pkg/muxer/http/mux.go` `withRoutingPath`: rules match the path with reserved characters,
+//! `%2F` among them, still encoded and the others decoded, `%5C` to `\`, mux.go:102-176):
+//! - `netbird-api` matches `/api` in any case, and `api` after an encoded `/` or a `\` anywhere
 //!   ([`API_RULE`]), at a priority above every other router: `/API/users`, `/%2Fapi/users`,
 //!   `/x/..%2F..%2Fapi/users`, `/relay\..\api\users` and `DELETE /relay/..%2fapi/users/1` all reach the gate (which
 //!   refuses them as ambiguous) instead of an ungated router that forwards them to a server serving `/api`;
@@ -18,10 +18,11 @@ use super::super::{Dashboard, Plan};
 use super::routing::{Backend, Kind, Layout, PathMatch, Role, layout};
 use super::*;
 
-/// The gated router's path rule: `/api` in any case, or `api` after an encoded `/` or `\` anywhere, followed by a
+/// The gated router's path rule: `/api` in any case, or `api` after an encoded `/` or a `\` anywhere (Traefik's
+/// routing path keeps `%2F` encoded but decodes `%5C`, mux.go:102-122; Go escapes a raw `\`), followed by a
 /// separator or the end (`\z`: a `$` would be docker compose interpolation in a label). Go regexp syntax
 /// (`PathRegexp`, Traefik v3).
-pub const API_RULE: &str = "PathRegexp(`(?i)(^/|%2f|%5c)api(/|%2f|%5c|\\z)`)";
+pub const API_RULE: &str = "PathRegexp(`(?i)(^/|%2f|\\\\)api(/|%2f|\\\\|\\z)`)";
 /// The gated router's priority: above the direct routers ([`DIRECT_PRIORITY`]), so a path that names the API
 /// through an encoded separator never lands on one of them.
 pub const API_PRIORITY: u32 = 200;
@@ -370,13 +371,13 @@ mod tests {
                 && api.contains("\"pocketgate\"]"),
             "{api}"
         );
-        // The rule, as Traefik's regexp sees the routing path (reserved characters still encoded).
+        // The rule, as Traefik's regexp sees the routing path (%2F still encoded, %5C decoded to \).
         let re = regex_lite();
         for hostile in [
             "/API/users",
             "/%2Fapi/users",
             "/x/..%2F..%2Fapi/users",
-            "/relay%5C..%5Capi%5Cusers",
+            "/relay\\..\\api\\users",
             "/relay/..%2fapi/users/1",
             "/api",
             "/api/users",
@@ -397,12 +398,12 @@ mod tests {
         |path: &str| {
             let p = path.to_ascii_lowercase();
             let after_ok = |rest: &str| {
-                rest.is_empty() || rest.starts_with('/') || rest.starts_with("%2f") || rest.starts_with("%5c")
+                rest.is_empty() || rest.starts_with('/') || rest.starts_with("%2f") || rest.starts_with('\\')
             };
             if p.strip_prefix("/api").is_some_and(after_ok) {
                 return true;
             }
-            ["%2fapi", "%5capi"].iter().any(|sep| p.match_indices(sep).any(|(i, m)| after_ok(&p[i + m.len()..])))
+            ["%2fapi", "\\api"].iter().any(|sep| p.match_indices(sep).any(|(i, m)| after_ok(&p[i + m.len()..])))
         }
     }
 
