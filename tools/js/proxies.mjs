@@ -165,12 +165,13 @@ ${snippet.replace(site, `http://127.0.0.1:${port} {`)}`;
 }
 
 /**
- * The routers' `tls` blocks removed from file-provider YAML (`tls: {}`, or `tls:` with its `certResolver:`): the
- * generated routers carry TLS as NetBird's do, and these loopback tests speak plain HTTP to a plain entry point.
+ * The routers' `tls` blocks removed from file-provider YAML (`tls: {…}` on one line, or `tls:` with its
+ * `certResolver:`): the generated routers carry TLS as NetBird's do, and these loopback tests speak plain HTTP to
+ * a plain entry point.
  * The one transformation the harness makes besides addresses; certificates are not what these suites test.
  */
 export function withoutRouterTls(dynamic) {
-  return dynamic.replace(/^( +)tls: \{\}\n/gm, "").replace(/^( +)tls:\n\1  certResolver: .*\n/gm, "");
+  return dynamic.replace(/^( +)tls: \{[^}\n]*\}\n/gm, "").replace(/^( +)tls:\n\1  certResolver: .*\n/gm, "");
 }
 
 /**

@@ -7,7 +7,9 @@
 //!   `/x/..%2F..%2Fapi/users`, `/relay\..\api\users` and `DELETE /relay/..%2fapi/users/1` all reach the gate (which
 //!   refuses them as ambiguous) instead of an ungated router that forwards them to a server serving `/api`;
 //! - the direct routers of the stack's layout (gRPC to an h2c service, WebSockets, the IdP), ungated;
-//! - the dashboard, the catch-all at priority 1, to the dashboard container only, gated with `DASHBOARD=protect`.
+//! - the dashboard, the catch-all at priority 1 (minus what the API router takes: if a gate middleware cannot load,
+//!   Traefik disables its router and the API gets a 404, never another router), to the dashboard container only,
+//!   gated with `DASHBOARD=protect`.
 //!
 //! Every router carries TLS as getting-started.sh's do (`tls=true`, `tls.certresolver=<resolver>`,
 //! gs.sh:892-893, 920-921, 927-928): NetBird's `websecure` entry point has no TLS of its own (gs.sh:850), so a
@@ -105,10 +107,13 @@ pub fn routers(plan: &Plan, l: &Layout) -> Vec<Router> {
             container: b.container,
         });
     }
+    // The catch-all excludes what the API router takes: if that router is disabled (a middleware that cannot load:
+    // the plugin without plugin.wasm, a broken forwardAuth), Traefik answers 404 for the API instead of handing it
+    // to the next router that matches.
     let dash = l.dashboard();
     out.push(Router {
         name: "netbird-dashboard",
-        rule: host,
+        rule: format!("{host} && !{API_RULE}"),
         middlewares: if plan.dashboard == Dashboard::Protect { vec![STRIP, GATE] } else { vec![STRIP] },
         service: dash.service.to_owned(),
         priority: 1,
@@ -411,6 +416,7 @@ mod tests {
     fn the_dashboard_is_the_dashboard_containers_and_asks_the_gate_only_with_protect() {
         let t = traefik(&plan(&combined()), "http://pocketgate:8080");
         let dash = block(&t, "    netbird-dashboard:\n", "      tls:");
+        assert!(dash.contains(&format!("!{}", &yaml_string(API_RULE)[1..yaml_string(API_RULE).len() - 1])), "{dash}");
         assert!(
             dash.contains("middlewares: [\"pocketgate-strip\"]\n") && dash.contains("service: netbird-dashboard\n"),
             "{dash}"
