@@ -274,8 +274,13 @@ fn read_if_changed(path: &str, last: Option<&Seen>) -> Option<(Seen, FileKeys)> 
         // Changed: the rest of the file joins what matched so far.
         let mut bytes = old[..at].to_vec();
         bytes.extend_from_slice(&chunk[..n]);
-        if let Err(e) = file.read_to_end(&mut bytes) {
-            return failed(e);
+        loop {
+            match file.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return failed(e),
+            }
         }
         break bytes;
     };
