@@ -10,6 +10,8 @@
 // - a deleted file revokes (the decision documented in docs/TRAEFIK.md), whatever keysStaleSeconds says;
 // - an invalid file keeps the last good keys for keysStaleSeconds, then every instance refuses;
 // - keysStaleSeconds is accepted, and a bad value is a 503 config_invalid naming it, never echoing it.
+// And what the build does for Traefik's wazero (v1.8.0, under Go 1.24+; xtask/src/util.rs wasm_lower_bulk_memory):
+// a 16 KiB key file and valid tokens of several kilobytes are handled, not a 500 "out of bounds memory access".
 import assert from "node:assert/strict";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -17,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ROOT, need } from "../../tools/js/env.mjs";
-import { startIssuer } from "../../tools/js/issuer.mjs";
+import { newKey, startIssuer } from "../../tools/js/issuer.mjs";
 import { rawRequest } from "../../tools/js/net.mjs";
 import { docSnippet, startTraefik } from "../../tools/js/proxies.mjs";
 
@@ -215,4 +217,39 @@ describe("keysStaleSeconds mistakes", () => {
       }
     });
   }
+});
+
+describe("large key files and tokens (memory.copy lowered for wazero v1.8.0 under Go 1.24+)", () => {
+  let ctx;
+  before(async () => { ctx = await start(); });
+  after(async () => { await ctx?.proxy.stop(); });
+
+  test("a 16 KiB key file loads, and a same-size change in its last chunk is seen at the next request", async () => {
+    const others = Array.from({ length: 39 }, () => newKey("RS256").jwk);
+    const text = (first) => JSON.stringify({ keys: [...others, first] });
+    const token = issuer.idToken();
+    writeKeys(ctx.file, text(issuer.key.jwk));
+    assert.ok(text(issuer.key.jwk).length > 16_384, "more than four 4 KiB chunks");
+    utimesSync(ctx.file, MTIME, MTIME);
+    await warm(ctx.proxy, token);
+    const old = statSync(ctx.file, { bigint: true });
+    issuer.rotate("RS256");
+    writeFileSync(ctx.file, text(issuer.key.jwk)); // only the last key differs: the file's last 4 KiB chunk
+    utimesSync(ctx.file, MTIME, MTIME);
+    const now = statSync(ctx.file, { bigint: true });
+    assert.deepEqual([now.size, now.mtimeNs], [old.size, old.mtimeNs]);
+    assertAllRefused(await burst(ctx.proxy, token), 401, "key_not_found");
+    assert.deepEqual(answers(await burst(ctx.proxy, issuer.idToken())), Array(WIDTH).fill("200"));
+    writeKeys(ctx.file, JSON.stringify(issuer.jwks()));
+  });
+
+  test("valid tokens of 2 to 6 KB (a user in many groups) are verified, never a 500", async () => {
+    // The upstream (Node) takes at most 16 KiB of headers: the token and the groups header go to it.
+    for (const groups of [40, 80, 120]) {
+      const token = issuer.idToken({ groups: ["netbird-users", ...Array.from({ length: groups }, (_, i) => `team-${i}-of-the-organisation`)] });
+      assert.ok(token.length > groups * 25, `${token.length} bytes`);
+      const rs = await burst(ctx.proxy, token, 8);
+      assert.deepEqual(answers(rs), Array(8).fill("200"), `a ${token.length}-byte token`);
+    }
+  });
 });
