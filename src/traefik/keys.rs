@@ -27,7 +27,8 @@ use crate::jwk::{KeySet, MAX_JWKS_BYTES};
 use crate::keycache::{FetchOutcome, KeyCachePolicy, StatedKeys};
 use crate::request::Caches;
 
-/// Bytes read at a time when comparing the file with its last read (on the stack: no allocation per request).
+/// Bytes read at a time when comparing the file with its last read (into [`KeyFile::chunk`], allocated and
+/// zeroed once: nothing is allocated or cleared per request).
 const CHUNK: usize = 4096;
 
 /// What the last read of a `jwksFile` found.
@@ -69,6 +70,8 @@ struct KeyFile {
     seen: Option<Seen>,
     /// When a read last found the file good (the stale window of a broken file starts there).
     confirmed: Option<u64>,
+    /// The read buffer, [`CHUNK`] bytes.
+    chunk: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -90,7 +93,9 @@ impl Keys {
             .into_iter()
             .map(|spec| match spec {
                 KeySource::Inline(text) => Source::Inline(text),
-                KeySource::File(path) => Source::File(KeyFile { path, seen: None, confirmed: None }),
+                KeySource::File(path) => {
+                    Source::File(KeyFile { path, seen: None, confirmed: None, chunk: vec![0; CHUNK] })
+                }
             })
             .collect();
         Keys { sources }
@@ -141,7 +146,7 @@ impl Keys {
 
 impl KeyFile {
     fn check(&mut self, issuer: usize, caches: &mut Caches, now: u64, log: &mut impl FnMut(&str)) {
-        let Some((seen, keys)) = read_if_changed(&self.path, self.seen.as_ref()) else {
+        let Some((seen, keys)) = read_if_changed(&self.path, self.seen.as_ref(), &mut self.chunk) else {
             // The same bytes (or the same failure) as the last read: a good file is confirmed, and stated again
             // only when a day's TTL ran out.
             let good = match &self.seen {
@@ -231,7 +236,7 @@ fn unreadable(e: &std::io::Error) -> Error {
 /// same failure); else what it holds now and what that says. An unchanged file under 4 KiB costs three WASI calls
 /// (`path_open`, one `fd_read`, `fd_close`) and a comparison. At most [`MAX_JWKS_BYTES`] + 1 bytes are read (a
 /// longer file is refused by the parser); nothing is allocated unless the bytes differ.
-fn read_if_changed(path: &str, last: Option<&Seen>) -> Option<(Seen, FileKeys)> {
+fn read_if_changed(path: &str, last: Option<&Seen>, chunk: &mut [u8]) -> Option<(Seen, FileKeys)> {
     let failed = |e: std::io::Error| {
         let seen = match e.kind() {
             ErrorKind::NotFound => Seen::Gone,
@@ -254,10 +259,9 @@ fn read_if_changed(path: &str, last: Option<&Seen>) -> Option<(Seen, FileKeys)> 
     };
     let before = last.and_then(Seen::bytes);
     let old = before.unwrap_or_default();
-    let mut chunk = [0u8; CHUNK];
     let mut at = 0;
     let bytes = loop {
-        let n = match file.read(&mut chunk) {
+        let n = match file.read(chunk) {
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return failed(e),
@@ -272,7 +276,7 @@ fn read_if_changed(path: &str, last: Option<&Seen>) -> Option<(Seen, FileKeys)> 
             at += n;
             // A short read of a regular file is its end: the same bytes, without one more (empty) read. A file
             // still being written is read again at the next request.
-            if n < CHUNK && at == old.len() {
+            if n < chunk.len() && at == old.len() {
                 return None;
             }
             continue;
@@ -281,7 +285,7 @@ fn read_if_changed(path: &str, last: Option<&Seen>) -> Option<(Seen, FileKeys)> 
         let mut bytes = old[..at].to_vec();
         bytes.extend_from_slice(&chunk[..n]);
         loop {
-            match file.read(&mut chunk) {
+            match file.read(chunk) {
                 Ok(0) => break,
                 Ok(n) => bytes.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
