@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::setup::TRAEFIK_TARGET;
 use crate::sizes;
-use crate::util::{Paths, Result, header, run, wasm_opt};
+use crate::util::{Paths, Result, header, run, wasm_lower_bulk_memory, wasm_opt};
 
 /// Features of the wasm core build.
 pub const CORE_FEATURES: &str = "webcrypto";
@@ -87,7 +87,8 @@ pub fn worker(paths: &Paths) -> Result<Option<(String, PathBuf)>> {
     Ok(Some(("Worker (worker-build, wasm-opt)".into(), wasm)))
 }
 
-/// The Traefik plugin: `plugin.wasm` (the release build, as cargo leaves it) and `.traefik.yml`
+/// The Traefik plugin: `plugin.wasm` (the release build with `memory.copy` and `memory.fill` lowered to loops,
+/// [`wasm_lower_bulk_memory`]: wazero v1.8.0 under Go 1.24+ miscomputes around them) and `.traefik.yml`
 /// (`src/traefik/traefik.yml`) in [`TRAEFIK_PLUGIN_DIR`]. Run it after [`worker`], which empties `build/`.
 pub fn traefik(paths: &Paths) -> Result<(String, PathBuf)> {
     header(&format!("build: Traefik plugin ({TRAEFIK_TARGET}, feature traefik) → {TRAEFIK_PLUGIN_DIR}"));
@@ -96,7 +97,9 @@ pub fn traefik(paths: &Paths) -> Result<(String, PathBuf)> {
     run("Traefik plugin build", c)?;
     let dir = paths.root.join(TRAEFIK_PLUGIN_DIR);
     let wasm = dir.join("plugin.wasm");
-    copy(&paths.target.join(TRAEFIK_TARGET).join("release/pocketgate-traefik.wasm"), &wasm)?;
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let built = paths.target.join(TRAEFIK_TARGET).join("release/pocketgate-traefik.wasm");
+    run("wasm-opt --llvm-memory-copy-fill-lowering (Traefik plugin)", wasm_lower_bulk_memory(paths, &built, &wasm))?;
     copy(&paths.root.join("src/traefik/traefik.yml"), &dir.join(".traefik.yml"))?;
     Ok(("Traefik plugin (plugin.wasm as shipped; -Oz for comparison)".into(), wasm))
 }
