@@ -19,12 +19,26 @@ import { startContainer } from "./qf-container.mjs";
 import { acceptEcho, dashboardAnswer, dexIdp, goPath, restAnswer, textAnswer } from "./qf-http.mjs";
 import { restServes } from "./netbird-paths.mjs";
 
-/** The management HTTP handler: the REST API router (gorilla mux, PathPrefix "/api"). A path it serves answers
- * the stand-in's REST JSON; anything else 404. */
+/** management/server/http/handler.go:67-83 bypass paths, matched with Go's path.Match on URL.Path
+ * (middleware/bypass/bypass.go:52-60); types/proxy.go:7 the proxy callback. */
+const BYPASS = [/^\/api\/instance$/, /^\/api\/setup$/, /^\/api\/users\/invites\/nbi_[^/]*$/, /^\/api\/users\/invites\/nbi_[^/]*\/accept$/,
+  /^\/api\/reverse-proxy\/callback$/];
+
+/**
+ * The management HTTP handler: the REST API router (gorilla mux, PathPrefix "/api"). A path it serves answers the
+ * stand-in's REST JSON, except that a request with neither a Bearer nor a Token credential on a path outside the
+ * bypass list gets NetBird's own 401 (middleware/auth_middleware.go:106-108, http/util/util.go:70-80
+ * WriteErrorResponse); anything else 404. Every request is recorded as "rest" whatever the answer.
+ */
 function restHandler(req, res, record) {
   record("rest");
-  if (restServes(req.url)) return restAnswer(req, res);
-  return textAnswer(res, 404, "404 page not found\n");
+  if (!restServes(req.url)) return textAnswer(res, 404, "404 page not found\n");
+  const scheme = String(req.headers.authorization ?? "").split(" ")[0].toLowerCase();
+  if (!["bearer", "token"].includes(scheme) && !BYPASS.some((re) => re.test(goPath(req.url)))) {
+    res.writeHead(401, { "content-type": "application/json; charset=UTF-8" });
+    return res.end(`${JSON.stringify({ message: "no valid authentication provided", code: 401 })}\n`);
+  }
+  return restAnswer(req, res);
 }
 
 /** A WebSocket upgrade on one of `paths` (Go's URL.Path, exact) is echoed; anything else is `fallback`. */

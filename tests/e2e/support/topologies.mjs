@@ -59,13 +59,13 @@ function pageInput(name, variant, { issuer, jwks }) {
   const traefikGate = { gate_host: "workerd", gate_url: "http://pocketgate:8080" };
   const hostGate = { gate_host: "workerd", gate_url: "http://127.0.0.1:8787" };
   if (name === "combined-traefik") {
-    return { ...base, mode: "embedded", client_id: "qufabric", upstream: "http://netbird-server:80",
+    return { ...base, mode: "embedded", issuer, client_id: "qufabric", upstream: "http://netbird-server:80",
       dashboard_upstream: "http://netbird-dashboard:80", traefik_certresolver: "letsencrypt",
       ...(variant === "plugin" ? { gate_host: "traefik", gate_url: "", jwks } : traefikGate) };
   }
   if (name === "combined-external") {
     // gs.sh:420-421 MANAGEMENT_HOST_PORT 8081, DASHBOARD_HOST_PORT 8080 on get_upstream_host() = 127.0.0.1.
-    return { ...base, mode: "embedded", client_id: "qufabric", upstream: "http://127.0.0.1:8081",
+    return { ...base, mode: "embedded", issuer, client_id: "qufabric", upstream: "http://127.0.0.1:8081",
       dashboard_upstream: "http://127.0.0.1:8080", traefik_certresolver: "",
       ...(variant === "traefik" ? traefikGate : hostGate) };
   }
@@ -140,7 +140,11 @@ export async function startTopology({ file, name, variant, broken = null, input:
     const embedded = name !== "legacy";
     const hosts = { "127.0.0.1": addr.of("host"), pocketgate: addr.of("pocketgate") };
     // ---- containers that the page's input depends on ----
-    let pocketid = null;
+    // PocketID: the primary IdP (standalone), or the connector behind the embedded IdP (the page's `issuer`).
+    const pocketid = await startIssuer({ clientId: embedded ? "qufabric" : "netbird" });
+    stops.push(() => pocketid.close());
+    t.pocketid = pocketid;
+    t.pocketidIssuer = pocketid.url;
     if (embedded) {
       const pub = name === "combined-external" && variant !== "traefik";
       // gs.sh:1187, 1203 render_docker_compose_exposed_ports: dashboard 127.0.0.1:8080:80, netbird-server 127.0.0.1:8081:80.
@@ -158,10 +162,9 @@ export async function startTopology({ file, name, variant, broken = null, input:
       t.wsOf = { "/relay": server, "/ws-proxy/signal": server, "/ws-proxy/management": server };
       const user = (userId, groups) => server.dexToken({ userId, connector: "pocketid-d0c5n0g", groups, email: `${userId}@example.com` });
       t.tokens = { allowed: () => user("alice", ["netbird-users"]), wrongGroup: () => user("bob", ["contractors"]) };
+      t.gateIssuer = server.issuer;
     } else {
-      pocketid = await startIssuer({ clientId: "netbird" });
-      stops.push(() => pocketid.close());
-      t.pocketid = pocketid;
+      t.gateIssuer = pocketid.url;
       t.tokens = {
         allowed: () => pocketid.idToken({ name: "alice", groups: ["netbird-users"] }),
         wrongGroup: () => pocketid.idToken({ name: "bob", groups: ["contractors"] }),
@@ -170,7 +173,7 @@ export async function startTopology({ file, name, variant, broken = null, input:
 
     // ---- the page ----
     const jwks = embedded ? JSON.stringify({ keys: await idpKeys(t.containers["netbird-server"]) }) : undefined;
-    const input = { ...pageInput(name, variant, { issuer: pocketid?.url, jwks }), ...(mistake?.input ?? {}), ...extraInput };
+    const input = { ...pageInput(name, variant, { issuer: pocketid.url, jwks }), ...(mistake?.input ?? {}), ...extraInput };
     t.input = input;
     const page = await generate(input);
     t.artifacts = page.artifacts;
@@ -247,6 +250,14 @@ export async function startTopology({ file, name, variant, broken = null, input:
     stops.push(() => fwd.close());
     t.grpcTarget = { address: fwd.address, host: PUBLIC_HOST, ca: ca.ca };
     t.ungatedPrefixes = [...new Set([...UNGATED_PREFIXES, ...namedPrefixes(t.proxyConfig)])];
+    // The shape issue 21's live check asks for (/work/plan/topo-requests.md).
+    Object.assign(t, { address: t.proxyAddress, port: 443 });
+    t.tokens.denied = t.tokens.wrongGroup;
+    t.stopGate = async () => {
+      if (!t.gate.stop) throw new Error(`${name}/${variant}: the gate is ${t.gate.kind}, not a process of its own`);
+      await t.gate.stop();
+    };
+    t.startGate = async () => { await t.gate.start(); };
     return t;
   } catch (e) {
     await t.stop();

@@ -103,7 +103,7 @@ export const fillNetbird = (text) => text.replaceAll("$NETBIRD_DOMAIN", PUBLIC_H
  * (name or name/variant) it makes sense for.
  */
 export const BROKEN_VARIANTS = {
-  "no-tls": {
+  "traefik-no-tls": {
     what: "Traefik routers without tls=true (served as plain HTTP on :443, pkg/server/aggregator.go)",
     applies: ["combined-traefik", "combined-external/traefik", "legacy/traefik"],
     labels: (labels) => mapLabels(labels, (l) => (/\.routers\.[^.]+\.tls(\.|=)/i.test(l) ? null : l)),
