@@ -35,6 +35,7 @@ for (const c of cases) {
     assert.equal(start.status, "fulfilled", `the topology did not start: ${start.reason?.stack ?? start.reason}`);
     if (c.broken) {
       assert.equal(outcome.status, "rejected", "the streams survived Traefik's default timeouts: the check cannot fail");
+      assert.notEqual(outcome.reason.code, undefined, `cut by the proxy (a gRPC status), not a failed assertion: ${outcome.reason.stack}`);
     } else {
       assert.equal(outcome.status, "fulfilled", `${outcome.reason?.stack ?? outcome.reason}`);
     }
