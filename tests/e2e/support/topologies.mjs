@@ -218,6 +218,7 @@ export async function startTopology({ file, name, variant, broken = null, input:
 
     // ---- the gate ----
     const proxyKind = variant === "forwardauth" || variant === "plugin" ? "traefik" : variant;
+    t.proxyKind = proxyKind;
     if (broken === "no-gate") {
       t.gate = { kind: "none", logs: () => [], output: () => "", stop: null, start: null };
     } else if (variant !== "plugin") {
