@@ -100,6 +100,7 @@ test("known mistakes: each is one named edit that changes the text it applies to
   const catchAll = BROKEN_VARIANTS["catch-all-to-management"].labels(labels);
   assert.deepEqual(catchAll.dashboard, ["traefik.http.routers.dash.service=srv", "traefik.http.routers.dash.priority=1"]);
   assert.deepEqual(BROKEN_VARIANTS["default-timeouts"].flags(["--a=1", "--entrypoints.w.transport.respondingTimeouts.readTimeout=0"]), ["--a=1"]);
+  assert.equal(BROKEN_VARIANTS["default-timeouts"].nginx("    client_body_timeout 1d;\n    grpc_read_timeout 1d;\n    grpc_pass x;\n"), "    grpc_pass x;\n");
   assert.match(BROKEN_VARIANTS["issuer-trailing-slash"].capnp('(name = "ISSUER", text = "https://id.example.com"),'), /"https:\/\/id\.example\.com\/"/);
   assert.throws(() => BROKEN_VARIANTS["grpc-forward-auth"].nginx("server {}"), /no gRPC location/);
 });

@@ -146,9 +146,10 @@ export const BROKEN_VARIANTS = {
     },
   },
   "default-timeouts": {
-    what: "the entry point's responding timeouts left at Traefik's defaults (readTimeout 60 s cuts gRPC streams)",
-    applies: ["combined-traefik", "combined-external/traefik", "legacy/traefik"],
+    what: "the proxy's timeouts left at their defaults (Traefik's entry-point readTimeout, nginx's grpc_read_timeout and client_body_timeout: 60 s cut a silent gRPC stream)",
+    applies: ["combined-traefik", "combined-external/traefik", "legacy/traefik", "combined-external/nginx", "legacy/nginx"],
     flags: (flags) => flags.filter((f) => !/respondingTimeouts/i.test(f)),
+    nginx: (text) => text.replace(/^[ \t]*(grpc_read_timeout|grpc_send_timeout|client_body_timeout|client_header_timeout|proxy_read_timeout|proxy_send_timeout)\s[^;]*;[^\n]*\n/gm, ""),
   },
   "dashboard-through-gate": {
     what: "DASHBOARD = protect: the proxy asks the gate for the dashboard, which then fails with the gate stopped",
