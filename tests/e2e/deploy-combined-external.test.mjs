@@ -21,7 +21,7 @@ import { WORKER_HOST } from "./support/topology-text.mjs";
 const FILE = "deploy-combined-external";
 
 topologySuite(FILE, "combined-external", "nginx", "gs.sh's nginx (render_nginx_conf) with the page's HTTPS server", (topology) => {
-  test("nginx sets the client's address for every upstream (gs.sh:1296-1301) and SNI to https upstreams", () => {
+  test("nginx sets the client's address for every upstream (gs.sh:1296-1301)", () => {
     const conf = topology().proxyConfig;
     assert.match(conf, /proxy_set_header\s+X-Real-IP\s+\$remote_addr;/);
     assert.match(conf, /proxy_set_header\s+X-Forwarded-For\s+\$proxy_add_x_forwarded_for;/);

@@ -170,7 +170,7 @@ export const BROKEN_VARIANTS = {
     capnp: (text) => text.replace(/(\(name = "ISSUER", text = "[^"]*?)\/?"\)/, '$1/")'),
   },
   "nginx-no-sni": {
-    what: "nginx asks an https:// gate without SNI (proxy_ssl_server_name is off by default): Cloudflare refuses the handshake",
+    what: "nginx asks the https:// gate (a Worker on Cloudflare) without SNI (proxy_ssl_server_name is off by default): the edge refuses the handshake",
     applies: ["combined-external/nginx-cloudflare"],
     nginx: (text) => {
       if (!/^\s*proxy_ssl_server_name on;\n/m.test(text)) throw new Error(`nginx-no-sni: no proxy_ssl_server_name line:\n${text}`);
