@@ -42,7 +42,7 @@ enum Kind {
 }
 
 /// Each option: its name, the variable it sets, how it is read.
-const OPTIONS: [(&str, &str, Kind); 14] = [
+const OPTIONS: [(&str, &str, Kind); 15] = [
     ("issuer", "ISSUER", Kind::Scalar),
     ("audience", "AUDIENCE", Kind::List),
     ("allowGroups", "ALLOW_GROUPS", Kind::List),
