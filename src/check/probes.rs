@@ -231,7 +231,7 @@ async fn issuer_rows(
     let url = idp::discovery_url(issuer);
     let fetched = client.fetch(&url).await.map_err(String::from);
     let (outcome, jwks_uri) = idp::issuer(issuer, &url, &fetched);
-    let mut rows = vec![row(ids.0, format!("{who} issuer {issuer}"), outcome)];
+    let mut rows = vec![row(ids.0, format!("{who} {issuer}"), outcome)];
     let keys = match jwks_uri {
         None => Outcome::skip("no jwks_uri to fetch (see the row above)"),
         Some(u) if !crate::url::is_fetchable_key_url(&u) => Outcome::fail(
@@ -243,7 +243,7 @@ async fn issuer_rows(
             idp::keys(&u, &fetched, qufabric_verifies)
         }
     };
-    rows.push(row(ids.1, format!("{who} keys"), keys));
+    rows.push(row(ids.1, format!("{who}'s keys"), keys));
     rows
 }
 

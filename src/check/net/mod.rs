@@ -157,7 +157,7 @@ impl Client {
         let stream = connector.connect(name, tcp).await.map_err(|e| tls_error(host, port, &e))?;
         let (_, conn) = stream.get_ref();
         let info = TlsInfo {
-            version: conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default(),
+            version: conn.protocol_version().map(|v| format!("{v:?}").replace("TLSv1_", "TLS 1.")).unwrap_or_default(),
             alpn: conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()),
         };
         Ok((stream, info))
