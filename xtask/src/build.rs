@@ -1,5 +1,5 @@
-//! `cargo xtask build`: the native library, the wasm core, (when their files exist) the Worker and the page, and
-//! the Traefik plugin's folder.
+//! `cargo xtask build`: the native library and the `pocketgate` command (`pocketgate check`), the wasm core, (when
+//! their files exist) the Worker and the page, and the Traefik plugin's folder.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +27,10 @@ pub const TRAEFIK_CARGO_ARGS: &[&str] = &[
 /// `plugins-local/` in Traefik's working directory).
 pub const TRAEFIK_PLUGIN_DIR: &str = "build/traefik/plugins-local/src/pocketgate";
 
+/// The native build's features: the library, and `pocketgate` (src/bin/pocketgate.rs, `pocketgate check`), which
+/// needs the native-only feature `check` (the Worker, the page and the plugin never build it).
+pub const NATIVE_FEATURES: &str = "check";
+
 /// Everything, then the size table.
 pub fn build(paths: &Paths) -> Result {
     native(paths)?;
@@ -44,10 +48,26 @@ pub fn build(paths: &Paths) -> Result {
 }
 
 fn native(paths: &Paths) -> Result {
-    header("build: native (cargo build --release)");
+    header("build: native (cargo build --release --features check: the library and `pocketgate`)");
     let mut c = paths.cmd(env!("CARGO"));
-    c.args(["build", "--release"]);
-    run("native build", c)
+    c.args(["build", "--release", "--features", NATIVE_FEATURES]);
+    run("native build", c)?;
+    println!("pocketgate check: {}", check_binary_path(paths).display());
+    Ok(())
+}
+
+/// Where the native build leaves `pocketgate`.
+pub fn check_binary_path(paths: &Paths) -> PathBuf {
+    paths.target.join("release/pocketgate")
+}
+
+/// `pocketgate` alone (the end-to-end suite tests/e2e/live-check*.test.mjs runs it).
+pub fn check_binary(paths: &Paths) -> Result<PathBuf> {
+    header("build: pocketgate (cargo build --release --features check --bin pocketgate)");
+    let mut c = paths.cmd(env!("CARGO"));
+    c.args(["build", "--release", "--features", NATIVE_FEATURES, "--bin", "pocketgate"]);
+    run("pocketgate build", c)?;
+    Ok(check_binary_path(paths))
 }
 
 fn wasm_artifact(paths: &Paths) -> PathBuf {

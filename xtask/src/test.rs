@@ -49,7 +49,8 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
     })?;
     step("clippy", || {
         let mut c = paths.cmd(env!("CARGO"));
-        c.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+        // `pocketgate/check`: `pocketgate check` (src/check/) is native-only behind its feature; lint it too.
+        c.args(["clippy", "--workspace", "--all-targets", "--features", "pocketgate/check", "--", "-D", "warnings"]);
         run("cargo clippy", c)
     })?;
     step("clippy (wasm32-wasip1: Traefik plugin)", || {
@@ -66,7 +67,7 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
     })?;
     counted("native tests", counts, || {
         let mut c = paths.cmd(env!("CARGO"));
-        c.args(["test", "--workspace"]);
+        c.args(["test", "--workspace", "--features", "pocketgate/check"]);
         c
     })?;
     counted("wasm tests (Node 22, wasm-bindgen-test-runner)", counts, || {
@@ -84,6 +85,8 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
     }
     // After the Worker build, which empties build/.
     step("Traefik plugin build", || build::traefik(paths).map(drop))?;
+    // tests/e2e/live-check*.test.mjs runs `pocketgate check` as an operator does.
+    step("pocketgate build", || build::check_binary(paths).map(drop))?;
     e2e(paths, counts)
 }
 
