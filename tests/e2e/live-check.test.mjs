@@ -173,11 +173,17 @@ async function page(gate) {
 
 const forwardedHeaders = (snippet) => snippet.match(/^# Gate setting for this proxy: FORWARDED_HEADERS = "([a-z]+)"$/m)[1];
 
-/** The check's arguments for a proxy on `port`: the public host reached through --connect-to, the test CA. */
-function checkArgs(port, extra = []) {
-  return ["--domain", PAGE_HOST, "--issuer", pocketid.url, "--gate-issuer", qf.issuer, "--mode", "embedded",
-    "--gate", "forward-auth", "--connect-to", `${PAGE_HOST}:443:127.0.0.1:${port}`, "--ca", tls.caFile,
-    "--timeout", "5", "--json", ...extra];
+/**
+ * The check's arguments for a proxy on `port`: the page's own `pocketgate-check.conf` (artifact `gate_check`),
+ * then what a loopback test must add: the public host reached through --connect-to, the test CA, and the gate's
+ * issuer where the stand-in's IdP really is (it announces its loopback URL, not https://PAGE_HOST/oauth2).
+ */
+function checkArgs(port, a, extra = []) {
+  assert.ok(a.gate_check, "the page generates pocketgate check's file");
+  const conf = join(mkdtempSync(join(tmpdir(), "pocketgate-live-conf-")), "pocketgate-check.conf");
+  writeFileSync(conf, a.gate_check);
+  return ["--config", conf, "--gate-issuer", qf.issuer, "--connect-to", `${PAGE_HOST}:443:127.0.0.1:${port}`,
+    "--ca", tls.caFile, "--timeout", "5", "--json", ...extra];
 }
 
 const PROXIES = {
@@ -191,11 +197,12 @@ const notStatus = (rows, status, except = []) => Object.values(rows)
 
 for (const [kind, proxy] of Object.entries(PROXIES)) {
   describe(`${kind} over TLS with the page's configuration`, () => {
-    let gate, px, allowedFile, deniedFile;
+    let gate, px, a, allowedFile, deniedFile;
     before(async () => {
       const probe = await page("http://127.0.0.1:1");
       gate = await startGate({ ...probe.vars, ISSUER: qf.issuer, FORWARDED_HEADERS: forwardedHeaders(proxy.snippet(probe.a)) });
-      px = await proxy.start((await page(gate.url)).a);
+      ({ a } = await page(gate.url));
+      px = await proxy.start(a);
       const dir = mkdtempSync(join(tmpdir(), "pocketgate-live-tokens-"));
       allowedFile = join(dir, "allowed");
       deniedFile = join(dir, "denied");
@@ -205,7 +212,7 @@ for (const [kind, proxy] of Object.entries(PROXIES)) {
     after(async () => { await px?.stop(); await gate?.dispose(); });
 
     test("the check passes, tokens included (today's page: the dashboard still asks the gate, issue 20)", async () => {
-      const r = await runCheck(checkArgs(px.port, ["--token-file", allowedFile, "--denied-token-file", deniedFile]));
+      const r = await runCheck(checkArgs(px.port, a, ["--token-file", allowedFile, "--denied-token-file", deniedFile]));
       assert.ok(r.rows, `${r.code}: ${r.stdout}${r.stderr}`);
       // Issue 20 (gen): with DASHBOARD=bypass the generated proxies must not ask the gate for the dashboard;
       // issue 20 (core): the gate bypasses NetBird's public API paths. Until both land, these two rows fail.
@@ -226,7 +233,7 @@ for (const [kind, proxy] of Object.entries(PROXIES)) {
     });
 
     test("the table is one line per check, a fix under each failure, and a summary", async () => {
-      const r = await runCheck(checkArgs(px.port).filter((a) => a !== "--json"));
+      const r = await runCheck(checkArgs(px.port, a).filter((arg) => arg !== "--json"));
       const lines = r.stdout.trim().split("\n");
       assert.match(lines[0], new RegExp(`^pocketgate check https://${PAGE_HOST.replaceAll(".", "\\.")} \\(embedded mode, forward-auth\\)$`));
       const rows = lines.filter((l) => /^(pass|FAIL|skip) {2}/.test(l));
@@ -239,10 +246,11 @@ for (const [kind, proxy] of Object.entries(PROXIES)) {
     test("with the gate stopped: /api fails naming the unreachable gate, the dashboard fails naming the gate", async () => {
       const probe = await page("http://127.0.0.1:1");
       const stopped = await startGate({ ...probe.vars, ISSUER: qf.issuer, FORWARDED_HEADERS: forwardedHeaders(proxy.snippet(probe.a)) });
-      const px2 = await proxy.start((await page(stopped.url)).a);
+      const { a: a2 } = await page(stopped.url);
+      const px2 = await proxy.start(a2);
       await stopped.dispose();
       try {
-        const r = await runCheck(checkArgs(px2.port));
+        const r = await runCheck(checkArgs(px2.port, a2));
         assert.equal(r.code, 1, r.stdout);
         assert.equal(r.rows.api_gate.status, "fail");
         assert.match(r.rows.api_gate.detail, /could not get an answer/);
@@ -261,7 +269,7 @@ describe("broken deployments", () => {
     const ungated = a.gate_nginx.split("\n").filter((l) => !/auth_request|\$x_auth_request/.test(l)).join("\n");
     const px = await nginxTls(ungated, tls);
     try {
-      const r = await runCheck(checkArgs(px.port));
+      const r = await runCheck(checkArgs(px.port, a));
       assert.equal(r.code, 1, r.stdout);
       assert.equal(r.rows.api_gate.status, "fail");
       assert.match(r.rows.api_gate.detail, /QuFabric answered, the gate was not asked/);
@@ -274,9 +282,11 @@ describe("broken deployments", () => {
   test("an issuer with a trailing slash: the issuer row names it, the gate answers config_invalid", async () => {
     const { vars } = await page("http://127.0.0.1:1");
     const gate = await startGate({ ...vars, ISSUER: `${qf.issuer}/`, FORWARDED_HEADERS: "caddy" });
-    const px = await caddyTls((await page(gate.url)).a.gate_caddy, tls);
+    const { a } = await page(gate.url);
+    const px = await caddyTls(a.gate_caddy, tls);
     try {
-      const r = await runCheck(checkArgs(px.port, ["--issuer", `${pocketid.url}/`]));
+      // The command line adds to the page's file and its --issuer wins: the issuer as the operator mistyped it.
+      const r = await runCheck(checkArgs(px.port, a, ["--issuer", `${pocketid.url}/`]));
       assert.equal(r.code, 1, r.stdout);
       assert.equal(r.rows.pocketid_issuer.status, "fail");
       assert.match(r.rows.pocketid_issuer.detail, /^issuer_slash_mismatch/);
@@ -289,11 +299,11 @@ describe("broken deployments", () => {
   test("Traefik routers as today's page writes them (no tls): the check fails on TLS and plain HTTP", async () => {
     const probe = await page("http://127.0.0.1:1");
     const gate = await startGate({ ...probe.vars, ISSUER: qf.issuer, FORWARDED_HEADERS: "traefik" });
-    const dynamic = (await page(gate.url)).a.gate_traefik;
+    const { a } = await page(gate.url);
     let px;
     try {
-      px = await traefikTls(dynamic, tls);
-      const r = await runCheck(checkArgs(px.port));
+      px = await traefikTls(a.gate_traefik, tls);
+      const r = await runCheck(checkArgs(px.port, a));
       assert.equal(r.code, 1, r.stdout);
       // Traefik serves its default certificate, but routers without TLS answer only plain HTTP: over TLS every
       // path is Traefik's 404, in plain text the gate and QuFabric answer.
