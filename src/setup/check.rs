@@ -5,7 +5,7 @@
 //! One option per line, `--name value`, exactly as on the command line; the values come from the validated form
 //! (a host, an issuer URL, fixed words), so none holds a line break.
 
-use super::{Artifact, GateHost, GateMode, Mode, Plan, Section};
+use super::{Artifact, Dashboard, GateHost, GateMode, Mode, Plan, PublicApi, Section};
 
 /// The artifact's id.
 pub const ARTIFACT_ID: &str = "gate_check";
@@ -36,13 +36,21 @@ pub fn options(plan: &Plan) -> Vec<(&'static str, String)> {
         Mode::Embedded => "embedded",
         Mode::Standalone => "standalone",
     };
+    let dashboard = match plan.dashboard {
+        Dashboard::Bypass => "bypass",
+        Dashboard::Protect => "protect",
+    };
+    let public_api = match plan.public_api {
+        PublicApi::Bypass => "bypass",
+        PublicApi::Gate => "gate",
+    };
     let mut v = vec![
         ("--domain", plan.domain.clone()),
         ("--issuer", plan.issuer.clone()),
         ("--mode", mode.to_owned()),
         ("--gate", gate_word(plan).to_owned()),
-        ("--dashboard", "bypass".to_owned()),
-        ("--public-api", "bypass".to_owned()),
+        ("--dashboard", dashboard.to_owned()),
+        ("--public-api", public_api.to_owned()),
     ];
     v.extend(ungated().into_iter().map(|p| ("--ungated", p)));
     v
@@ -112,6 +120,10 @@ mod tests {
         assert_eq!((value(&s, "--mode"), value(&s, "--gate")), (vec!["standalone"], vec!["forward-auth"]));
         let plugin = options(&plan(&SetupInput { gate_host: GateHost::Traefik, ..standalone() }));
         assert_eq!(value(&plugin, "--gate"), ["plugin"]);
+        assert_eq!((value(&o, "--dashboard"), value(&o, "--public-api")), (vec!["bypass"], vec!["bypass"]));
+        let other = SetupInput { dashboard: Dashboard::Protect, public_api: PublicApi::Gate, ..standalone() };
+        let other = options(&plan(&other));
+        assert_eq!((value(&other, "--dashboard"), value(&other, "--public-api")), (vec!["protect"], vec!["gate"]));
         assert_eq!(
             value(&o, "--ungated"),
             [
