@@ -1,8 +1,9 @@
 //! The request pipeline, without I/O: from a request's method, path and `Authorization` header to an
 //! [`Outcome`], in the one order every adapter takes (the Worker, the setup page's inspector, the benches and
 //! the tests):
-//! 1. the route ([`Routes::action`](crate::policy::Routes::action)): a path the table cannot judge safely is
-//!    refused (400 `path_ambiguous`), a bypass route passes;
+//! 1. the route ([`Routes::action`](crate::policy::Routes::action)): the method made canonical (upper-case;
+//!    400 `method_invalid` when it is not an HTTP token), a path the table cannot judge safely refused (400
+//!    `path_ambiguous`); a bypass route passes;
 //! 2. the credential ([`credential`]): none, a bearer token, a personal access token (per
 //!    `PERSONAL_ACCESS_TOKENS`) or another scheme;
 //! 3. the verified-token cache: a hit is decided at once, and asks for a background key refresh
@@ -34,7 +35,8 @@ use crate::verify::{Awaiting, Verified};
 /// The request as the pipeline sees it.
 #[derive(Clone, Copy, Debug)]
 pub struct Head<'a> {
-    /// The method (upper-case).
+    /// The method as received, any case: the route table makes it canonical ([`Method`](crate::policy::Method))
+    /// before any rule sees it, so an adapter passes it on untouched.
     pub method: &'a str,
     /// The path, query allowed (the route table normalises it).
     pub path: &'a str,

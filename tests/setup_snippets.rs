@@ -182,7 +182,7 @@ fn doc_snippet(name: &str) -> String {
     let at = text
         .match_indices(&marker)
         .map(|(i, _)| i)
-        .find(|&i| matches!(text[i + marker.len()..].chars().next(), Some(' ' | '-')))
+        .find(|&i| text[i + marker.len()..].starts_with(' '))
         .unwrap_or_else(|| panic!("docs/CONFIG.md has no block marked {marker} -->"));
     let rest = &text[at..];
     let open = rest.find("```").unwrap();
@@ -233,9 +233,10 @@ fn docs_input() -> SetupInput {
     }
 }
 
-const DOC_SNIPPETS: [(&str, &str); 4] = [
+const DOC_SNIPPETS: [(&str, &str); 5] = [
     ("nginx", "pocketgate-nginx.conf"),
     ("caddy", "Caddyfile"),
+    ("traefik-static", "traefik-static-flags.yml"),
     ("traefik", "pocketgate-traefik.yml"),
     ("traefik-labels", "pocketgate-traefik-labels.yml"),
 ];

@@ -132,6 +132,7 @@ fn decide(cfg: &GateConfig, caches: &mut Caches, keys: &mut Keys, req: &Request,
         return Outcome::deny(Error::AuthorizationRepeated, true);
     }
     let authorization = authorization.first().map(|v| String::from_utf8_lossy(v).into_owned());
+    // The method as Go's server kept it (any case): the route table makes it canonical before any rule sees it.
     let (method, uri) = (req.method(), req.uri());
     let head = Head {
         method: &String::from_utf8_lossy(&method),

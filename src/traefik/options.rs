@@ -42,7 +42,7 @@ enum Kind {
 }
 
 /// Each option: its name, the variable it sets, how it is read.
-const OPTIONS: [(&str, &str, Kind); 13] = [
+const OPTIONS: [(&str, &str, Kind); 14] = [
     ("issuer", "ISSUER", Kind::Scalar),
     ("audience", "AUDIENCE", Kind::List),
     ("allowGroups", "ALLOW_GROUPS", Kind::List),
@@ -53,6 +53,7 @@ const OPTIONS: [(&str, &str, Kind); 13] = [
     ("localUsers", "LOCAL_USERS", Kind::Scalar),
     ("personalAccessTokens", "PERSONAL_ACCESS_TOKENS", Kind::Scalar),
     ("dashboard", "DASHBOARD", Kind::Scalar),
+    ("publicApi", "PUBLIC_API", Kind::Scalar),
     ("realm", "REALM", Kind::Scalar),
     ("routes", "ROUTES", Kind::Routes),
     ("issuers", "ISSUERS", Kind::Issuers),
@@ -426,6 +427,22 @@ mod tests {
         assert_eq!(o.vars["MAX_TOKEN_AGE"], "3600");
         assert!(!o.vars.contains_key("REALM"), "null is unset");
         assert_eq!(o.keys, vec![KeySource::Inline(jwks())]);
+    }
+
+    /// `publicApi` is `PUBLIC_API`: NetBird's public API paths open by default, gated with `gate`.
+    #[test]
+    fn public_api_option() {
+        let with = |extra: Value| {
+            let mut v = serde_json::json!({"issuer": "https://id.example.com", "audience": "n", "allowGroups": "u",
+                                           "jwks": jwks()});
+            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            load(v.to_string().as_bytes())
+        };
+        let bypass = Ok(&crate::policy::RouteAction::Bypass);
+        assert_eq!(with(serde_json::json!({})).unwrap().0.routes.action("POST", "/api/setup"), bypass);
+        let (gated, _) = with(serde_json::json!({"public_api": "gate"})).unwrap();
+        assert_ne!(gated.routes.action("POST", "/api/setup"), bypass);
+        assert_eq!(settings(with(serde_json::json!({"publicApi": "open"}))), ["publicApi (PUBLIC_API)"]);
     }
 
     #[test]

@@ -230,7 +230,9 @@ describe("the setup page's plugin configuration (standalone mode, Inside Traefik
     const page = await pageGenerate({
       domain: PAGE_HOST, issuer: issuer.url, mode: "standalone", display_name: "QuFabric", client_id: "netbird",
       groups: "netbird-users", pkce_ports: "53000, 54000", gate_mode: "forward_auth", gate_host: "traefik",
-      upstream: qf.url, dashboard_upstream: "", jwks: JSON.stringify(issuer.jwks()),
+      // The legacy stack's containers are all the one stand-in here; the static configuration as a file.
+      upstream: qf.url, signal_upstream: qf.url, relay_upstream: qf.url, dashboard_upstream: qf.url,
+      traefik_static: "file", jwks: JSON.stringify(issuer.jwks()),
     });
     out = Object.fromEntries(page.sections.flatMap((s) => s.artifacts).map((a) => [a.id, a.content]));
     assert.ok(out.gate_traefik_plugin, `the page generated no plugin configuration: ${JSON.stringify(page.findings)}`);
@@ -240,7 +242,9 @@ describe("the setup page's plugin configuration (standalone mode, Inside Traefik
     test(`${kind}: /api by group with the embedded jwks.json; gRPC and the dashboard pass`, async () => {
       const { work, keys } = workDir();
       writeFileSync(join(keys, "jwks.json"), out.gate_traefik_plugin_jwks);
-      const staticExtra = out.gate_traefik_plugin_static.replaceAll(DOC_MOUNT, keys);
+      // The plugin's part of the generated traefik.yml (the entry points are the harness's own).
+      const plugin = out.gate_traefik_plugin_static.slice(out.gate_traefik_plugin_static.indexOf("experimental:\n"));
+      const staticExtra = plugin.replaceAll(DOC_MOUNT, keys);
       const proxy = await startTraefik({ dynamic: dynamic(), staticExtra, cwd: work });
       try {
         const from = qf.seen.length;

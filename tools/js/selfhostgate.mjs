@@ -4,6 +4,7 @@
 // few changes a loopback test must make to that text, each written down here and nowhere else.
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { startChild, untilReady } from "./child.mjs";
 import { BUILD, need } from "./env.mjs";
@@ -52,7 +53,7 @@ export function localGateConfig(capnp, { address, forwarded, outbound, bindings 
 
 /**
  * The gate from the page's `capnp` (localGateConfig's options), served by workerd from a folder holding the
- * configuration and a copy of the bundle (build/), ready once /_gate/healthz answers 200. Returns
+ * configuration and a copy of the bundle (build/), ready once it accepts connections. Returns
  * `{ url, port, config, dir, logs(), output(), stop(), start() }`: `logs()` are the Worker's JSON log lines
  * (parsed), `start()` serves the same configuration again after `stop()`.
  */
@@ -66,10 +67,15 @@ export async function startSelfHostedGate(capnp, options) {
   let child;
   let previous = "";
   const start = async () => {
-    child = startChild(need(WORKERD, "run `cargo xtask setup` (npm package workerd)"), ["serve", "pocketgate.capnp"],
+    child = startChild(need(WORKERD, "run `cargo xtask setup` (npm package workerd)"), ["serve", "pocketgate.capnp", ...(options.args ?? [])],
       { cwd: dir, keep: 4_000_000 });
-    await untilReady(child, async () => { const r = await fetch(`${url}/_gate/healthz`); await r.arrayBuffer(); return r.status; },
-      { timeoutMs: 20_000, intervalMs: 20, what: "the self-hosted gate (workerd)" });
+    // Ready once it accepts a connection, asked nothing: /_gate/healthz would start the first key fetch, and in
+    // embedded mode the keys come through the proxy, which starts after the gate (a failed fetch is retried only
+    // after 10 s, src/keycache.rs retry_after_failure).
+    await untilReady(child, () => new Promise((resolve, reject) => {
+      const s = connect(port, options.address, () => { s.destroy(); resolve(200); });
+      s.on("error", reject);
+    }), { timeoutMs: 20_000, intervalMs: 20, what: "the self-hosted gate (workerd)" });
   };
   await start();
   const output = () => previous + child.output();

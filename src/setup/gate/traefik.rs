@@ -1,13 +1,15 @@
 //! Traefik's dynamic configuration (file provider and Docker labels), shared by `forwardAuth` and the plugin.
 //!
-//! Routers (traefik `pkg/muxer/http/mux.go` `withRoutingPath`: rules match the path with unreserved characters
-//! decoded and reserved ones, `%2F` and `%5C` among them, still encoded; a raw `\` is escaped as `%5C` by Go):
-//! - `netbird-api` matches `/api` in any case, and `api` after an encoded `/` or `\` anywhere
+//! Routers (traefik `pkg/muxer/http/mux.go` `withRoutingPath`: rules match the path with reserved characters,
+//! `%2F` among them, still encoded and the others decoded, `%5C` to `\`, mux.go:102-176):
+//! - `netbird-api` matches `/api` in any case, and `api` after an encoded `/` or a `\` anywhere
 //!   ([`API_RULE`]), at a priority above every other router: `/API/users`, `/%2Fapi/users`,
 //!   `/x/..%2F..%2Fapi/users`, `/relay\..\api\users` and `DELETE /relay/..%2fapi/users/1` all reach the gate (which
 //!   refuses them as ambiguous) instead of an ungated router that forwards them to a server serving `/api`;
 //! - the direct routers of the stack's layout (gRPC to an h2c service, WebSockets, the IdP), ungated;
-//! - the dashboard, the catch-all at priority 1, to the dashboard container only, gated with `DASHBOARD=protect`.
+//! - the dashboard, the catch-all at priority 1 (minus what the API router takes: if a gate middleware cannot load,
+//!   Traefik disables its router and the API gets a 404, never another router), to the dashboard container only,
+//!   gated with `DASHBOARD=protect`.
 //!
 //! Every router carries TLS as getting-started.sh's do (`tls=true`, `tls.certresolver=<resolver>`,
 //! gs.sh:892-893, 920-921, 927-928): NetBird's `websecure` entry point has no TLS of its own (gs.sh:850), so a
@@ -18,10 +20,11 @@ use super::super::{Dashboard, Plan};
 use super::routing::{Backend, Kind, Layout, PathMatch, Role, layout};
 use super::*;
 
-/// The gated router's path rule: `/api` in any case, or `api` after an encoded `/` or `\` anywhere, followed by a
+/// The gated router's path rule: `/api` in any case, or `api` after an encoded `/` or a `\` anywhere (Traefik's
+/// routing path keeps `%2F` encoded but decodes `%5C`, mux.go:102-122; Go escapes a raw `\`), followed by a
 /// separator or the end (`\z`: a `$` would be docker compose interpolation in a label). Go regexp syntax
 /// (`PathRegexp`, Traefik v3).
-pub const API_RULE: &str = "PathRegexp(`(?i)(^/|%2f|%5c)api(/|%2f|%5c|\\z)`)";
+pub const API_RULE: &str = "PathRegexp(`(?i)(^/|%2f|\\\\)api(/|%2f|\\\\|\\z)`)";
 /// The gated router's priority: above the direct routers ([`DIRECT_PRIORITY`]), so a path that names the API
 /// through an encoded separator never lands on one of them.
 pub const API_PRIORITY: u32 = 200;
@@ -104,10 +107,13 @@ pub fn routers(plan: &Plan, l: &Layout) -> Vec<Router> {
             container: b.container,
         });
     }
+    // The catch-all excludes what the API router takes: if that router is disabled (a middleware that cannot load:
+    // the plugin without plugin.wasm, a broken forwardAuth), Traefik answers 404 for the API instead of handing it
+    // to the next router that matches.
     let dash = l.dashboard();
     out.push(Router {
         name: "netbird-dashboard",
-        rule: host,
+        rule: format!("{host} && !{API_RULE}"),
         middlewares: if plan.dashboard == Dashboard::Protect { vec![STRIP, GATE] } else { vec![STRIP] },
         service: dash.service.to_owned(),
         priority: 1,
@@ -370,13 +376,13 @@ mod tests {
                 && api.contains("\"pocketgate\"]"),
             "{api}"
         );
-        // The rule, as Traefik's regexp sees the routing path (reserved characters still encoded).
+        // The rule, as Traefik's regexp sees the routing path (%2F still encoded, %5C decoded to \).
         let re = regex_lite();
         for hostile in [
             "/API/users",
             "/%2Fapi/users",
             "/x/..%2F..%2Fapi/users",
-            "/relay%5C..%5Capi%5Cusers",
+            "/relay\\..\\api\\users",
             "/relay/..%2fapi/users/1",
             "/api",
             "/api/users",
@@ -397,12 +403,12 @@ mod tests {
         |path: &str| {
             let p = path.to_ascii_lowercase();
             let after_ok = |rest: &str| {
-                rest.is_empty() || rest.starts_with('/') || rest.starts_with("%2f") || rest.starts_with("%5c")
+                rest.is_empty() || rest.starts_with('/') || rest.starts_with("%2f") || rest.starts_with('\\')
             };
             if p.strip_prefix("/api").is_some_and(after_ok) {
                 return true;
             }
-            ["%2fapi", "%5capi"].iter().any(|sep| p.match_indices(sep).any(|(i, m)| after_ok(&p[i + m.len()..])))
+            ["%2fapi", "\\api"].iter().any(|sep| p.match_indices(sep).any(|(i, m)| after_ok(&p[i + m.len()..])))
         }
     }
 
@@ -410,6 +416,7 @@ mod tests {
     fn the_dashboard_is_the_dashboard_containers_and_asks_the_gate_only_with_protect() {
         let t = traefik(&plan(&combined()), "http://pocketgate:8080");
         let dash = block(&t, "    netbird-dashboard:\n", "      tls:");
+        assert!(dash.contains(&format!("!{}", &yaml_string(API_RULE)[1..yaml_string(API_RULE).len() - 1])), "{dash}");
         assert!(
             dash.contains("middlewares: [\"pocketgate-strip\"]\n") && dash.contains("service: netbird-dashboard\n"),
             "{dash}"

@@ -48,6 +48,8 @@ export const TOPOLOGIES = {
 };
 
 const PLUGIN_DIR = join(ROOT, "build/traefik/plugins-local/src/pocketgate");
+// Each started process removes its exit listener when it ends (child.mjs); a topology runs up to a dozen at once.
+process.setMaxListeners(Math.max(process.getMaxListeners(), 200));
 
 /** The page's form for a topology (issue 20's contract, /work/plan/artifacts.md), before `input` overrides. */
 function pageInput(name, variant, { issuer, jwks }) {
@@ -227,9 +229,10 @@ export async function startTopology({ file, name, variant, broken = null, input:
         forwarded: proxyKind,
         outbound: embedded ? { address: `${t.proxyAddress}:443`, host: PUBLIC_HOST, ca: ca.ca } : undefined,
         bindings: { LOG: "all" },
+        args: process.env.POCKETGATE_WORKERD_VERBOSE ? ["--verbose"] : [],
       });
       stops.push(() => gate.stop());
-      t.gate = { kind: "workerd", url: gate.url, logs: gate.logs, output: gate.output, stop: gate.stop, start: gate.start, config: gate.config };
+      t.gate = { kind: "workerd", url: gate.url, logs: gate.logs, output: gate.output, stop: gate.stop, start: gate.start, config: gate.config, dir: gate.dir };
     } else {
       t.gate = { kind: "plugin", logs: () => [], output: () => t.proxy?.output() ?? "", stop: null, start: null };
     }
@@ -237,9 +240,12 @@ export async function startTopology({ file, name, variant, broken = null, input:
     // ---- the proxy ----
     t.client = publicClient({ host: PUBLIC_HOST, address: t.proxyAddress, ca: ca.ca, from: t.clientAddress });
     const ready = async () => {
-      // Routers exist once /api answers anything but 404 (over TLS, or plain HTTP on 443 for a router without TLS).
-      const r = await t.client.request("/api/peers", { timeoutMs: 2000 }).catch(() => plainOn443(t));
-      return r && r.status !== 404 && r.status < 500;
+      // Routers exist once /api answers anything but 404 (over TLS, or plain HTTP on 443 for a router without TLS;
+      // a broken gate may answer 5xx: ready all the same).
+      const tls = await t.client.request("/api/peers", { timeoutMs: 2000 }).catch(() => null);
+      if (tls && tls.status !== 404) return true;
+      const plain = await plainOn443(t);
+      return Boolean(plain && plain.status !== 404);
     };
     if (proxyKind === "traefik") await startTraefikTopology(t, { name, variant, page, mistake, hosts, ca, dir, ready, stops, embedded });
     else if (proxyKind === "nginx") await startNginxTopology(t, { name, page, mistake, hosts, ca, ready, stops });

@@ -109,8 +109,9 @@ export const BROKEN_VARIANTS = {
     labels: (labels) => mapLabels(labels, (l) => (/\.routers\.[^.]+\.tls(\.|=)/i.test(l) ? null : l)),
   },
   "decoded-path-router": {
-    what: "the gated routers below the ungated ones: Traefik matches the decoded path, so /relay/..%2fapi/… takes an ungated router",
+    what: "an ungated router that matches the decoded path and reaches management: the gated routers below the ungated ones, and the entry point without its encodedCharacters refusals, so /relay/..%2fapi/… takes an ungated router",
     applies: ["combined-traefik", "combined-external/traefik", "legacy/traefik"],
+    flags: (flags) => flags.filter((f) => !/\.http\.encodedCharacters\./i.test(f)),
     labels: (labels) => mapLabels(labels, (l, all) => {
       const router = l.match(/^traefik\.http\.routers\.([^.]+)\.priority=/i)?.[1];
       return router && gatedRouters(all).has(router) ? l.replace(/=\d+$/, "=2") : l;
@@ -138,7 +139,11 @@ export const BROKEN_VARIANTS = {
       const gate = gateMiddleware(all);
       return m && /grpc|signal|management$/i.test(m[2]) && !/dashboard|api/i.test(m[2]) ? `${m[1]}${m[3]},${gate}` : l;
     }),
-    nginx: (text) => text.replace(/(location ~ \^\/\([^)]*SignalExchange[^{]*\{\n)/, "$1        auth_request /_gate/auth;\n"),
+    nginx: (text) => {
+      const grpc = /(location [^\n]*SignalExchange[^\n]*\{\n)/;
+      if (!grpc.test(text)) throw new Error(`grpc-forward-auth: the nginx configuration has no gRPC location:\n${text}`);
+      return text.replace(grpc, "$1        auth_request /_gate/auth;\n");
+    },
   },
   "default-timeouts": {
     what: "the entry point's responding timeouts left at Traefik's defaults (readTimeout 60 s cuts gRPC streams)",
