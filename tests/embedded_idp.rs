@@ -72,7 +72,7 @@ fn the_owner_is_refused_by_default_and_admitted_with_local_users_allow() {
 /// `LOCAL_USERS=allow`; the strict decode says `pocketid`, so the groups apply.
 #[test]
 fn a_federated_subject_hiding_local_needs_its_groups() {
-    let mut user = vec![b'a'; (0x80 | 300 % 128) - 1];
+    let mut user = vec![b'a'; (0x80 | (300 % 128)) - 1];
     user.extend_from_slice(b"\x12\x05local");
     let rest = 300 - user.len() - 12;
     user.extend_from_slice(&[0x1a, rest as u8]);

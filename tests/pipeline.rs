@@ -265,6 +265,7 @@ fn the_inspector_and_the_gate_agree_on_every_outcome() {
         display_name: "QuFabric".into(),
         pkce_ports: "53000".into(),
         upstream: "https://mgmt.internal.example.com".into(),
+        cloudflare_zone: "example.com".into(),
         ..SetupInput::default()
     };
     let (findings, plan) = validate(&input);

@@ -170,7 +170,7 @@ mod tests {
     /// (`pocketid`), so NetBird says `local`. Every byte of the id is ASCII, as Dex requires of a proto3 string.
     fn long_id_hiding_local() -> String {
         let len = 300;
-        let landing = (0x80 | len % 128) - 1; // NetBird's next tag, as an offset into the user id
+        let landing = (0x80 | (len % 128)) - 1; // NetBird's next tag, as an offset into the user id
         let mut user = vec![b'a'; landing];
         user.extend_from_slice(b"\x12\x05local");
         let rest = len - user.len() - 12; // skipped field 3s: the rest of the id, then the real connector field
