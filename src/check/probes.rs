@@ -62,7 +62,10 @@ pub async fn run(s: &Settings, client: &Client, tokens: &Tokens) -> Vec<Row> {
             ),
         },
     ));
-    let plain = plain_http(client, host, port, &authority).await;
+    let plain = match &tls {
+        Err(NetError::Unreachable(_)) => Outcome::skip("the domain could not be reached (first row)"),
+        _ => plain_http(client, host, port, &authority).await,
+    };
     rows.push(row("plain_http", format!("No plain HTTP on port {port}"), plain));
 
     // ---- the issuers ----

@@ -219,6 +219,24 @@ for (const [kind, proxy] of Object.entries(PROXIES)) {
       assert.match(lines.at(-1), new RegExp(`^${rows.length} checks: \\d+ passed, ${fails} failed, \\d+ skipped$`));
     });
 
+    test("an untrusted certificate (the system's roots, no --ca) or another name: TLS fails, the domain's rows skip", async () => {
+      const untrusted = await runCheck(checkArgs(px.port, a).filter((arg, i, all) => arg !== "--ca" && all[i - 1] !== "--ca"));
+      assert.equal(untrusted.code, 1, untrusted.stdout);
+      assert.match(untrusted.rows.tls.detail, /does not lead to a trusted CA \(UnknownIssuer\)/);
+      assert.match(untrusted.rows.tls.fix, /--ca FILE/);
+      assert.equal(untrusted.rows.api_gate.status, "skip", untrusted.stdout);
+      assert.equal(untrusted.rows.api_hostile.status, "skip");
+      assert.equal(untrusted.rows.plain_http.status, "pass", "plain HTTP is still refused");
+      const other = await runCheck([...checkArgs(px.port, a), "--domain", "vpn.example.com",
+        "--connect-to", `vpn.example.com:443:127.0.0.1:${px.port}`]);
+      // Traefik presents its default certificate for an unknown name; Caddy refuses the handshake.
+      assert.equal(other.rows.tls.status, "fail", other.stdout);
+      assert.match(other.rows.tls.detail, /certificate not valid for name "vpn\.example\.com"; certificate is only valid for .*qufabric\.example\.com|received fatal alert/);
+      const closed = await runCheck([...checkArgs(px.port, a), "--connect-to", `${PAGE_HOST}:443:127.0.0.1:1`]);
+      assert.match(closed.rows.tls.detail, /^connecting to qufabric\.example\.com:443: /);
+      assert.equal(closed.rows.plain_http.status, "skip", closed.stdout);
+    });
+
     test("with the gate stopped: /api fails naming the unreachable gate; the dashboard and gRPC work without it", async () => {
       const probe = await page("http://127.0.0.1:1");
       const stopped = await startGate({ ...probe.vars, ISSUER: qf.issuer, FORWARDED_HEADERS: forwardedHeaders(proxy.snippet(probe.a)) });

@@ -45,6 +45,8 @@ pub struct TlsInfo {
 /// How a connection failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NetError {
+    /// No connection: the name did not resolve, the port refused or dropped it, or nothing answered in time.
+    Unreachable(String),
     /// The TLS handshake failed because the server answered with something that is not TLS (plain HTTP).
     NotTls(String),
     /// Any other failure (resolving, connecting, TLS, reading, the timeout), in words.
@@ -54,7 +56,7 @@ pub enum NetError {
 impl std::fmt::Display for NetError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            NetError::NotTls(s) | NetError::Other(s) => f.write_str(s),
+            NetError::Unreachable(s) | NetError::NotTls(s) | NetError::Other(s) => f.write_str(s),
         }
     }
 }
@@ -140,13 +142,14 @@ impl Client {
     }
 
     async fn tcp(&self, host: &str, port: u16) -> Result<TcpStream, NetError> {
-        let (addr, to_port) = match self.connect_to.iter().find(|c| c.host == host && c.port == port) {
+        // The last --connect-to for a name wins (the command line's over the config file's).
+        let (addr, to_port) = match self.connect_to.iter().rev().find(|c| c.host == host && c.port == port) {
             Some(c) => (c.addr.as_str(), c.addr_port),
             None => (host, port),
         };
         TcpStream::connect((addr, to_port))
             .await
-            .map_err(|e| NetError::Other(format!("connecting to {host}:{port}: {e}")))
+            .map_err(|e| NetError::Unreachable(format!("connecting to {host}:{port}: {e}")))
     }
 
     async fn tls(&self, host: &str, port: u16, h2: bool) -> Result<(TlsStream<TcpStream>, TlsInfo), NetError> {
@@ -167,7 +170,7 @@ impl Client {
     async fn bounded<T>(&self, what: &str, f: impl Future<Output = Result<T, NetError>>) -> Result<T, NetError> {
         match tokio::time::timeout(self.timeout, f).await {
             Ok(r) => r,
-            Err(_) => Err(NetError::Other(format!("{what}: no answer within {} s", self.timeout.as_secs()))),
+            Err(_) => Err(NetError::Unreachable(format!("{what}: no answer within {} s", self.timeout.as_secs()))),
         }
     }
 
@@ -278,8 +281,11 @@ fn tls_error(host: &str, port: u16, e: &std::io::Error) -> NetError {
         Some(rustls::Error::InvalidMessage(_)) => {
             NetError::NotTls(format!("{host}:{port} did not answer with TLS ({e})"))
         }
+        Some(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => NetError::Other(format!(
+            "{host}:{port}: the certificate is not valid: its chain does not lead to a trusted CA (UnknownIssuer)"
+        )),
         Some(rustls::Error::InvalidCertificate(c)) => {
-            NetError::Other(format!("{host}:{port}: the certificate is not valid: {c:?}"))
+            NetError::Other(format!("{host}:{port}: the certificate is not valid: {c}"))
         }
         Some(other) => NetError::Other(format!("{host}:{port}: TLS failed: {other}")),
         None => NetError::Other(format!("{host}:{port}: TLS failed: {e}")),
