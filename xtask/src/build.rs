@@ -61,13 +61,14 @@ pub fn check_binary_path(paths: &Paths) -> PathBuf {
     paths.target.join("release/pocketgate")
 }
 
-/// `pocketgate` alone (the end-to-end suite tests/e2e/live-check*.test.mjs runs it).
-pub fn check_binary(paths: &Paths) -> Result<PathBuf> {
-    header("build: pocketgate (cargo build --release --features check --bin pocketgate)");
+/// `pocketgate` alone, in the dev profile, for the end-to-end suites (tests/e2e/live-check*.test.mjs): it reuses
+/// what `cargo test --features pocketgate/check` compiled, where the release build (LTO) would take minutes.
+pub fn check_binary_dev(paths: &Paths) -> Result<PathBuf> {
+    header("build: pocketgate for the tests (cargo build --features check --bin pocketgate)");
     let mut c = paths.cmd(env!("CARGO"));
-    c.args(["build", "--release", "--features", NATIVE_FEATURES, "--bin", "pocketgate"]);
+    c.args(["build", "--features", NATIVE_FEATURES, "--bin", "pocketgate"]);
     run("pocketgate build", c)?;
-    Ok(check_binary_path(paths))
+    Ok(paths.target.join("debug/pocketgate"))
 }
 
 fn wasm_artifact(paths: &Paths) -> PathBuf {

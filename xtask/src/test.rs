@@ -85,9 +85,10 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
     }
     // After the Worker build, which empties build/.
     step("Traefik plugin build", || build::traefik(paths).map(drop))?;
-    // tests/e2e/live-check*.test.mjs runs `pocketgate check` as an operator does.
-    step("pocketgate build", || build::check_binary(paths).map(drop))?;
-    e2e(paths, counts)
+    // tests/e2e/live-check*.test.mjs runs `pocketgate check` as an operator does (POCKETGATE_BIN).
+    let mut check_bin = None;
+    step("pocketgate build", || build::check_binary_dev(paths).map(|p| check_bin = Some(p)))?;
+    e2e(paths, counts, check_bin)
 }
 
 /// Under CI the Wycheproof vectors must be there; elsewhere their absence is announced loudly.
@@ -118,7 +119,7 @@ fn counted(name: &str, counts: &mut Counts, make: impl FnOnce() -> Command) -> R
 }
 
 /// `node --test` over the end-to-end suites in tests/e2e/, when that directory exists.
-fn e2e(paths: &Paths, counts: &mut Counts) -> Result {
+fn e2e(paths: &Paths, counts: &mut Counts, check_bin: Option<PathBuf>) -> Result {
     let dir = paths.root.join("tests/e2e");
     if !dir.is_dir() {
         println!("\n(no tests/e2e/: end-to-end suites skipped)");
@@ -137,6 +138,9 @@ fn e2e(paths: &Paths, counts: &mut Counts) -> Result {
         // hung test fails the run instead of holding it until CI's own limit.
         c.args(["--test", "--test-reporter=tap", "--test-force-exit"]);
         c.args(files.iter().map(|f| f.strip_prefix(&paths.root).unwrap_or(f)));
+        if let Some(bin) = &check_bin {
+            c.env("POCKETGATE_BIN", bin);
+        }
         c
     })
 }
