@@ -19,8 +19,6 @@ pub struct PublicRoute {
     pub pattern: &'static str,
     /// The methods its handler registers (gorilla/mux `Methods(…)`).
     pub methods: &'static [&'static str],
-    /// What it gives a client without a token, in one sentence (docs/CONFIG.md, the setup page).
-    pub exposes: &'static str,
 }
 
 impl PublicRoute {
@@ -45,6 +43,44 @@ impl PublicRoute {
         self.methods.contains(&method) && self.matches_path(path, false)
     }
 
+    /// What it gives a client without a token, in one sentence (docs/CONFIG.md, the setup page). A function, not a
+    /// field: no adapter calls it, so the texts stay out of their binaries.
+    pub fn exposes(&self) -> &'static str {
+        match self.pattern {
+            // instance_handler.go:45-56 `getInstanceStatus` writes `api.InstanceStatus`.
+            "/api/instance" => {
+                "whether the instance still needs its first-run setup ({\"setup_required\": true|false}), nothing else"
+            }
+            // instance_handler.go:60-91 `setup` → `SetupService.SetupOwner` → `CreateOwnerUser`
+            // (management/server/instance/manager.go): only while the embedded IdP has no user and the store no
+            // account.
+            "/api/setup" => {
+                "creates the owner (a local user with the given email, name and password) of an instance that has no \
+                 account and no user yet, and with NB_SETUP_PAT_ENABLED=true a personal access token for it; refused \
+                 (412 setup already completed) once anyone exists, and without the embedded IdP"
+            }
+            // invites_handler.go:143-166 `getInviteInfo` → `GetUserInviteInfo` (management/server/user.go); rate
+            // limited per IP (lines 21-27).
+            "/api/users/invites/nbi_*" => {
+                "for whoever holds an invite token: the invited email and name, the expiry, whether it is still valid, \
+                 and the inviter's name"
+            }
+            // invites_handler.go:169-191 `acceptInvite` → `AcceptUserInvite` (user.go): the invited user is
+            // created in the embedded IdP with the password sent, and the invite deleted.
+            "/api/users/invites/nbi_*/accept" => {
+                "for whoever holds an unexpired invite token: creates the invited local user with the password sent \
+                 (its role and groups are the invite's)"
+            }
+            // handlers/proxy/auth.go:52-126 `handleCallback`: checks the OAuth `state` the NetBird Proxy issued,
+            // exchanges `code` at the IdP and redirects with a session token.
+            "/api/reverse-proxy/callback" => {
+                "the NetBird Proxy's OIDC login callback: with a valid state and code from the IdP, a redirect to the \
+                 proxied service carrying a session token (rate limited per IP); without them, an error"
+            }
+            _ => "",
+        }
+    }
+
     /// The bytes of the pattern other than `*`: how specific it is, against a route prefix's length.
     pub(super) fn literal_len(&self) -> usize {
         self.pattern.len() - usize::from(self.pattern.contains('*'))
@@ -53,47 +89,17 @@ impl PublicRoute {
 
 /// NetBird's public API paths (`management/server/http/handler.go:67-83`) with their handlers' methods.
 pub const NETBIRD_PUBLIC_API: [PublicRoute; 5] = [
-    // handlers/instance/instance_handler.go:30 `/instance` GET, OPTIONS; `getInstanceStatus` writes
-    // `api.InstanceStatus` (`{"setup_required": bool}`). `/instance/version` (line 40) is not in the bypass list.
-    PublicRoute {
-        pattern: "/api/instance",
-        methods: &["GET", "OPTIONS"],
-        exposes: "whether the instance still needs its first-run setup ({\"setup_required\": true|false}), nothing \
-                  else",
-    },
-    // instance_handler.go:31 `/setup` POST, OPTIONS; `setup` → `SetupService.SetupOwner` → `CreateOwnerUser`
-    // (management/server/instance/manager.go): only while the embedded IdP has no user and the store no account.
-    PublicRoute {
-        pattern: "/api/setup",
-        methods: &["POST", "OPTIONS"],
-        exposes: "creates the owner (a local user with the given email, name and password) of an instance that has \
-                  no account and no user yet, and with NB_SETUP_PAT_ENABLED=true a personal access token for it; \
-                  refused (412 setup already completed) once anyone exists, and without the embedded IdP",
-    },
-    // handlers/users/invites_handler.go:77 (`AddPublicInvitesEndpoints`) `/users/invites/{token}` GET, OPTIONS;
-    // `getInviteInfo` → `GetUserInviteInfo` (management/server/user.go): rate limited per IP (lines 22-27).
-    PublicRoute {
-        pattern: "/api/users/invites/nbi_*",
-        methods: &["GET", "OPTIONS"],
-        exposes: "for whoever holds an invite token: the invited email and name, the expiry, whether it is still \
-                  valid, and the inviter's name",
-    },
-    // invites_handler.go:78 `/users/invites/{token}/accept` POST, OPTIONS; `acceptInvite` → `AcceptUserInvite`
-    // (user.go): the invited user is created in the embedded IdP with the password sent, and the invite deleted.
-    PublicRoute {
-        pattern: "/api/users/invites/nbi_*/accept",
-        methods: &["POST", "OPTIONS"],
-        exposes: "for whoever holds an unexpired invite token: creates the invited local user with the password \
-                  sent (its role and groups are the invite's)",
-    },
-    // types/proxy.go:7 `ProxyCallbackEndpointFull`; handlers/proxy/auth.go:49 GET only; `handleCallback` checks the
-    // OAuth `state` the NetBird Proxy issued, exchanges `code` at the IdP and redirects with a session token.
-    PublicRoute {
-        pattern: "/api/reverse-proxy/callback",
-        methods: &["GET"],
-        exposes: "the NetBird Proxy's OIDC login callback: with a valid state and code from the IdP, a redirect to \
-                  the proxied service carrying a session token (rate limited per IP); without them, an error",
-    },
+    // handlers/instance/instance_handler.go:30 `/instance` GET, OPTIONS. `/instance/version` (line 40) is not in the
+    // bypass list.
+    PublicRoute { pattern: "/api/instance", methods: &["GET", "OPTIONS"] },
+    // instance_handler.go:31 `/setup` POST, OPTIONS.
+    PublicRoute { pattern: "/api/setup", methods: &["POST", "OPTIONS"] },
+    // handlers/users/invites_handler.go:77 (`AddPublicInvitesEndpoints`) `/users/invites/{token}` GET, OPTIONS.
+    PublicRoute { pattern: "/api/users/invites/nbi_*", methods: &["GET", "OPTIONS"] },
+    // invites_handler.go:78 `/users/invites/{token}/accept` POST, OPTIONS.
+    PublicRoute { pattern: "/api/users/invites/nbi_*/accept", methods: &["POST", "OPTIONS"] },
+    // types/proxy.go:7 `ProxyCallbackEndpointFull`; handlers/proxy/auth.go:49 GET only.
+    PublicRoute { pattern: "/api/reverse-proxy/callback", methods: &["GET"] },
 ];
 
 #[cfg(test)]
@@ -115,7 +121,7 @@ mod tests {
             assert_eq!(normalize_path(r.pattern).as_deref(), Some(r.pattern), "{r:?}");
             assert!(r.pattern.matches('*').count() <= 1, "{r:?}");
             assert!(!r.methods.is_empty() && r.methods.iter().all(|m| m.bytes().all(|b| b.is_ascii_uppercase())));
-            assert!(!r.exposes.is_empty());
+            assert!(!r.exposes().is_empty(), "{r:?}");
         }
     }
 

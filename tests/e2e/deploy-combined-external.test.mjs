@@ -8,12 +8,15 @@
 // - "caddy": the page's site block (`gate_caddy`, replacing `render_external_caddyfile`'s), the same gate;
 // - "traefik": an operator's Traefik (the static configuration gs.sh's instructions assume, gs.sh:1494-1525, plus
 //   the page's `gate_traefik_static` flags) reading the page's labels (`gate_traefik_labels`, replacing
-//   `render_docker_compose_traefik`'s) through its Docker provider; the gate a container on the compose network.
+//   `render_docker_compose_traefik`'s) through its Docker provider; the gate a container on the compose network;
+// - "nginx-cloudflare": the same nginx asking the Worker on Cloudflare (`gate_host: cloudflare`, an https:// gate
+//   URL): the Worker with the page's `[vars]` behind an edge stand-in that, like Cloudflare's, needs SNI.
 // support/topology-text.mjs lists every change made to the text; support/deploy-suite.mjs the checks.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { checkAttack, checkDashboardWithoutGate, checkGrpc, checkTls } from "./support/deploy-checks.mjs";
+import { checkApiByGroup, checkAttack, checkDashboardWithoutGate, checkGrpc, checkTls } from "./support/deploy-checks.mjs";
 import { mistakes, topologySuite } from "./support/deploy-suite.mjs";
+import { WORKER_HOST } from "./support/topology-text.mjs";
 
 const FILE = "deploy-combined-external";
 
@@ -26,6 +29,17 @@ topologySuite(FILE, "combined-external", "nginx", "gs.sh's nginx (render_nginx_c
   });
 });
 topologySuite(FILE, "combined-external", "caddy", "the page's Caddyfile site block");
+topologySuite(FILE, "combined-external", "nginx-cloudflare", "gs.sh's nginx asking the Worker on Cloudflare (https:// gate URL)", (topology) => {
+  test("nginx names the Worker's host in SNI (the edge completes no handshake without it)", async () => {
+    const t = topology();
+    const r = await t.client.request("/api/peers");
+    assert.equal(r.status, 401, r.text);
+    // (nginx resumes its TLS session with the edge, proxy_ssl_session_reuse: a resumed handshake is not counted.)
+    assert.ok(t.edge.snis.length > 0, "nginx made a full handshake with the edge");
+    assert.deepEqual([...new Set(t.edge.snis)], [WORKER_HOST], "every handshake named the Worker's host");
+    assert.equal(t.edge.refused(), 0, "no refused handshake");
+  });
+});
 topologySuite(FILE, "combined-external", "traefik", "an operator's Traefik (flags) with the page's labels");
 
 describe("combined-external: known mistakes fail their checks", () => {
@@ -46,6 +60,13 @@ describe("combined-external: known mistakes fail their checks", () => {
   test("nginx, dashboard-through-gate (DASHBOARD = protect): the dashboard fails with the gate stopped", async () => {
     const t = await start("nginx", "dashboard-through-gate");
     await assert.rejects(checkDashboardWithoutGate(t), /with the gate stopped/);
+  });
+
+  test("nginx-cloudflare, nginx-no-sni: without proxy_ssl_server_name the edge refuses nginx's handshake, /api is never judged", async () => {
+    const t = await start("nginx-cloudflare", "nginx-no-sni");
+    await assert.rejects(checkApiByGroup(t), /500 !== 401/);
+    assert.ok(t.edge.refused() > 0, "the edge refused a handshake without SNI");
+    await checkAttack(t);
   });
 
   test("traefik, traefik-no-tls: the operator's Traefik serves the routers without TLS", async () => {

@@ -7,10 +7,11 @@ import { createServer, request } from "node:http";
 import { test } from "node:test";
 import { composeList, composeServices, labelMap } from "../../tools/js/compose.mjs";
 import { API_VERSION, container, startDockerApi } from "../../tools/js/dockerapi.mjs";
+import { wranglerVars } from "../../tools/js/edgegate.mjs";
 import { BLOCKS, sourceBound, topologyAddresses } from "../../tools/js/loopnet.mjs";
 import { attackRequests, restServes } from "./support/netbird-paths.mjs";
 import { goPath } from "./support/qf-http.mjs";
-import { BROKEN_VARIANTS, localiseCaddy, localiseHosts, localiseNginx, localiseTraefikFlags } from "./support/topology-text.mjs";
+import { BROKEN_VARIANTS, localiseCaddy, localiseHosts, localiseNginx, localiseTraefikFlags, nginxResolve } from "./support/topology-text.mjs";
 
 test("restServes: Go's decoded path, dot segments, `//`, `\\` and case; a bad escape is never served", () => {
   for (const t of ["/api", "/api/users", "/API/users", "//api/x", "/relay/..%2fapi/users/1", "/x/..%2F..%2Fapi/users",
@@ -82,6 +83,12 @@ test("text changes: only names followed by a port, listeners on the proxy's addr
     "--certificatesresolvers.le.acme.storage=/w/acme.json", "--experimental.localplugins.pocketgate.settings.mounts=/k:/keys:ro"]);
 });
 
+test("the Worker's [vars] as the page writes them; a name resolved for nginx without DNS", () => {
+  assert.deepEqual(wranglerVars('[vars]\nISSUER = "https://x.example.com/oauth2"\n# FORWARDED_HEADERS = "nginx"\nQ = "a\\"b"\n'),
+    { ISSUER: "https://x.example.com/oauth2", Q: 'a"b' });
+  assert.equal(nginxResolve({ "gate.example.workers.dev": "127.42.1.11:443" }), "upstream gate.example.workers.dev {\n    server 127.42.1.11:443;\n}\n");
+});
+
 test("known mistakes: each is one named edit that changes the text it applies to", () => {
   const labels = {
     "netbird-server": ["traefik.http.routers.api.rule=PathPrefix(`/api`)", "traefik.http.routers.api.middlewares=strip,gate",
@@ -100,8 +107,10 @@ test("known mistakes: each is one named edit that changes the text it applies to
   const catchAll = BROKEN_VARIANTS["catch-all-to-management"].labels(labels);
   assert.deepEqual(catchAll.dashboard, ["traefik.http.routers.dash.service=srv", "traefik.http.routers.dash.priority=1"]);
   assert.deepEqual(BROKEN_VARIANTS["default-timeouts"].flags(["--a=1", "--entrypoints.w.transport.respondingTimeouts.readTimeout=0"]), ["--a=1"]);
+  assert.equal(BROKEN_VARIANTS["default-timeouts"].nginx("    client_body_timeout 1d;\n    grpc_read_timeout 1d;\n    grpc_pass x;\n"), "    grpc_pass x;\n");
   assert.match(BROKEN_VARIANTS["issuer-trailing-slash"].capnp('(name = "ISSUER", text = "https://id.example.com"),'), /"https:\/\/id\.example\.com\/"/);
   assert.throws(() => BROKEN_VARIANTS["grpc-forward-auth"].nginx("server {}"), /no gRPC location/);
+  assert.equal(BROKEN_VARIANTS["nginx-no-sni"].nginx("  a;\n        proxy_ssl_server_name on;\n  b;\n"), "  a;\n  b;\n");
 });
 
 test("the Docker Engine API stand-in answers what Traefik's provider calls, and records what it does not know", async () => {

@@ -4,7 +4,7 @@
 // (getting-started.sh:852-855, 864-865; nginx.tmpl.conf:45-46, 71-73), and the page's text must too. Each topology
 // (support/topologies.mjs) runs a Sync (server stream: one message, 65 s of silence, another) and a ConnectStream
 // (bidirectional: one exchange, 65 s of silence, another) over TLS through its proxy; the known mistake
-// "default-timeouts" (Traefik's defaults) runs beside them and must lose its streams.
+// "default-timeouts" (Traefik's and nginx's defaults) runs beside them and must lose its streams.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { checkLongStreams } from "./support/deploy-checks.mjs";
@@ -17,6 +17,7 @@ const SILENCE_MS = 65_000;
 const cases = [
   ...Object.entries(TOPOLOGIES).flatMap(([name, variants]) => variants.map((variant) => ({ name, variant }))),
   { name: "combined-traefik", variant: "forwardauth", broken: "default-timeouts" },
+  { name: "legacy", variant: "nginx", broken: "default-timeouts" },
 ];
 const label = (c) => `${c.name}/${c.variant}${c.broken ? ` (${c.broken})` : ""}`;
 
@@ -34,7 +35,7 @@ for (const c of cases) {
     const { start, outcome } = results.get(label(c));
     assert.equal(start.status, "fulfilled", `the topology did not start: ${start.reason?.stack ?? start.reason}`);
     if (c.broken) {
-      assert.equal(outcome.status, "rejected", "the streams survived Traefik's default timeouts: the check cannot fail");
+      assert.equal(outcome.status, "rejected", "the streams survived the proxy's default timeouts: the check cannot fail");
       assert.notEqual(outcome.reason.code, undefined, `cut by the proxy (a gRPC status), not a failed assertion: ${outcome.reason.stack}`);
     } else {
       assert.equal(outcome.status, "fulfilled", `${outcome.reason?.stack ?? outcome.reason}`);

@@ -19,10 +19,10 @@ export const BLOCKS = {
 };
 
 /** The last byte of each part of a topology. `host` stands for the Docker host's own 127.0.0.1 (what a compose
- * file publishes a container's port on). */
+ * file publishes a container's port on); `edge` for Cloudflare's edge in front of a Worker. */
 export const ROLES = {
   host: 1, proxy: 2, "netbird-server": 3, management: 3, dashboard: 4, pocketgate: 5, signal: 6, relay: 7,
-  pocketid: 8, client: 9, docker: 10,
+  pocketid: 8, client: 9, docker: 10, edge: 11,
 };
 
 const next = new Map();

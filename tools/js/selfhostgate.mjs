@@ -14,6 +14,17 @@ import { WORKERD } from "./workerd.mjs";
 const str = (s) => JSON.stringify(String(s));
 
 /**
+ * `capnp` with its "internet" network service replaced by an external HTTPS server at `address` that must present
+ * a certificate for `host` signed by `ca` (PEM): every fetch the Worker makes goes there, with the URL's Host.
+ */
+export function outboundTo(capnp, { address, host, ca }) {
+  const internet = /\(name = "internet", network = \([^\n]*\)\),/;
+  if (!internet.test(capnp)) throw new Error(`the workerd configuration has no "internet" network service:\n${capnp}`);
+  return capnp.replace(internet, `(name = "internet", external = (address = ${str(address)}, https = (` +
+    `tlsOptions = (trustBrowserCas = false, trustedCertificates = [${str(ca)}]), certificateHost = ${str(host)}))),`);
+}
+
+/**
  * The page's workerd configuration `capnp`, changed only where a loopback test must:
  * - the socket's `*:<port>` → `<address>:<port>` (the gate container's own address; the port as generated);
  * - `forwarded`: the commented `FORWARDED_HEADERS` line for that proxy uncommented (the operator's one edit, as
@@ -37,12 +48,7 @@ export function localGateConfig(capnp, { address, forwarded, outbound, bindings 
     if (!text.includes(line)) throw new Error(`the gate's workerd configuration has no commented FORWARDED_HEADERS line for ${forwarded}:\n${capnp}`);
     text = text.replace(line, line.slice(2));
   }
-  if (outbound) {
-    const internet = /\(name = "internet", network = \([^\n]*\)\),/;
-    if (!internet.test(text)) throw new Error(`the gate's workerd configuration has no "internet" network service:\n${capnp}`);
-    text = text.replace(internet, `(name = "internet", external = (address = ${str(outbound.address)}, https = (` +
-      `tlsOptions = (trustBrowserCas = false, trustedCertificates = [${str(outbound.ca)}]), certificateHost = ${str(outbound.host)}))),`);
-  }
+  if (outbound) text = outboundTo(text, outbound);
   const extra = Object.entries(bindings).map(([k, v]) => `    (name = ${str(k)}, text = ${str(v)}),\n`).join("");
   if (extra) {
     if (!/ {2}bindings = \[\n/.test(text)) throw new Error(`the gate's workerd configuration has no bindings list:\n${capnp}`);

@@ -6,7 +6,8 @@
 //   more container) and "plugin" (the Traefik plugin; no gate container).
 // - "combined-external": gs.sh's "existing reverse proxy" outputs around the same two containers: "nginx" and
 //   "caddy" on the host (the containers published on 127.0.0.1:8081/8080, the gate a systemd workerd on
-//   127.0.0.1:8787) and "traefik" (an operator's Traefik on the compose network, the gate a container).
+//   127.0.0.1:8787), "traefik" (an operator's Traefik on the compose network, the gate a container) and
+//   "nginx-cloudflare" (nginx asking the Worker on Cloudflare: its `https://` URL, an edge stand-in that wants SNI).
 // - "legacy": the standalone stack (PocketID the primary IdP): management, signal, relay and dashboard as separate
 //   containers behind "nginx", "caddy" or "traefik", routed as nginx.tmpl.conf routes them.
 //
@@ -20,6 +21,7 @@ import { join } from "node:path";
 import { composeList, composeServices } from "../../../tools/js/compose.mjs";
 import { startCaddyfile, startNginxHttp, startTraefikFlags, traefikDefaultCertificate } from "../../../tools/js/deployproxies.mjs";
 import { container as dockerContainer, startDockerApi } from "../../../tools/js/dockerapi.mjs";
+import { startEdgeGate, wranglerVars } from "../../../tools/js/edgegate.mjs";
 import { ROOT, need } from "../../../tools/js/env.mjs";
 import { startIssuer } from "../../../tools/js/issuer.mjs";
 import { sourceBound, topologyAddresses } from "../../../tools/js/loopnet.mjs";
@@ -34,8 +36,8 @@ import {
 } from "./netbird-fixtures.mjs";
 import { UNGATED_PREFIXES } from "./netbird-paths.mjs";
 import {
-  BROKEN_VARIANTS, PUBLIC_HOST, fillNetbird, harnessTraefikFlags, localiseCaddy, localiseHosts, localiseNginx,
-  localiseTraefikFlags, resolversOf,
+  BROKEN_VARIANTS, PUBLIC_HOST, WORKER_HOST, fillNetbird, harnessTraefikFlags, localiseCaddy, localiseHosts, localiseNginx,
+  localiseTraefikFlags, nginxResolve, resolversOf,
 } from "./topology-text.mjs";
 
 export { BROKEN_VARIANTS, PUBLIC_HOST };
@@ -43,7 +45,7 @@ export { BROKEN_VARIANTS, PUBLIC_HOST };
 /** Every topology and its variants. */
 export const TOPOLOGIES = {
   "combined-traefik": ["forwardauth", "plugin"],
-  "combined-external": ["nginx", "caddy", "traefik"],
+  "combined-external": ["nginx", "caddy", "traefik", "nginx-cloudflare"],
   legacy: ["nginx", "caddy", "traefik"],
 };
 
@@ -67,9 +69,10 @@ function pageInput(name, variant, { issuer, jwks }) {
   }
   if (name === "combined-external") {
     // gs.sh:420-421 MANAGEMENT_HOST_PORT 8081, DASHBOARD_HOST_PORT 8080 on get_upstream_host() = 127.0.0.1.
+    const cloudflare = { gate_host: "cloudflare", gate_url: `https://${WORKER_HOST}` };
     return { ...base, mode: "embedded", issuer, client_id: "qufabric", upstream: "http://127.0.0.1:8081",
       dashboard_upstream: "http://127.0.0.1:8080", traefik_certresolver: "",
-      ...(variant === "traefik" ? traefikGate : hostGate) };
+      ...(variant === "traefik" ? traefikGate : variant === "nginx-cloudflare" ? cloudflare : hostGate) };
   }
   // nginx.tmpl.conf:8-26's upstreams.
   return { ...base, mode: "standalone", issuer, client_id: "netbird", upstream: "http://127.0.0.1:8012",
@@ -130,7 +133,7 @@ export async function startTopology({ file, name, variant, broken = null, input:
   const addr = topologyAddresses(file);
   const dir = mkdtempSync(join(tmpdir(), `pocketgate-${name}-${variant}-`));
   mkdirSync(join(dir, "ca"));
-  const ca = makeTestCA([PUBLIC_HOST], { dir: join(dir, "ca") });
+  const ca = makeTestCA([PUBLIC_HOST, WORKER_HOST], { dir: join(dir, "ca") });
   const stops = [];
   const t = {
     name, variant, broken, host: PUBLIC_HOST, url: `https://${PUBLIC_HOST}`, ca: ca.ca, caFile: ca.caFile, dir,
@@ -217,9 +220,18 @@ export async function startTopology({ file, name, variant, broken = null, input:
     t.dashboard = t.containers.dashboard;
 
     // ---- the gate ----
-    const proxyKind = variant === "forwardauth" || variant === "plugin" ? "traefik" : variant;
+    const proxyKind = { forwardauth: "traefik", plugin: "traefik", "nginx-cloudflare": "nginx" }[variant] ?? variant;
+    t.proxyKind = proxyKind;
+    const outbound = embedded ? { address: `${t.proxyAddress}:443`, host: PUBLIC_HOST, ca: ca.ca } : undefined;
     if (broken === "no-gate") {
       t.gate = { kind: "none", logs: () => [], output: () => "", stop: null, start: null };
+    } else if (input.gate_host === "cloudflare") {
+      // The operator's edit of the pasted [vars]: uncomment their proxy's FORWARDED_HEADERS line.
+      const vars = { ...wranglerVars(page.get("gate_wrangler_vars", "the Worker's variables")), FORWARDED_HEADERS: proxyKind, LOG: "all" };
+      const edge = await startEdgeGate({ vars, host: WORKER_HOST, address: addr.of("edge"), cert: ca.cert, key: ca.key, outbound });
+      stops.push(() => edge.close());
+      t.edge = edge;
+      t.gate = { kind: "cloudflare", url: edge.url, logs: edge.logs, output: edge.output, stop: edge.stop, start: edge.start };
     } else if (variant !== "plugin") {
       let capnp = page.get("gate_workerd_config", "the self-hosted gate");
       if (mistake?.capnp) capnp = mistake.capnp(capnp);
@@ -227,7 +239,7 @@ export async function startTopology({ file, name, variant, broken = null, input:
       const gate = await startSelfHostedGate(capnp, {
         address: hosts[gateHost] ?? (() => { throw new Error(`gate_url host ${gateHost} has no loopback address`); })(),
         forwarded: proxyKind,
-        outbound: embedded ? { address: `${t.proxyAddress}:443`, host: PUBLIC_HOST, ca: ca.ca } : undefined,
+        outbound,
         bindings: { LOG: "all" },
         args: process.env.POCKETGATE_WORKERD_VERBOSE ? ["--verbose"] : [],
       });
@@ -351,7 +363,8 @@ async function startNginxTopology(t, { name, page, mistake, hosts, ca, ready, st
   let server = page.get("gate_nginx", "the nginx configuration");
   if (mistake?.nginx) server = mistake.nginx(server, { dashboard: t.input.dashboard_upstream.replace(/^https?:\/\//, ""), management: t.input.upstream.replace(/^https?:\/\//, "") });
   const around = name === "legacy" ? LEGACY_NGINX_AROUND : fillNetbird(GS_NGINX_AROUND);
-  const http = localiseNginx(localiseHosts(`${around}\n${server}`, hosts), { address: t.proxyAddress, certFile: ca.chainFile, keyFile: ca.keyFile });
+  const resolve = t.edge ? nginxResolve({ [WORKER_HOST]: `${t.addresses.of("edge")}:443` }) : "";
+  const http = localiseNginx(localiseHosts(`${resolve}${around}\n${server}`, hosts), { address: t.proxyAddress, certFile: ca.chainFile, keyFile: ca.keyFile });
   const proxy = await startNginxHttp({ http, ready, what: `nginx (${name})` });
   stops.push(() => proxy.stop());
   t.proxy = proxy;

@@ -11,6 +11,9 @@
 //    the harness points `acme.caserver` at a closed loopback port and `acme.storage` at a temporary file).
 // 4. Host paths: Traefik's `/etc/pocketgate` mount and `./plugins-local` volume become temporary folders.
 // 5. The Docker provider's endpoint is the Docker Engine API stand-in's unix socket.
+// 6. A public name no DNS here knows (the Worker's `gate.example.workers.dev`) is an nginx `upstream` of that
+//    name in front of the edge's address: nginx uses the group instead of DNS and still names the host in SNI
+//    (`proxy_ssl_name` defaults to `$proxy_host`).
 // The gate's own configuration is changed by tools/js/selfhostgate.mjs localGateConfig (its listen address, the
 // FORWARDED_HEADERS line the operator uncomments, where its outbound fetches go, LOG = "all").
 //
@@ -19,6 +22,8 @@
 
 /** The public host every topology serves (the page's `domain`). */
 export const PUBLIC_HOST = "netbird.example.com";
+/** The Cloudflare Worker's host of the "nginx-cloudflare" variant (the page's `gate_url`). */
+export const WORKER_HOST = "gate.example.workers.dev";
 
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -43,6 +48,9 @@ export function localiseNginx(text, { address, certFile, keyFile }) {
   if (!tls.test(out)) throw new Error(`the nginx configuration has no TLS listener on 443:\n${text}`);
   return out.replace(tls, (line, ws) => `${line}${ws}ssl_certificate ${certFile};\n${ws}ssl_certificate_key ${keyFile};\n`);
 }
+
+/** nginx `upstream` blocks that resolve `names` (name → "address:port") without DNS. */
+export const nginxResolve = (names) => Object.entries(names).map(([n, a]) => `upstream ${n} {\n    server ${a};\n}\n`).join("");
 
 /** Caddy: the public host's site block gets `tls <cert> <key>`; the global options bind to `address` on 80/443
  * (no admin endpoint, no certificate management, no OCSP: nothing leaves loopback). */
@@ -146,9 +154,10 @@ export const BROKEN_VARIANTS = {
     },
   },
   "default-timeouts": {
-    what: "the entry point's responding timeouts left at Traefik's defaults (readTimeout 60 s cuts gRPC streams)",
-    applies: ["combined-traefik", "combined-external/traefik", "legacy/traefik"],
+    what: "the proxy's timeouts left at their defaults (Traefik's entry-point readTimeout, nginx's grpc_read_timeout and client_body_timeout: 60 s cut a silent gRPC stream)",
+    applies: ["combined-traefik", "combined-external/traefik", "legacy/traefik", "combined-external/nginx", "legacy/nginx"],
     flags: (flags) => flags.filter((f) => !/respondingTimeouts/i.test(f)),
+    nginx: (text) => text.replace(/^[ \t]*(grpc_read_timeout|grpc_send_timeout|client_body_timeout|client_header_timeout|proxy_read_timeout|proxy_send_timeout)\s[^;]*;[^\n]*\n/gm, ""),
   },
   "dashboard-through-gate": {
     what: "DASHBOARD = protect: the proxy asks the gate for the dashboard, which then fails with the gate stopped",
@@ -159,6 +168,14 @@ export const BROKEN_VARIANTS = {
     what: "the gate's ISSUER with a trailing slash (PocketID's iss has none): every token is refused",
     applies: ["combined-traefik/forwardauth", "combined-external", "legacy"],
     capnp: (text) => text.replace(/(\(name = "ISSUER", text = "[^"]*?)\/?"\)/, '$1/")'),
+  },
+  "nginx-no-sni": {
+    what: "nginx asks an https:// gate without SNI (proxy_ssl_server_name is off by default): Cloudflare refuses the handshake",
+    applies: ["combined-external/nginx-cloudflare"],
+    nginx: (text) => {
+      if (!/^\s*proxy_ssl_server_name on;\n/m.test(text)) throw new Error(`nginx-no-sni: no proxy_ssl_server_name line:\n${text}`);
+      return text.replace(/^\s*proxy_ssl_server_name on;\n/gm, "");
+    },
   },
   "no-gate": {
     what: "NetBird's own configuration (getting-started.sh's labels): no gate at all",
