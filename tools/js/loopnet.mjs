@@ -15,6 +15,7 @@ export const BLOCKS = {
   "deploy-legacy": 43,
   "deploy-streams": 44,
   "deploy-harness": 45,
+  "live-check-topologies": 51,
 };
 
 /** The last byte of each part of a topology. `host` stands for the Docker host's own 127.0.0.1 (what a compose

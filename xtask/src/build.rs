@@ -1,5 +1,5 @@
-//! `cargo xtask build`: the native library, the wasm core, (when their files exist) the Worker and the page, and
-//! the Traefik plugin's folder.
+//! `cargo xtask build`: the native library and the `pocketgate` command (`pocketgate check`), the wasm core, (when
+//! their files exist) the Worker and the page, and the Traefik plugin's folder.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +27,10 @@ pub const TRAEFIK_CARGO_ARGS: &[&str] = &[
 /// `plugins-local/` in Traefik's working directory).
 pub const TRAEFIK_PLUGIN_DIR: &str = "build/traefik/plugins-local/src/pocketgate";
 
+/// The native build's features: the library, and `pocketgate` (src/bin/pocketgate.rs, `pocketgate check`), which
+/// needs the native-only feature `check` (the Worker, the page and the plugin never build it).
+pub const NATIVE_FEATURES: &str = "check";
+
 /// Everything, then the size table.
 pub fn build(paths: &Paths) -> Result {
     native(paths)?;
@@ -44,10 +48,27 @@ pub fn build(paths: &Paths) -> Result {
 }
 
 fn native(paths: &Paths) -> Result {
-    header("build: native (cargo build --release)");
+    header("build: native (cargo build --release --features check: the library and `pocketgate`)");
     let mut c = paths.cmd(env!("CARGO"));
-    c.args(["build", "--release"]);
-    run("native build", c)
+    c.args(["build", "--release", "--features", NATIVE_FEATURES]);
+    run("native build", c)?;
+    println!("pocketgate check: {}", check_binary_path(paths).display());
+    Ok(())
+}
+
+/// Where the native build leaves `pocketgate`.
+pub fn check_binary_path(paths: &Paths) -> PathBuf {
+    paths.target.join("release/pocketgate")
+}
+
+/// `pocketgate` alone, in the dev profile, for the end-to-end suites (tests/e2e/live-check*.test.mjs): it reuses
+/// what `cargo test --features pocketgate/check` compiled, where the release build (LTO) would take minutes.
+pub fn check_binary_dev(paths: &Paths) -> Result<PathBuf> {
+    header("build: pocketgate for the tests (cargo build --features check --bin pocketgate)");
+    let mut c = paths.cmd(env!("CARGO"));
+    c.args(["build", "--features", NATIVE_FEATURES, "--bin", "pocketgate"]);
+    run("pocketgate build", c)?;
+    Ok(paths.target.join("debug/pocketgate"))
 }
 
 fn wasm_artifact(paths: &Paths) -> PathBuf {
