@@ -27,7 +27,7 @@ use crate::config::{GateConfig, PatMode};
 use crate::crypto::{AsyncSignatureVerifier, SignatureVerifier};
 use crate::error::Error;
 use crate::jwk::{Jwk, KeySet};
-use crate::keycache::{FetchOutcome, FetchReason, KeyCache, KeyCachePolicy, Resolution};
+use crate::keycache::{FetchOutcome, FetchReason, KeyCache, KeyCachePolicy, Resolution, StatedKeys};
 use crate::policy::{Decision, Identity, RouteAction, authorize};
 use crate::tokencache::TokenCache;
 use crate::verify::{Awaiting, Verified};
@@ -119,6 +119,21 @@ impl Caches {
             self.tokens.retain_keys(issuer, &set);
         }
         result
+    }
+
+    /// Load the key set issuer `issuer`'s source states ([`StatedKeys`]: the Traefik plugin's `jwksFile`), unlike
+    /// [`Caches::complete`] even when it has no usable key: an empty statement revokes every key (lookups then
+    /// fail with [`Error::KeysUnavailable`]). Fresh for the policy's `max_ttl`; cached verdicts of keys that left
+    /// the set are dropped. Returns the number of usable keys.
+    pub fn state(&mut self, issuer: usize, stated: StatedKeys, now: u64) -> Result<usize, Error> {
+        let cache = self.keys.get_mut(issuer).ok_or_else(no_issuer)?;
+        let (StatedKeys(keys), ttl) = (stated, cache.policy().max_ttl);
+        let usable = keys.keys().len();
+        cache.complete(FetchOutcome::Loaded { keys, max_age: Some(ttl) }, now);
+        if let Ok(set) = cache.keys(now) {
+            self.tokens.retain_keys(issuer, &set);
+        }
+        Ok(usable)
     }
 
     /// The cached verdict for `token` at `now`, if its key is still in its issuer's set.

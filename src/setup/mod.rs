@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod check;
 pub mod deployment;
 pub mod discovery;
 pub mod gate;
@@ -351,7 +352,8 @@ pub fn generate(input: &SetupInput) -> Output {
         findings.extend(errors.iter().map(|e| gate_finding(e, &plan)));
         return Output { findings, sections: Vec::new() };
     }
-    let sections = vec![pocketid::section(&plan), qufabric::section(&plan), gate::section(&plan)];
+    let sections =
+        vec![pocketid::section(&plan), qufabric::section(&plan), check::added_to(gate::section(&plan), &plan)];
     Output { findings, sections }
 }
 

