@@ -19,17 +19,30 @@ pub struct PublicRoute {
     pub pattern: &'static str,
     /// The methods its handler registers (gorilla/mux `Methods(…)`).
     pub methods: &'static [&'static str],
+    /// Where the `*` is (`pattern.len()` without one): found once, when the table is built.
+    star: usize,
 }
 
 impl PublicRoute {
-    /// Whether the normal path `path` is this route's path (`fold`: ASCII case-insensitively).
+    /// A route for `pattern` (at most one `*`) and `methods`.
+    pub const fn new(pattern: &'static str, methods: &'static [&'static str]) -> PublicRoute {
+        let bytes = pattern.as_bytes();
+        let mut star = 0;
+        while star < bytes.len() && bytes[star] != b'*' {
+            star += 1;
+        }
+        PublicRoute { pattern, methods, star }
+    }
+
+    /// Whether the normal path `path` is this route's path (`fold`: ASCII case-insensitively). Lengths first: the
+    /// route table asks every public route about every request.
     pub(super) fn matches_path(&self, path: &str, fold: bool) -> bool {
         let eq = |a: &[u8], b: &[u8]| if fold { a.eq_ignore_ascii_case(b) } else { a == b };
-        let path = path.as_bytes();
-        let Some((head, tail)) = self.pattern.split_once('*') else {
-            return eq(path, self.pattern.as_bytes());
-        };
-        let (head, tail) = (head.as_bytes(), tail.as_bytes());
+        let (pattern, path) = (self.pattern.as_bytes(), path.as_bytes());
+        if self.star == pattern.len() {
+            return path.len() == pattern.len() && eq(path, pattern);
+        }
+        let (head, tail) = (&pattern[..self.star], &pattern[self.star + 1..]);
         let Some(middle_len) = path.len().checked_sub(head.len() + tail.len()) else {
             return false;
         };
@@ -83,7 +96,7 @@ impl PublicRoute {
 
     /// The bytes of the pattern other than `*`: how specific it is, against a route prefix's length.
     pub(super) fn literal_len(&self) -> usize {
-        self.pattern.len() - usize::from(self.pattern.contains('*'))
+        self.pattern.len() - usize::from(self.star < self.pattern.len())
     }
 }
 
@@ -91,15 +104,15 @@ impl PublicRoute {
 pub const NETBIRD_PUBLIC_API: [PublicRoute; 5] = [
     // handlers/instance/instance_handler.go:30 `/instance` GET, OPTIONS. `/instance/version` (line 40) is not in the
     // bypass list.
-    PublicRoute { pattern: "/api/instance", methods: &["GET", "OPTIONS"] },
+    PublicRoute::new("/api/instance", &["GET", "OPTIONS"]),
     // instance_handler.go:31 `/setup` POST, OPTIONS.
-    PublicRoute { pattern: "/api/setup", methods: &["POST", "OPTIONS"] },
+    PublicRoute::new("/api/setup", &["POST", "OPTIONS"]),
     // handlers/users/invites_handler.go:77 (`AddPublicInvitesEndpoints`) `/users/invites/{token}` GET, OPTIONS.
-    PublicRoute { pattern: "/api/users/invites/nbi_*", methods: &["GET", "OPTIONS"] },
+    PublicRoute::new("/api/users/invites/nbi_*", &["GET", "OPTIONS"]),
     // invites_handler.go:78 `/users/invites/{token}/accept` POST, OPTIONS.
-    PublicRoute { pattern: "/api/users/invites/nbi_*/accept", methods: &["POST", "OPTIONS"] },
+    PublicRoute::new("/api/users/invites/nbi_*/accept", &["POST", "OPTIONS"]),
     // types/proxy.go:7 `ProxyCallbackEndpointFull`; handlers/proxy/auth.go:49 GET only.
-    PublicRoute { pattern: "/api/reverse-proxy/callback", methods: &["GET"] },
+    PublicRoute::new("/api/reverse-proxy/callback", &["GET"]),
 ];
 
 #[cfg(test)]
