@@ -30,7 +30,8 @@ impl Part {
 /// How a request ends when verification or policy fails: the HTTP status class of an [`Error`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
-    /// 400: the request itself cannot be judged safely (an ambiguous path, conflicting forwarding headers).
+    /// 400: the request itself cannot be judged safely (an ambiguous path, a method that is not a token,
+    /// conflicting forwarding headers).
     BadRequest,
     /// 401: no valid credentials were presented.
     Unauthenticated,
@@ -168,6 +169,8 @@ pub enum Error {
     /// The request carries more than one `Authorization` header (a singleton field, RFC 9110 §11.6.2): proxies
     /// and upstreams disagree on which one counts (the first, the last, or both joined), so neither is judged.
     AuthorizationRepeated,
+    /// The request method is empty or not an HTTP token (RFC 9110 §9.1, §5.6.2), so no rule can be chosen for it.
+    MethodInvalid,
 
     // ---- a verified user who may not pass (403) ----
     /// The user's groups claim is missing or empty.
@@ -249,6 +252,7 @@ impl Error {
             Error::ForwardedHeadersConflict => "forwarded_headers_conflict",
             Error::ForwardedHeadersIncomplete => "forwarded_headers_incomplete",
             Error::AuthorizationRepeated => "authorization_repeated",
+            Error::MethodInvalid => "method_invalid",
             Error::IssuerNotAllowedHere => "issuer_not_allowed_here",
             Error::GroupsMissing => "groups_missing",
             Error::GroupNotAllowed => "group_not_allowed",
@@ -273,7 +277,8 @@ impl Error {
             Error::PathAmbiguous
             | Error::ForwardedHeadersConflict
             | Error::ForwardedHeadersIncomplete
-            | Error::AuthorizationRepeated => Status::BadRequest,
+            | Error::AuthorizationRepeated
+            | Error::MethodInvalid => Status::BadRequest,
             Error::NotFound { .. } => Status::NotFound,
             Error::MethodNotAllowed => Status::MethodNotAllowed,
             Error::Internal => Status::Internal,
@@ -354,6 +359,7 @@ impl fmt::Display for Error {
                 write!(f, "the proxy sent no complete original method and URI (see FORWARDED_HEADERS)")
             }
             Error::AuthorizationRepeated => write!(f, "send exactly one Authorization header"),
+            Error::MethodInvalid => write!(f, "the request method is not an HTTP token (RFC 9110)"),
             Error::IssuerNotAllowedHere => write!(f, "this route does not accept tokens of this issuer"),
             Error::GroupsMissing => write!(f, "the token carries no groups"),
             Error::GroupNotAllowed => write!(f, "none of the user's groups is allowed here"),
@@ -386,6 +392,8 @@ mod tests {
         assert_eq!(Error::ForwardedHeadersConflict.http_status(), 400);
         assert_eq!(Error::ForwardedHeadersIncomplete.http_status(), 400);
         assert_eq!(Error::AuthorizationRepeated.http_status(), 400);
+        assert_eq!(Error::MethodInvalid.http_status(), 400);
+        assert_eq!(Error::MethodInvalid.code(), "method_invalid");
         assert_eq!(Error::TokenLifetimeTooLong.http_status(), 401);
         assert_eq!(Error::KeysUnavailable { reason: "down".into() }.http_status(), 503);
         assert_eq!(Error::Config { setting: "ISSUER".into(), message: "x".into() }.http_status(), 503);

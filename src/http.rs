@@ -182,7 +182,8 @@ impl<'a> Family<'a> {
     }
 }
 
-/// The original request of a forward-auth call: its method (upper-case) and URI, from exactly one header family.
+/// The original request of a forward-auth call: its method (as sent: the route table makes it canonical) and URI,
+/// from exactly one header family.
 ///
 /// - `Original` / `Forwarded` (`FORWARDED_HEADERS` = `nginx` / `caddy`, `traefik`): that family must be complete,
 ///   else [`Error::ForwardedHeadersIncomplete`]; the other must be absent or describe the same request, else
@@ -195,7 +196,7 @@ pub fn original_request<'a>(
     mode: ForwardedHeaders,
     original: Family<'a>,
     forwarded: Family<'a>,
-) -> Result<(String, &'a str), Error> {
+) -> Result<(&'a str, &'a str), Error> {
     let (chosen, other) = match (mode, original, forwarded) {
         (ForwardedHeaders::Original, ..) => (original, forwarded),
         (ForwardedHeaders::Forwarded, ..) => (forwarded, original),
@@ -212,7 +213,7 @@ pub fn original_request<'a>(
     if other != Family::Absent && !chosen.agrees_with(other) {
         return Err(Error::ForwardedHeadersConflict);
     }
-    Ok((method.to_ascii_uppercase(), uri))
+    Ok((method, uri))
 }
 
 #[cfg(test)]
@@ -298,14 +299,14 @@ mod tests {
         assert_eq!(Family::of(Some("GET"), Some("")), Family::Partial);
         assert_eq!(Family::of(Some("get"), Some("/api")), c("get", "/api"));
 
-        let ok = |m: &str, u: &'static str| Ok((m.to_owned(), u));
+        let ok = |m: &'static str, u: &'static str| Ok((m, u));
         let incomplete = Err(Error::ForwardedHeadersIncomplete);
         let conflict = Err(Error::ForwardedHeadersConflict);
         let (a, p) = (Family::Absent, Family::Partial);
         let cases = [
             // (mode, original, forwarded, result)
             (Auto, a, a, incomplete.clone()),
-            (Auto, c("get", "/api/x"), a, ok("GET", "/api/x")),
+            (Auto, c("get", "/api/x"), a, ok("get", "/api/x")), // as sent: the route table canonicalises
             (Auto, a, c("DELETE", "/api/x"), ok("DELETE", "/api/x")),
             (Auto, p, a, incomplete.clone()),
             (Auto, a, p, incomplete.clone()),

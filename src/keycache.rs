@@ -125,6 +125,14 @@ pub enum FetchOutcome {
     Failed(Error),
 }
 
+/// A key set its source *states*, unlike a fetched one ([`FetchOutcome::Loaded`]): the Traefik plugin's `jwksFile`
+/// is the operator's own statement of the keys. It is loaded as it is — an empty set, or one without a usable key,
+/// revokes every key at once — whereas a fetched set without a usable key counts as a failed fetch (an issuer that
+/// serves `{"keys":[]}` is having an outage): [`crate::request::Caches::state`] vs
+/// [`crate::request::Caches::complete`].
+#[derive(Clone, Debug, Default)]
+pub struct StatedKeys(pub KeySet);
+
 /// The cache: current keys plus the bookkeeping of the rules above.
 ///
 /// Memory: one [`KeySet`] (and, for a moment, the replaced one that a request in flight may still hold), parsed
@@ -343,6 +351,13 @@ impl KeyCache {
                 self.failure_code = Some(error.code());
             }
         }
+    }
+
+    /// The keys' source stopped vouching for them at `at`: their TTL ends there (unless it ended earlier), so they
+    /// are served stale for `max_stale` from `at`, then refused. For a source that confirms its keys at every
+    /// request (the Traefik plugin's `jwksFile`), `at` is the last confirmation, not the end of a TTL.
+    pub fn expire_at(&mut self, at: u64) {
+        self.fresh_until = self.fresh_until.min(at);
     }
 
     /// A monotonically increasing number that changes whenever a new set is loaded (0 before the first load).
@@ -709,6 +724,25 @@ mod tests {
         assert_eq!(c.generation(), 2);
         assert_eq!(c.poll(T0 + 609), Action::UseKeys);
         assert_eq!(c.poll(T0 + 610), Action::Fetch(FetchReason::Expired));
+    }
+
+    #[test]
+    fn expire_at_starts_the_stale_window_at_the_last_confirmation() {
+        let policy = KeyCachePolicy { max_stale: 30, ..KeyCachePolicy::default() };
+        let mut c = KeyCache::new(policy);
+        assert_eq!(c.poll(T0), Action::Fetch(FetchReason::Initial));
+        c.complete(loaded(Some(86_400)), T0);
+        c.expire_at(T0 + 100);
+        assert!(!c.is_fresh(T0 + 100));
+        c.complete(failed(), T0 + 105);
+        assert!(c.keys(T0 + 129).is_ok(), "stale within max_stale of the last confirmation");
+        assert_eq!(c.keys(T0 + 130).unwrap_err().code(), "keys_unavailable");
+        c.expire_at(T0 + 120); // a later confirmation never extends the window
+        assert_eq!(c.keys(T0 + 130).unwrap_err().code(), "keys_unavailable");
+        let mut zero = KeyCache::new(KeyCachePolicy { max_stale: 0, ..KeyCachePolicy::default() });
+        zero.complete(loaded(None), T0);
+        zero.expire_at(T0 + 5);
+        assert!(zero.keys(T0 + 5).is_err(), "max_stale 0: refused at once");
     }
 
     // ---- rotation ----

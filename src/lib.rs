@@ -29,6 +29,8 @@
 pub mod alg;
 pub mod answer;
 pub mod base64url;
+#[cfg(all(feature = "check", not(target_arch = "wasm32")))]
+pub mod check;
 pub mod claims;
 pub mod config;
 pub mod crypto;

@@ -1,8 +1,9 @@
 //! The request pipeline, without I/O: from a request's method, path and `Authorization` header to an
 //! [`Outcome`], in the one order every adapter takes (the Worker, the setup page's inspector, the benches and
 //! the tests):
-//! 1. the route ([`Routes::action`](crate::policy::Routes::action)): a path the table cannot judge safely is
-//!    refused (400 `path_ambiguous`), a bypass route passes;
+//! 1. the route ([`Routes::action`](crate::policy::Routes::action)): the method made canonical (upper-case;
+//!    400 `method_invalid` when it is not an HTTP token), a path the table cannot judge safely refused (400
+//!    `path_ambiguous`); a bypass route passes;
 //! 2. the credential ([`credential`]): none, a bearer token, a personal access token (per
 //!    `PERSONAL_ACCESS_TOKENS`) or another scheme;
 //! 3. the verified-token cache: a hit is decided at once, and asks for a background key refresh
@@ -26,7 +27,7 @@ use crate::config::{GateConfig, PatMode};
 use crate::crypto::{AsyncSignatureVerifier, SignatureVerifier};
 use crate::error::Error;
 use crate::jwk::{Jwk, KeySet};
-use crate::keycache::{FetchOutcome, FetchReason, KeyCache, KeyCachePolicy, Resolution};
+use crate::keycache::{FetchOutcome, FetchReason, KeyCache, KeyCachePolicy, Resolution, StatedKeys};
 use crate::policy::{Decision, Identity, RouteAction, authorize};
 use crate::tokencache::TokenCache;
 use crate::verify::{Awaiting, Verified};
@@ -34,7 +35,8 @@ use crate::verify::{Awaiting, Verified};
 /// The request as the pipeline sees it.
 #[derive(Clone, Copy, Debug)]
 pub struct Head<'a> {
-    /// The method (upper-case).
+    /// The method as received, any case: the route table makes it canonical ([`Method`](crate::policy::Method))
+    /// before any rule sees it, so an adapter passes it on untouched.
     pub method: &'a str,
     /// The path, query allowed (the route table normalises it).
     pub path: &'a str,
@@ -117,6 +119,21 @@ impl Caches {
             self.tokens.retain_keys(issuer, &set);
         }
         result
+    }
+
+    /// Load the key set issuer `issuer`'s source states ([`StatedKeys`]: the Traefik plugin's `jwksFile`), unlike
+    /// [`Caches::complete`] even when it has no usable key: an empty statement revokes every key (lookups then
+    /// fail with [`Error::KeysUnavailable`]). Fresh for the policy's `max_ttl`; cached verdicts of keys that left
+    /// the set are dropped. Returns the number of usable keys.
+    pub fn state(&mut self, issuer: usize, stated: StatedKeys, now: u64) -> Result<usize, Error> {
+        let cache = self.keys.get_mut(issuer).ok_or_else(no_issuer)?;
+        let (StatedKeys(keys), ttl) = (stated, cache.policy().max_ttl);
+        let usable = keys.keys().len();
+        cache.complete(FetchOutcome::Loaded { keys, max_age: Some(ttl) }, now);
+        if let Ok(set) = cache.keys(now) {
+            self.tokens.retain_keys(issuer, &set);
+        }
+        Ok(usable)
     }
 
     /// The cached verdict for `token` at `now`, if its key is still in its issuer's set.

@@ -66,6 +66,31 @@ fn the_owner_is_refused_by_default_and_admitted_with_local_users_allow() {
     assert!(matches!(verdict(&gate(&[("LOCAL_USERS", "allow")]), cli), Decision::Allow(_)));
 }
 
+/// Issue 22, finding 5, through the whole pipeline: a PocketID user (Dex connector `pocketid`) whose user id is
+/// 300 bytes and hides `12 05 local` where NetBird's one-byte length reading lands, with skipped fields that
+/// swallow the real connector. Main decoded it as NetBird does (local) and admitted it without groups under
+/// `LOCAL_USERS=allow`; the strict decode says `pocketid`, so the groups apply.
+#[test]
+fn a_federated_subject_hiding_local_needs_its_groups() {
+    let mut user = vec![b'a'; (0x80 | (300 % 128)) - 1];
+    user.extend_from_slice(b"\x12\x05local");
+    let rest = 300 - user.len() - 12;
+    user.extend_from_slice(&[0x1a, rest as u8]);
+    user.resize(user.len() + rest, b'a');
+    user.extend_from_slice(&[0x1a, 8 + 10]);
+    user.resize(300, b'a');
+    let user = String::from_utf8(user).unwrap();
+    assert!(!dex_subject(&user, "pocketid").contains(['-', '_']), "NetBird's standard base64 reads it");
+    let cfg = gate(&[("LOCAL_USERS", "allow")]);
+    let attacker = dex_id_token_claims(NOW, &user, "pocketid", "netbird-dashboard", &[]);
+    assert_eq!(verdict(&cfg, attacker), Decision::Deny(Error::GroupsMissing));
+    // A local user with a user id NetBird misreads (two-byte length) is not local to QuFabric either.
+    let long_local = dex_id_token_claims(NOW, &"u".repeat(200), "local", "netbird-dashboard", &[]);
+    assert_eq!(verdict(&cfg, long_local), Decision::Deny(Error::GroupsMissing));
+    let member = dex_id_token_claims(NOW, &user, "pocketid", "netbird-dashboard", &["netbird-users"]);
+    assert!(matches!(verdict(&cfg, member), Decision::Allow(_)));
+}
+
 #[test]
 fn pocketid_users_through_dex_need_their_groups() {
     let cfg = gate(&[("LOCAL_USERS", "allow")]);

@@ -60,6 +60,81 @@ fn bypass_and_ambiguous_paths_are_decided_before_any_key_or_signature() {
     assert_eq!((fetches.get(), backend.0.get()), (0, 0), "no key fetch and no signature");
 }
 
+/// The method is made canonical before the route (issue 22): any case of `DELETE` meets the docs' admins rule, a
+/// `HEAD` meets a GET-only rule, and a method that is not a token is refused (400 `method_invalid`) before any
+/// credential, key or signature, even on a bypass path.
+#[test]
+fn the_method_is_canonical_before_the_route_and_refused_when_not_a_token() {
+    let issuer = Issuer::rs256();
+    let set = keys(&issuer);
+    let routes = r#"[{"prefix": "/api/users", "methods": ["DELETE", "PUT"], "allow_groups": ["admins"]},
+                     {"prefix": "/api/audit", "methods": ["GET"], "allow_groups": ["admins"]}]"#;
+    let cfg = gate::config(&[("ROUTES", routes)]);
+    let mut caches = gate::caches(&cfg, 16);
+    let user = format!("Bearer {}", issuer.id_token_for(NOW, support::SUB, &["netbird-users"]));
+    let admin = format!("Bearer {}", issuer.id_token_for(NOW, support::SUB, &["netbird-users", "admins"]));
+    let mut decide = |method: &str, path: &str, authorization: &str| {
+        code(&gate::decide(&cfg, &mut caches, method, path, Some(authorization), &set, &RustCrypto))
+    };
+    for method in ["DELETE", "delete", "Delete", "PUT", "put"] {
+        assert_eq!(decide(method, "/api/users/1", &user), "group_not_allowed", "{method}");
+        assert_eq!(decide(method, "/api/users/1", &admin), "allow", "{method}");
+    }
+    for method in ["GET", "get", "HEAD", "head", "Head"] {
+        assert_eq!(decide(method, "/api/audit", &user), "group_not_allowed", "{method}");
+    }
+    assert_eq!(decide("get", "/api/users/1", &user), "allow");
+    let fetches = Cell::new(0);
+    let backend = Counting(Cell::new(0));
+    for (method, path) in [("", "/api/users/1"), ("DE LETE", "/api/users/1"), ("GET\t", "/relay"), ("G/ET", "/")] {
+        let fetch = |_| {
+            fetches.set(fetches.get() + 1);
+            FetchOutcome::Failed(Error::KeysUnavailable { reason: "unused".into() })
+        };
+        let head = Head { method, path, authorization: Some(&user) };
+        let o = request::decide(&cfg, &mut caches, head, NOW, fetch, &backend);
+        assert_eq!((code(&o), o.status()), ("method_invalid", 400), "{method:?} {path}");
+    }
+    assert_eq!((fetches.get(), backend.0.get()), (0, 0), "no key fetch and no signature");
+}
+
+/// NetBird's public API paths pass without a token for their handlers' methods by default; with
+/// `PUBLIC_API=gate` they need one like the rest of `/api`.
+#[test]
+fn public_api_paths_pass_without_a_token_unless_gated() {
+    let set = keys(&Issuer::rs256());
+    let open = [
+        ("GET", "/api/instance"),
+        ("POST", "/api/setup"),
+        ("GET", "/api/users/invites/nbi_3xAmPlE"),
+        ("POST", "/api/users/invites/nbi_3xAmPlE/accept"),
+        ("OPTIONS", "/api/users/invites/nbi_3xAmPlE/accept"),
+        ("GET", "/api/reverse-proxy/callback?state=s&code=c"),
+    ];
+    let closed = [
+        ("GET", "/api/instance/version"),
+        ("HEAD", "/api/instance"),
+        ("DELETE", "/api/users/invites/nbi_3xAmPlE"),
+        ("GET", "/api/users/invites/nbi_3xAmPlE/accept"),
+        ("POST", "/api/setup/"),
+    ];
+    let cfg = gate::config(&[]);
+    let mut caches = gate::caches(&cfg, 0);
+    for (method, path) in open {
+        assert_eq!(code(&gate::decide(&cfg, &mut caches, method, path, None, &set, &RustCrypto)), "bypass", "{path}");
+    }
+    for (method, path) in closed {
+        let o = gate::decide(&cfg, &mut caches, method, path, None, &set, &RustCrypto);
+        assert_eq!(code(&o), "token_missing", "{method} {path}");
+    }
+    let cfg = gate::config(&[("PUBLIC_API", "gate")]);
+    let mut caches = gate::caches(&cfg, 0);
+    for (method, path) in open {
+        let o = gate::decide(&cfg, &mut caches, method, path, None, &set, &RustCrypto);
+        assert_eq!(code(&o), "token_missing", "PUBLIC_API=gate: {method} {path}");
+    }
+}
+
 #[test]
 fn credentials_are_read_before_the_token_cache() {
     let issuer = Issuer::rs256();
@@ -190,6 +265,7 @@ fn the_inspector_and_the_gate_agree_on_every_outcome() {
         display_name: "QuFabric".into(),
         pkce_ports: "53000".into(),
         upstream: "https://mgmt.internal.example.com".into(),
+        cloudflare_zone: "example.com".into(),
         ..SetupInput::default()
     };
     let (findings, plan) = validate(&input);

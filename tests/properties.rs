@@ -1,5 +1,6 @@
 //! Property tests (proptest, native): forged tokens never verify, no single-byte mutation of a valid token
-//! verifies, group decisions are monotonic, path normalisation is idempotent and leaves no dot segment.
+//! verifies, group decisions are monotonic, path normalisation is idempotent and leaves no dot segment, a method is
+//! judged in its canonical case, a Dex subject is local only when Dex's encoding and NetBird's reading agree.
 //!
 //! Both native backends (ring and RustCrypto) are checked where a signature is involved. Case counts are chosen
 //! so the whole file stays well under 20 s in a debug build.
@@ -14,13 +15,16 @@ use pocketgate::alg::Algorithm;
 use pocketgate::claims::{ClaimNames, Claims};
 use pocketgate::crypto::{Ring, RustCrypto};
 use pocketgate::jwk::KeySet;
-use pocketgate::policy::{Allow, GroupRule, RouteAction, normalize_path, qufabric_default_routes};
+use pocketgate::policy::{
+    Allow, GroupRule, RouteAction, RouteRule, Routes, decode_subject, is_local_user, normalize_path,
+    qufabric_default_routes,
+};
 use pocketgate::token::Limits;
 use pocketgate::verify::{IssuerConfig, Verified, Verifier};
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 use serde_json::{Value, json};
-use support::{CLIENT_ID, ISSUER, Issuer, NOW, b64, jwks_json_of};
+use support::{CLIENT_ID, ISSUER, Issuer, NOW, b64, dex_subject, jwks_json_of};
 
 fn verifier() -> Verifier {
     let any = GroupRule { allow: Allow::AnyUser, deny: vec![] };
@@ -316,7 +320,7 @@ proptest! {
 
     /// `normalize_path` is idempotent, yields no `.`/`..`/empty segment, and a path never gets a looser action
     /// than its normal form: unnormalisable paths are refused (`path_ambiguous`), and nothing under `/api`
-    /// bypasses.
+    /// bypasses but NetBird's public paths for their own methods.
     #[test]
     fn normalize_path_is_idempotent_without_dot_segments(path in tricky_path()) {
         let routes = [qufabric_default_routes(true), qufabric_default_routes(false)];
@@ -332,7 +336,8 @@ proptest! {
                 }
                 for r in &routes {
                     prop_assert_eq!(r.action("GET", &path), r.action("GET", &n));
-                    if n == "/api" || n.starts_with("/api/") {
+                    let public = r.public().iter().any(|p| p.opens("GET", &n));
+                    if (n == "/api" || n.starts_with("/api/")) && !public {
                         prop_assert_ne!(r.action("GET", &path), Ok(&RouteAction::Bypass));
                     }
                 }
@@ -343,6 +348,93 @@ proptest! {
                     prop_assert_eq!(r.action("GET", &path), Err(Error::PathAmbiguous), "{:?}", path);
                 }
             }
+        }
+    }
+}
+
+/// Bytes shaped like Dex's message, or not: fields with any of a few tags (1 and 2 as strings, 3, a varint field, a
+/// two-byte tag), lengths in their shortest or a longer form; or any bytes.
+fn dex_message() -> impl Strategy<Value = Vec<u8>> {
+    let field = (prop::sample::select(vec![0x0au8, 0x12, 0x1a, 0x08, 0x8a]), "[a-z]{0,3}", any::<bool>()).prop_map(
+        |(tag, value, long)| {
+            let mut out = vec![tag];
+            if long {
+                out.extend([value.len() as u8 | 0x80, 0])
+            } else {
+                out.push(value.len() as u8)
+            }
+            out.extend(value.bytes());
+            out
+        },
+    );
+    prop_oneof![prop::collection::vec(any::<u8>(), 0..64), prop::collection::vec(field, 0..4).prop_map(|f| f.concat())]
+}
+
+fn method() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec!["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]).prop_flat_map(|m| {
+            // Any mix of cases of a real method.
+            prop::collection::vec(any::<bool>(), m.len()).prop_map(move |upper| {
+                m.chars().zip(upper).map(|(c, u)| if u { c } else { c.to_ascii_lowercase() }).collect()
+            })
+        }),
+        "[ -~\t]{0,8}",
+        ".{0,4}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// A method is judged as its upper-case name whatever its case; anything that is not an HTTP token is
+    /// refused (`method_invalid`), whatever the path; a GET-only admin rule holds HEAD.
+    #[test]
+    fn methods_are_judged_in_their_canonical_case(m in method(), path in "/api/users(/[a-z0-9]{1,6}){0,2}") {
+        let admins = GroupRule { allow: Allow::Groups(vec!["admins".into()]), deny: vec![] };
+        let routes = Routes::new(
+            vec![
+                RouteRule { prefix: "/api".into(), methods: None, action: RouteAction::issuer_default() },
+                RouteRule {
+                    prefix: "/api/users".into(),
+                    methods: Some(vec!["DELETE".into(), "PUT".into(), "GET".into()]),
+                    action: RouteAction::groups(admins.clone()),
+                },
+            ],
+            RouteAction::Bypass,
+        ).unwrap();
+        let token = !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        let got = routes.action(&m, &path);
+        if token {
+            prop_assert_eq!(got.clone(), routes.action(&m.to_ascii_uppercase(), &path));
+            let upper = m.to_ascii_uppercase();
+            let admin_rule = ["DELETE", "PUT", "GET", "HEAD"].contains(&upper.as_str());
+            prop_assert_eq!(got == Ok(&RouteAction::groups(admins)), admin_rule, "{:?}", m);
+        } else {
+            prop_assert_eq!(got, Err(Error::MethodInvalid), "{:?}", m);
+        }
+    }
+
+    /// Dex's subjects (varint lengths, base64url, as Dex writes them) decode exactly, and count as local only when
+    /// NetBird's one-byte reading agrees: connector `local`, a user id under 128 bytes, and an encoding NetBird's
+    /// standard base64 reads (no `-` or `_`).
+    #[test]
+    fn dex_subjects_are_local_only_when_both_readings_agree(
+        user in prop_oneof![".{0,40}", "[a-z0-9-]{100,300}", "[ -~]{0,200}"],
+        connector in prop_oneof![Just("local".to_owned()), Just("pocketid".to_owned()), Just("Local".to_owned()), "[a-z]{1,8}"],
+    ) {
+        let sub = dex_subject(&user, &connector);
+        prop_assert_eq!(decode_subject(&sub), Some((user.clone(), connector.clone())));
+        let both_local = connector == "local" && user.len() < 128 && !sub.contains(['-', '_']);
+        prop_assert_eq!(is_local_user(&sub), both_local, "{:?} {:?} {}", user, connector, sub);
+    }
+
+    /// The strict decode accepts only the canonical encoding: whatever it decodes, Dex would write back byte for byte
+    /// (no unknown or repeated field, no long varint, no trailing byte, no padding).
+    #[test]
+    fn the_strict_dex_decode_is_canonical(bytes in dex_message()) {
+        let sub = b64(&bytes);
+        if let Some((user, connector)) = decode_subject(&sub) {
+            prop_assert_eq!(dex_subject(&user, &connector), sub);
         }
     }
 }

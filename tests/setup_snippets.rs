@@ -29,13 +29,17 @@ fn input(mode: Mode, gate_mode: GateMode) -> SetupInput {
         groups: "netbird-users, netbird-admins".into(),
         pkce_ports: "53000, 54000".into(),
         gate_mode,
-        // Loopback addresses: nginx resolves proxy_pass hosts while testing its configuration.
-        upstream: "http://127.0.0.1:8080".into(),
+        // Loopback addresses: nginx resolves proxy_pass hosts while testing its configuration. Standalone mode:
+        // the legacy stack's four containers (nginx.tmpl.conf:8-26); embedded: netbird-server and the dashboard.
+        upstream: if mode == Mode::Standalone { "http://127.0.0.1:8012" } else { "http://127.0.0.1:8080" }.into(),
+        signal_upstream: "http://127.0.0.1:10000".into(),
+        relay_upstream: "http://127.0.0.1:33080".into(),
         gate_url: "http://127.0.0.1:8787".into(),
         gate_host: GateHost::Cloudflare,
         dashboard_upstream: "http://127.0.0.1:8081".into(),
+        cloudflare_zone: "example.com".into(),
         local_users: LocalUsers::Allow,
-        jwks: String::new(),
+        ..SetupInput::default()
     }
 }
 
@@ -178,7 +182,7 @@ fn doc_snippet(name: &str) -> String {
     let at = text
         .match_indices(&marker)
         .map(|(i, _)| i)
-        .find(|&i| matches!(text[i + marker.len()..].chars().next(), Some(' ' | '-')))
+        .find(|&i| text[i + marker.len()..].starts_with(' '))
         .unwrap_or_else(|| panic!("docs/CONFIG.md has no block marked {marker} -->"));
     let rest = &text[at..];
     let open = rest.find("```").unwrap();
@@ -225,13 +229,14 @@ fn docs_input() -> SetupInput {
         upstream: "http://qufabric-management:80".into(),
         dashboard_upstream: "http://qufabric-dashboard:80".into(),
         gate_url: "https://gate.example.workers.dev".into(),
-        ..input(Mode::Standalone, GateMode::ForwardAuth)
+        ..input(Mode::Embedded, GateMode::ForwardAuth)
     }
 }
 
-const DOC_SNIPPETS: [(&str, &str); 4] = [
+const DOC_SNIPPETS: [(&str, &str); 5] = [
     ("nginx", "pocketgate-nginx.conf"),
     ("caddy", "Caddyfile"),
+    ("traefik-static", "traefik-static-flags.yml"),
     ("traefik", "pocketgate-traefik.yml"),
     ("traefik-labels", "pocketgate-traefik-labels.yml"),
 ];
@@ -321,7 +326,9 @@ impl Drop for Child {
 fn traefik_loads_the_generated_file_provider_config() {
     let traefik = traefik_bin();
     let dir = scratch("traefik");
-    let dynamic = snippet(&input(Mode::Standalone, GateMode::ForwardAuth), "pocketgate-traefik.yml");
+    // No certificate resolver here (Traefik's default certificate): a resolver needs ACME.
+    let form = SetupInput { traefik_certresolver: String::new(), ..input(Mode::Embedded, GateMode::ForwardAuth) };
+    let dynamic = snippet(&form, "pocketgate-traefik.yml");
     std::fs::write(dir.join("dynamic.yml"), &dynamic).unwrap();
     let (web, api) = (free_port(), free_port());
     let d = dir.display();
@@ -353,20 +360,22 @@ fn traefik_loads_the_generated_file_provider_config() {
         assert!(started.elapsed() < Duration::from_secs(20), "Traefik never loaded {}/dynamic.yml:\n{dynamic}", d);
         std::thread::sleep(Duration::from_millis(100));
     };
-    // getting-started.sh's routers (gRPC, relay/WebSocket/IdP, dashboard) plus /api on its own, with the gate only
-    // on /api and the dashboard.
+    // getting-started.sh's routers (gRPC, relay/WebSocket/IdP, dashboard) plus /api on its own above them, with
+    // the gate only on /api (the dashboard bypasses it: DASHBOARD = bypass), every router with TLS.
     let gated = serde_json::json!(["pocketgate-strip@file", "pocketgate@file"]);
     let direct = serde_json::json!(["pocketgate-strip@file"]);
-    for (name, mws, service) in [
-        ("netbird-grpc@file", &direct, "netbird-server-h2c@file"),
-        ("netbird-backend@file", &direct, "netbird-server@file"),
-        ("netbird-api@file", &gated, "netbird-server@file"),
-        ("netbird-dashboard@file", &gated, "netbird-dashboard@file"),
+    for (name, mws, service, priority) in [
+        ("netbird-grpc@file", &direct, "netbird-server-h2c@file", 100),
+        ("netbird-backend@file", &direct, "netbird-server@file", 100),
+        ("netbird-api@file", &gated, "netbird-server@file", 200),
+        ("netbird-dashboard@file", &direct, "netbird-dashboard@file", 1),
     ] {
         let router = &raw["routers"][name];
         assert_eq!(router["status"], "enabled", "{name}: {router}");
         assert_eq!(&router["middlewares"], mws, "{name}");
         assert_eq!(router["service"].as_str().map(|s| format!("{s}@file")).as_deref(), Some(service), "{name}");
+        assert_eq!(router["priority"], priority, "{name}");
+        assert!(router["tls"].is_object(), "{name} has no TLS: {router}");
     }
     let h2c = &raw["services"]["netbird-server-h2c@file"]["loadBalancer"]["servers"][0]["url"];
     assert_eq!(h2c, "h2c://127.0.0.1:8080", "{}", raw["services"]);
@@ -378,8 +387,10 @@ fn traefik_loads_the_generated_file_provider_config() {
     assert_eq!(fa["trustForwardHeader"], false);
     assert_eq!(fa["authRequestHeaders"], serde_json::json!(["Authorization"]));
     assert_eq!(fa["authResponseHeaders"].as_array().map(Vec::len), Some(4));
+    assert_eq!(fa["authResponseHeadersRegex"], "(?i)^x[-_]auth[-_]request[-_]");
     let strip = &raw["middlewares"]["pocketgate-strip@file"]["headers"]["customRequestHeaders"];
     assert_eq!(strip["X-Original-URI"], "", "{strip}");
+    assert_eq!(strip["X_Auth_Request_Groups"], "", "{strip}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -5,7 +5,10 @@ import init, * as pg from "./pkg/pocketgate.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("setup");
-const FIELDS = ["domain", "issuer", "display_name", "idp_name", "client_id", "client_secret", "groups", "pkce_ports", "upstream", "gate_url", "dashboard_upstream"];
+const FIELDS = ["domain", "issuer", "display_name", "idp_name", "client_id", "client_secret", "groups", "pkce_ports", "upstream",
+  "cloudflare_zone", "gate_url", "dashboard_upstream", "signal_upstream", "relay_upstream", "traefik_entrypoint", "traefik_certresolver"];
+/** The radio groups, sent as they are. */
+const CHOICES = ["mode", "gate_mode", "gate_host", "local_users", "dashboard", "public_api", "traefik_static"];
 /** Key sets fetched by the user, by issuer (exact `issuer` of the discovery document). */
 const keySets = new Map();
 
@@ -21,10 +24,8 @@ function el(tag, attrs = {}, ...children) {
 }
 
 function input() {
-  const v = {
-    mode: form.elements.mode.value, gate_mode: form.elements.gate_mode.value, gate_host: form.elements.gate_host.value,
-    local_users: form.elements.local_users.value,
-  };
+  const v = {};
+  for (const c of CHOICES) v[c] = form.elements[c].value;
   for (const f of FIELDS) v[f] = form.elements[f].value;
   // The Traefik plugin embeds the gate's issuer's key set, when "Check issuer" fetched it.
   if (v.gate_host === "traefik") v.jwks = keySets.get(JSON.parse(pg.gate_issuer(JSON.stringify(v)))) ?? "";
@@ -36,9 +37,12 @@ function inputJson() {
 }
 
 function showModes() {
-  const { mode, gate_mode } = input();
-  for (const e of document.querySelectorAll("[data-mode]")) e.hidden = e.dataset.mode !== mode;
-  for (const e of document.querySelectorAll("[data-gate]")) e.hidden = e.dataset.gate !== gate_mode;
+  const mode = form.elements.mode.value;
+  const gate_mode = form.elements.gate_mode.value;
+  // An element shows when every condition it names holds (a mode, a gate deployment, or both).
+  for (const e of document.querySelectorAll("[data-mode], [data-gate]")) {
+    e.hidden = (e.dataset.mode !== undefined && e.dataset.mode !== mode) || (e.dataset.gate !== undefined && e.dataset.gate !== gate_mode);
+  }
   // The plugin needs no gate URL.
   if (form.elements.gate_host.value === "traefik") $("gate-url-field").hidden = true;
 }
@@ -209,6 +213,27 @@ async function main() {
   }
   $("status").textContent = "";
   $("status").hidden = true;
+  // The stack behind the proxy depends on the mode and the gate: swap the example origins (only while they are
+  // still examples or empty). Embedded forward-auth: getting-started.sh's containers on the compose network;
+  // standalone: the legacy stack published on loopback as nginx.tmpl.conf's upstreams.
+  const ORIGINS = {
+    proxy: { upstream: "https://mgmt.internal.example.com" },
+    "forward_auth embedded": { upstream: "http://netbird-server:80", dashboard_upstream: "http://netbird-dashboard:80" },
+    "forward_auth standalone": { upstream: "http://127.0.0.1:8012", dashboard_upstream: "http://127.0.0.1:8011", signal_upstream: "http://127.0.0.1:10000", relay_upstream: "http://127.0.0.1:33080" },
+  };
+  const stack = () => (form.elements.gate_mode.value === "proxy" ? "proxy" : `forward_auth ${form.elements.mode.value}`);
+  const examples = new Set(Object.values(ORIGINS).flatMap((o) => Object.values(o)));
+  for (const name of ["mode", "gate_mode"]) {
+    for (const radio of form.elements[name]) {
+      radio.addEventListener("change", () => {
+        const next = stack();
+        for (const field of ["upstream", "dashboard_upstream", "signal_upstream", "relay_upstream"]) {
+          const e = form.elements[field];
+          if (e.value.trim() === "" || examples.has(e.value.trim())) e.value = ORIGINS[next][field] ?? "";
+        }
+      });
+    }
+  }
   // Switching where the gate runs swaps the example Gate URL (only while it is still an example).
   const GATE_URLS = { cloudflare: "https://pocketgate.example.workers.dev", workerd: "http://pocketgate:8080" };
   for (const radio of form.elements.gate_host) {

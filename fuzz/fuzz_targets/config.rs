@@ -5,17 +5,19 @@
 //! configuration has at least one issuer, each with a non-empty audience, an exact https (or loopback http)
 //! issuer URL without a trailing `/`, a leeway of at most 600 s and at least one algorithm; its key sources match
 //! its issuers; `UPSTREAM` has no trailing `/`; the route table never lets an unnormalisable path bypass, gives a
-//! path the same action as its normal form, and without `ROUTES` never bypasses a path under `/api`; parsing is
-//! deterministic.
+//! path the same action as its normal form, and without `ROUTES` never bypasses a path under `/api` but NetBird's
+//! public API paths for their methods (with `PUBLIC_API=gate`, not even those); parsing is deterministic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use pocketgate::Error;
-use pocketgate::config::{GateConfig, MAX_LEEWAY};
+use pocketgate::config::{GateConfig, MAX_LEEWAY, PublicApi};
 use pocketgate::policy::{RouteAction, normalize_path};
 
-const PROBES: [&str; 12] = [
+const PROBES: [&str; 14] = [
     "/api",
+    "/api/instance",
+    "/api/users/invites/nbi_x/accept",
     "/api/users",
     "//api/users",
     "/api/./users",
@@ -77,7 +79,9 @@ fuzz_target!(|data: &[u8]| {
             let normal = normalize_path(path).expect("probe paths are normalisable");
             assert_eq!(cfg.routes.action(method, path), cfg.routes.action(method, &normal), "{path}");
             let under_api = normal == "/api" || normal.starts_with("/api/");
-            if under_api && env(text)("ROUTES").is_none_or(|v| v.trim().is_empty()) {
+            let public = cfg.routes.public().iter().any(|p| p.opens(method, &normal));
+            assert!(!public || cfg.public_api == PublicApi::Bypass, "{path}: public with PUBLIC_API=gate");
+            if under_api && !public && env(text)("ROUTES").is_none_or(|v| v.trim().is_empty()) {
                 assert_ne!(cfg.routes.action(method, path), Ok(&RouteAction::Bypass), "{path}");
             }
         }

@@ -20,6 +20,7 @@
 //! | `ISSUERS` | JSON array of 1 to 16 issuers, instead of `ISSUER`…`JWKS_URI` (see [`parse_issuers`]) | unset |
 //! | `ROUTES` | JSON array of route rules, merged over the QuFabric defaults (see [`parse_routes`]) | unset |
 //! | `DASHBOARD` | `bypass` or `protect`: paths no rule matches (QuFabric's dashboard pages) | `bypass` |
+//! | `PUBLIC_API` | `bypass` or `gate`: NetBird's public API paths ([`NETBIRD_PUBLIC_API`]) open without a token for their handlers' methods, or gated like the rest of `/api` | `bypass` |
 //! | `PERSONAL_ACCESS_TOKENS` | `deny` or `pass`: `Authorization: Token …` on authenticated routes | `deny` |
 //! | `UPSTREAM` | origin to proxy to (`https://host[:port]`); unset = forward-auth only | unset |
 //! | `REALM` | the `realm` of `WWW-Authenticate` | `pocketgate` |
@@ -33,6 +34,7 @@
 use crate::error::Error;
 
 use crate::policy::Routes;
+pub use crate::policy::{NETBIRD_PUBLIC_API, PublicRoute};
 use crate::token::Limits;
 use crate::verify::{DEFAULT_GROUPS_CLAIM, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_AGE, Verifier};
 
@@ -88,6 +90,39 @@ pub enum ForwardedHeaders {
     Forwarded,
 }
 
+/// What the gate does with NetBird's public API paths ([`NETBIRD_PUBLIC_API`]: first-run setup, invite lookup and
+/// acceptance, the NetBird Proxy's login callback), which NetBird's management server itself serves without a token
+/// (`PUBLIC_API`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PublicApi {
+    /// Open without a token, exactly those paths with their handlers' methods, nothing more (default): behind the
+    /// gate, first-run setup, invites and the NetBird Proxy keep working as NetBird designed them.
+    #[default]
+    Bypass,
+    /// They need a token like the rest of `/api` (the `/api` rule, or the `ROUTES` rule that matches them).
+    Gate,
+}
+
+impl PublicApi {
+    /// The variable's name (the plugin's option is `publicApi`).
+    pub const VARIABLE: &'static str = "PUBLIC_API";
+    /// Every value, the default first.
+    pub const ALL: [PublicApi; 2] = [PublicApi::Bypass, PublicApi::Gate];
+
+    /// The value as written in the variable.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublicApi::Bypass => "bypass",
+            PublicApi::Gate => "gate",
+        }
+    }
+
+    /// The value written `value` (exact, lower-case), if it is one.
+    pub fn parse(value: &str) -> Option<PublicApi> {
+        PublicApi::ALL.into_iter().find(|p| p.as_str() == value)
+    }
+}
+
 /// Default `KEYS_STALE_SECONDS`: the last good keys serve 6 hours past their TTL while refreshes fail.
 pub const DEFAULT_KEYS_STALE: u64 = 21_600;
 const MAX_KEYS_STALE: u64 = 604_800;
@@ -115,8 +150,10 @@ pub struct GateConfig {
     pub verifier: Verifier,
     /// Where each issuer's keys come from.
     pub keys: Vec<KeySource>,
-    /// Route rules (QuFabric defaults merged with `ROUTES`).
+    /// Route rules (QuFabric defaults merged with `ROUTES`, and the public API paths per `PUBLIC_API`).
     pub routes: Routes,
+    /// `PUBLIC_API`. Default [`PublicApi::Bypass`].
+    pub public_api: PublicApi,
     /// The origin to proxy to, without a trailing `/`; `None` = forward-auth only.
     pub upstream: Option<String>,
     /// Personal access tokens. Default [`PatMode::Deny`].
@@ -176,7 +213,29 @@ impl GateConfig {
         };
         let names: Option<Vec<String>> =
             issuers.as_ref().map(|(configs, _)| configs.iter().map(|c| c.issuer.clone()).collect());
-        let routes = keep(e, build_routes(var("ROUTES").as_deref(), var("DASHBOARD").as_deref(), names.as_deref()));
+        let public_api = keep(
+            e,
+            match var(PublicApi::VARIABLE) {
+                None => Ok(PublicApi::default()),
+                Some(v) => PublicApi::parse(&v).ok_or_else(|| {
+                    config_err(
+                        PublicApi::VARIABLE,
+                        "must be \"bypass\" (the default: NetBird's public API paths — first-run setup, invites, \
+                         the NetBird Proxy callback — pass without a token, for their own methods only) or \"gate\" \
+                         (they need a token like the rest of /api)",
+                    )
+                }),
+            },
+        );
+        let routes = keep(
+            e,
+            build_routes(
+                var("ROUTES").as_deref(),
+                var("DASHBOARD").as_deref(),
+                public_api.unwrap_or_default(),
+                names.as_deref(),
+            ),
+        );
         let upstream = keep(e, var("UPSTREAM").map(|v| parse_upstream(&v)).transpose());
         let pat = keep(
             e,
@@ -244,11 +303,12 @@ impl GateConfig {
             Some((configs, keys)) => (keep(e, Verifier::new(configs, Limits::default())), Some(keys)),
             None => (None, None),
         };
-        match (verifier, keys, routes, upstream, pat, realm, log, log_limit, forwarded, keys_stale) {
+        match (verifier, keys, routes, public_api, upstream, pat, realm, log, log_limit, forwarded, keys_stale) {
             (
                 Some(verifier),
                 Some(keys),
                 Some(routes),
+                Some(public_api),
                 Some(upstream),
                 Some(pat),
                 Some(realm),
@@ -256,9 +316,19 @@ impl GateConfig {
                 Some(log_limit),
                 Some(forwarded),
                 Some(keys_stale),
-            ) if errors.is_empty() => {
-                Ok(GateConfig { verifier, keys, routes, upstream, pat, realm, log, log_limit, forwarded, keys_stale })
-            }
+            ) if errors.is_empty() => Ok(GateConfig {
+                verifier,
+                keys,
+                routes,
+                public_api,
+                upstream,
+                pat,
+                realm,
+                log,
+                log_limit,
+                forwarded,
+                keys_stale,
+            }),
             _ => Err(errors),
         }
     }

@@ -1,13 +1,18 @@
-//! `ROUTES` and `DASHBOARD`: the route table over QuFabric's defaults.
+//! `ROUTES`, `DASHBOARD` and `PUBLIC_API`: the route table over QuFabric's defaults.
 
 use serde_json::{Map, Value};
 
+use super::PublicApi;
 use super::values::{check_members, config_err, json_syntax, list_member, message, parse_deny, parse_list};
 use crate::error::Error;
-use crate::policy::{GroupRule, Requirement, RouteAction, RouteRule, Routes, qufabric_default_routes};
+use crate::policy::{
+    GroupRule, NETBIRD_PUBLIC_API, Requirement, RouteAction, RouteRule, Routes, qufabric_default_routes,
+};
 
 /// Build the route table: the rules of [`qufabric_default_routes`], with each `ROUTES` rule replacing a default of the same
-/// prefix and methods or adding to them; the default action from `DASHBOARD`.
+/// prefix and methods or adding to them; the default action from `DASHBOARD`; NetBird's public API paths
+/// ([`NETBIRD_PUBLIC_API`]) open when `public_api` is [`PublicApi::Bypass`] (a `ROUTES` rule at least as specific
+/// as one of them wins over it: [`Routes::action_for`]).
 ///
 /// `ROUTES` is a JSON array of `{"prefix": "/api/users", "methods": ["DELETE"], "action": "authenticate",
 /// "allow_groups": ["admins"], "deny_groups": [], "issuers": ["https://id.example.com"]}`. `action` is
@@ -20,6 +25,7 @@ use crate::policy::{GroupRule, Requirement, RouteAction, RouteRule, Routes, qufa
 pub(super) fn build_routes(
     routes: Option<&str>,
     dashboard: Option<&str>,
+    public_api: PublicApi,
     issuers: Option<&[String]>,
 ) -> Result<Routes, Error> {
     let default = match dashboard {
@@ -34,7 +40,11 @@ pub(super) fn build_routes(
             rules.push(rule);
         }
     }
-    Routes::new(rules, default)
+    let table = Routes::new(rules, default)?;
+    Ok(match public_api {
+        PublicApi::Bypass => table.with_public(&NETBIRD_PUBLIC_API),
+        PublicApi::Gate => table,
+    })
 }
 
 /// Parse `ROUTES` (see [`build_routes`]); `issuers`: the configured issuers, to check each rule's `issuers` against.

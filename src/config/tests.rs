@@ -275,6 +275,46 @@ fn routes_json_overrides_and_adds() {
     assert_eq!(cfg.routes.action("GET", "/public/x"), Ok(&RouteAction::Bypass));
 }
 
+/// `PUBLIC_API` (issue 20): by default NetBird's public API paths pass without a token for their handlers'
+/// methods; `gate` makes them need one like the rest of `/api`; anything else is a configuration error naming the
+/// variable, never echoing the value.
+#[test]
+fn public_api_setting() {
+    let open = [("GET", "/api/instance"), ("POST", "/api/setup"), ("GET", "/api/users/invites/nbi_x")];
+    for value in [None, Some("bypass"), Some(" bypass ")] {
+        let extra: Vec<_> = value.map(|v| ("PUBLIC_API", v)).into_iter().collect();
+        let vars = with(&extra);
+        let cfg = GateConfig::from_env(env(&vars)).unwrap();
+        assert_eq!(cfg.public_api, PublicApi::Bypass, "{value:?}");
+        assert_eq!(cfg.routes.public(), &NETBIRD_PUBLIC_API[..]);
+        for (method, path) in open {
+            assert_eq!(cfg.routes.action(method, path), Ok(&RouteAction::Bypass), "{value:?} {method} {path}");
+        }
+        assert_eq!(cfg.routes.action("GET", "/api/instance/version"), Ok(&RouteAction::issuer_default()));
+    }
+    let cfg = GateConfig::from_env(env(&with(&[("PUBLIC_API", "gate")]))).unwrap();
+    assert_eq!(cfg.public_api, PublicApi::Gate);
+    assert!(cfg.routes.public().is_empty());
+    for (method, path) in open {
+        assert_eq!(cfg.routes.action(method, path), Ok(&RouteAction::issuer_default()), "gate: {method} {path}");
+    }
+    for bad in ["Bypass", "open", "protect", "s3cr3t"] {
+        let (setting, message) = only_error(&with(&[("PUBLIC_API", bad)]));
+        assert_eq!(setting, "PUBLIC_API");
+        assert!(message.contains("\"gate\"") && !message.contains(bad), "{message}");
+    }
+    assert_eq!(PublicApi::ALL.map(PublicApi::as_str), ["bypass", "gate"]);
+    assert_eq!(PublicApi::parse("gate"), Some(PublicApi::Gate));
+    // A ROUTES rule at a public path wins over it for the methods it holds; a broader one does not.
+    let routes = r#"[{"prefix":"/api/setup","methods":["POST"],"allow_groups":["admins"]},
+                     {"prefix":"/api","allow_groups":["netbird-users","ops"]}]"#;
+    let cfg = GateConfig::from_env(env(&with(&[("ROUTES", routes)]))).unwrap();
+    let admins = GroupRule { allow: Allow::Groups(vec!["admins".into()]), deny: vec![] };
+    assert_eq!(cfg.routes.action("POST", "/api/setup"), Ok(&RouteAction::groups(admins)));
+    assert_eq!(cfg.routes.action("OPTIONS", "/api/setup"), Ok(&RouteAction::Bypass));
+    assert_eq!(cfg.routes.action("GET", "/api/instance"), Ok(&RouteAction::Bypass));
+}
+
 /// The docs' own example `ROUTES` (docs/CONFIG.md), as the outside attack used it: `/api%2Fpeers` is refused
 /// instead of being matched to the `admins` rule.
 #[test]

@@ -29,6 +29,24 @@ pub use webcrypto::WebCrypto;
 #[cfg(not(target_arch = "wasm32"))]
 pub type Native = Ring;
 
+/// SHA-256 of `bytes` (key thumbprints): ring's where ring is linked (native, the Traefik plugin), so the plugin
+/// carries one SHA-256, not two (the `sha2` crate's is 8 KB of code); the `sha2` crate's elsewhere (the Worker and
+/// the page, which have no ring).
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    #[cfg(any(not(target_arch = "wasm32"), feature = "traefik"))]
+    {
+        let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(digest.as_ref());
+        out
+    }
+    #[cfg(not(any(not(target_arch = "wasm32"), feature = "traefik")))]
+    {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(bytes).into()
+    }
+}
+
 /// A synchronous signature verifier.
 pub trait SignatureVerifier {
     /// Verify `signature` over `message` with `key` under `alg`. The caller has already checked

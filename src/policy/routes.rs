@@ -1,7 +1,9 @@
 //! Per-route rules: which paths pass without a token, which require a user and which groups.
 
 use super::groups::GroupRule;
+use super::method::Method;
 use super::path::normalize;
+use super::public::{NETBIRD_PUBLIC_API, PublicRoute};
 use crate::error::Error;
 
 /// What a route requires.
@@ -39,7 +41,8 @@ pub struct Requirement {
 }
 
 /// One route rule: a path prefix (segment-aware: `/api` matches `/api` and `/api/x`, not `/apix`; a prefix
-/// ending in `/` matches below it) and optional methods (upper-case; `None` = any).
+/// ending in `/` matches below it) and optional methods (upper-case; `None` = any). A rule that requires a user
+/// and lists `GET` holds `HEAD` too (see [`Routes::action`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteRule {
     /// Path prefix, starting with `/`, already normal (see [`normalize_path`]).
@@ -61,15 +64,38 @@ impl RouteRule {
         starts && (p.ends_with(b"/") || matches!(path.get(p.len()), None | Some(b'/')))
     }
 
-    fn matches_method(&self, method: &str) -> bool {
-        self.methods.as_ref().is_none_or(|ms| ms.iter().any(|m| m == method))
+    /// How this rule holds `method`: [`LISTED`], [`THROUGH_GET`] (`HEAD` on a rule that lists `GET` and requires
+    /// a user), [`ANY`] (no `methods`), or not at all.
+    fn holds(&self, method: &Method<'_>) -> Option<u8> {
+        let Some(methods) = &self.methods else {
+            return Some(ANY);
+        };
+        let listed = |name: &str| methods.iter().any(|m| m == name);
+        if listed(method.as_str()) {
+            Some(LISTED)
+        } else if *method == Method::HEAD && self.action != RouteAction::Bypass && listed("GET") {
+            Some(THROUGH_GET)
+        } else {
+            None
+        }
     }
 }
 
-/// An ordered rule table with a default.
+/// A rule lists the method.
+const LISTED: u8 = 2;
+/// A rule holds `HEAD` because it lists `GET`.
+const THROUGH_GET: u8 = 1;
+/// A rule without `methods`.
+const ANY: u8 = 0;
+
+/// What a public path's rule does: pass.
+static BYPASS: RouteAction = RouteAction::Bypass;
+
+/// An ordered rule table with a default, and the public paths it opens ([`Routes::with_public`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Routes {
     rules: Vec<RouteRule>,
+    public: &'static [PublicRoute],
     default: RouteAction,
     /// Every rule and the default bypass: nothing to protect, so an ambiguous path may pass too.
     all_bypass: bool,
@@ -77,9 +103,8 @@ pub struct Routes {
 
 impl Routes {
     /// Build and validate (prefixes start with `/` and are normal paths, methods are non-empty lists of
-    /// upper-case tokens, no two rules with the same prefix may both apply to one method). Errors
-    /// ([`Error::Config`]) name the setting `ROUTES`.
-    ///
+    /// upper-case names, no two rules with the same prefix may both list one method). Errors ([`Error::Config`])
+    /// name the setting `ROUTES`. No public path is open: see [`Routes::with_public`].
     pub fn new(rules: Vec<RouteRule>, default: RouteAction) -> Result<Routes, Error> {
         let bad = |message: String| Err(Error::Config { setting: "ROUTES".into(), message });
         for (i, rule) in rules.iter().enumerate() {
@@ -121,7 +146,15 @@ impl Routes {
 
     fn build(rules: Vec<RouteRule>, default: RouteAction) -> Routes {
         let all_bypass = default == RouteAction::Bypass && rules.iter().all(|r| r.action == RouteAction::Bypass);
-        Routes { rules, default, all_bypass }
+        Routes { rules, public: &[], default, all_bypass }
+    }
+
+    /// The same table, with `public` paths open without a token for their methods (`PUBLIC_API = "bypass"`:
+    /// [`NETBIRD_PUBLIC_API`]). A public path is more specific than any shorter prefix (the `/api` rule, a
+    /// `ROUTES` rule for `/api/users`); a rule whose prefix is at least as long as the public path's literal part
+    /// and matches the request (`{"prefix": "/api/instance", …}`) wins over it, for the methods it holds.
+    pub fn with_public(self, public: &'static [PublicRoute]) -> Routes {
+        Routes { public, ..self }
     }
 
     /// The rules, in table order.
@@ -129,14 +162,31 @@ impl Routes {
         &self.rules
     }
 
+    /// The public paths open without a token ([`Routes::with_public`]).
+    pub fn public(&self) -> &[PublicRoute] {
+        self.public
+    }
+
     /// The action when no rule matches.
     pub fn default_action(&self) -> &RouteAction {
         &self.default
     }
 
-    /// The action for a request: the longest matching prefix whose methods include `method` wins (at equal
-    /// prefixes a rule listing methods beats one without); else the default. The path is normalised first (see
-    /// [`normalize_path`]).
+    /// The action for a request whose method is `method` as received (any case): [`Method::parse`] makes it
+    /// canonical first ([`Error::MethodInvalid`], 400, when it is not an HTTP token), then
+    /// [`Routes::action_for`].
+    pub fn action(&self, method: &str, path: &str) -> Result<&RouteAction, Error> {
+        self.action_for(&Method::parse(method)?, path)
+    }
+
+    /// The action for a request: among the rules and public paths that match the path and hold `method`, the
+    /// most specific wins: the longest prefix (or public path, counted without its `*`); at equal length a
+    /// prefix rule before a public path, then a rule listing the method before one holding it through `GET`,
+    /// before one without `methods`; else the default. The path is normalised first (see [`normalize_path`]).
+    ///
+    /// `HEAD` is held by a rule that lists `GET` and requires a user: Go's `net/http` `ServeMux` (Go 1.22
+    /// patterns) serves `HEAD` from a `GET` handler, so an upstream may answer a `HEAD` with what `GET` guards. A
+    /// bypass rule opens only the methods it lists.
     ///
     /// [`Error::PathAmbiguous`] (400) for a path that cannot be normalised safely, and for a path whose action
     /// would change if prefixes matched ASCII case-insensitively (`/API/x` against the `/api` rule, `/admin`
@@ -145,7 +195,7 @@ impl Routes {
     /// REJECT_REQUEST`). Only a table that bypasses everything lets such a path through.
     ///
     /// [`normalize_path`]: super::normalize_path
-    pub fn action(&self, method: &str, path: &str) -> Result<&RouteAction, Error> {
+    pub fn action_for(&self, method: &Method<'_>, path: &str) -> Result<&RouteAction, Error> {
         let ambiguous = || if self.all_bypass { Ok(&self.default) } else { Err(Error::PathAmbiguous) };
         let Some(path) = normalize(path) else {
             return ambiguous();
@@ -157,25 +207,27 @@ impl Routes {
         Ok(action)
     }
 
-    /// The longest matching rule's action for a normal `path` (`fold`: prefixes match case-insensitively).
-    fn select(&self, method: &str, path: &str, fold: bool) -> &RouteAction {
-        let mut best: Option<&RouteRule> = None;
-        for rule in &self.rules {
-            if !rule.matches_path(path, fold) || !rule.matches_method(method) {
-                continue;
+    /// The most specific matching rule's action for a normal `path` (`fold`: paths match case-insensitively).
+    fn select(&self, method: &Method<'_>, path: &str, fold: bool) -> &RouteAction {
+        // (length, a prefix rule over a public path, how the method is held): the greatest wins, the first of
+        // equals.
+        let mut best: Option<((usize, u8, u8), &RouteAction)> = None;
+        let mut offer = |rank: (usize, u8, u8), action| {
+            if best.is_none_or(|(b, _)| rank > b) {
+                best = Some((rank, action));
             }
-            let better = match best {
-                None => true,
-                Some(b) => {
-                    rule.prefix.len() > b.prefix.len()
-                        || (rule.prefix.len() == b.prefix.len() && b.methods.is_none() && rule.methods.is_some())
-                }
-            };
-            if better {
-                best = Some(rule);
+        };
+        for rule in &self.rules {
+            if let Some(held) = rule.holds(method).filter(|_| rule.matches_path(path, fold)) {
+                offer((rule.prefix.len(), 1, held), &rule.action);
             }
         }
-        best.map_or(&self.default, |r| &r.action)
+        for public in self.public {
+            if public.methods.contains(&method.as_str()) && public.matches_path(path, fold) {
+                offer((public.literal_len(), 0, LISTED), &BYPASS);
+            }
+        }
+        best.map_or(&self.default, |(_, action)| action)
     }
 }
 
@@ -195,7 +247,9 @@ fn methods_overlap(a: &Option<Vec<String>>, b: &Option<Vec<String>>) -> bool {
 ///   routes as gRPC), `/relay` (and below), `/ws-proxy/`, `/oauth2/`: [`RouteAction::Bypass`] (they carry their
 ///   own authentication);
 /// - everything else (the dashboard's static pages): `Bypass` when `static_pages_bypass` (the default
-///   configuration), else [`RouteAction::issuer_default`].
+///   configuration), else [`RouteAction::issuer_default`];
+/// - NetBird's public API paths ([`NETBIRD_PUBLIC_API`]): `Bypass` for their handlers' methods (`PUBLIC_API`'s
+///   default).
 pub fn qufabric_default_routes(static_pages_bypass: bool) -> Routes {
     let rule = |prefix: &str, action: RouteAction| RouteRule { prefix: prefix.to_owned(), methods: None, action };
     let rules = vec![
@@ -209,7 +263,7 @@ pub fn qufabric_default_routes(static_pages_bypass: bool) -> Routes {
     ];
     let default = if static_pages_bypass { RouteAction::Bypass } else { RouteAction::issuer_default() };
     // Constant, valid input (checked by a test through `Routes::new`): no validation needed here.
-    Routes::build(rules, default)
+    Routes::build(rules, default).with_public(&NETBIRD_PUBLIC_API)
 }
 
 #[cfg(test)]
@@ -283,9 +337,75 @@ mod tests {
         .unwrap();
         assert_eq!(routes.action("POST", "/api/hooks"), Ok(&RouteAction::Bypass));
         assert_eq!(routes.action("GET", "/api/hooks"), Ok(&RouteAction::issuer_default()));
-        assert_eq!(routes.action("post", "/api/hooks"), Ok(&RouteAction::issuer_default()));
         assert_eq!(routes.action("OPTIONS", "/api/x"), Ok(&RouteAction::Bypass));
         assert_eq!(routes.action("GET", "/api/x"), Ok(&RouteAction::issuer_default()));
+    }
+
+    /// Issue 22, finding 1: the Traefik plugin passed the method as received, and rules compared it exactly, so
+    /// `delete`, `Delete` and `put` missed the docs' `[DELETE, PUT]` admins rule (200 for any user) and `get` a
+    /// GET-only rule. Every spelling is now judged as its upper-case name; a method that is not a token is refused.
+    #[test]
+    fn methods_are_judged_in_their_canonical_case() {
+        let admins = RouteAction::groups(allow(&["admins"]));
+        let routes = Routes::new(
+            vec![
+                rule("/api", None, RouteAction::issuer_default()),
+                rule("/api/users", Some(&["DELETE", "PUT"]), admins.clone()),
+                rule("/api/audit", Some(&["GET"]), admins.clone()),
+                rule("/api/hooks", Some(&["POST"]), RouteAction::Bypass),
+            ],
+            RouteAction::Bypass,
+        )
+        .unwrap();
+        for method in ["DELETE", "delete", "Delete", "dElEtE", "PUT", "put", "Put"] {
+            assert_eq!(routes.action(method, "/api/users/1"), Ok(&admins), "{method}");
+        }
+        for method in ["GET", "get", "Get"] {
+            assert_eq!(routes.action(method, "/api/users/1"), Ok(&RouteAction::issuer_default()), "{method}");
+            assert_eq!(routes.action(method, "/api/audit"), Ok(&admins), "{method}");
+        }
+        assert_eq!(routes.action("post", "/api/hooks"), Ok(&RouteAction::Bypass), "a bypass holds its case variants");
+        for method in ["", "DE LETE", "DELETE ", "GET\t", "GET/", "D\u{c9}LETE", "GET\r\nX: y"] {
+            assert_eq!(routes.action(method, "/api/users/1"), Err(Error::MethodInvalid), "{method:?}");
+            assert_eq!(routes.action(method, "/relay"), Err(Error::MethodInvalid), "{method:?} on a bypass path");
+        }
+    }
+
+    /// Issue 22, finding 2: a `methods: [GET]` rule did not cover `HEAD`, so a `HEAD` to a GET-only admin path
+    /// passed with the broader rule. A rule that requires a user holds `HEAD` through `GET`; a bypass rule does
+    /// not open `HEAD` unless it lists it; a rule listing `HEAD` itself comes first.
+    #[test]
+    fn a_get_rule_holds_head() {
+        let admins = RouteAction::groups(allow(&["admins"]));
+        let ops = RouteAction::groups(allow(&["ops"]));
+        let routes = Routes::new(
+            vec![
+                rule("/api", None, RouteAction::issuer_default()),
+                rule("/api/audit", Some(&["GET"]), admins.clone()),
+                rule("/api/audit", None, ops.clone()),
+                rule("/api/public", Some(&["GET"]), RouteAction::Bypass),
+                rule("/api/probe", Some(&["GET"]), admins.clone()),
+                rule("/api/probe", Some(&["HEAD"]), RouteAction::Bypass),
+            ],
+            RouteAction::Bypass,
+        )
+        .unwrap();
+        for method in ["HEAD", "head", "GET"] {
+            assert_eq!(routes.action(method, "/api/audit/log"), Ok(&admins), "{method}");
+        }
+        assert_eq!(routes.action("POST", "/api/audit/log"), Ok(&ops), "other methods: the rule without methods");
+        assert_eq!(routes.action("GET", "/api/public"), Ok(&RouteAction::Bypass));
+        assert_eq!(routes.action("HEAD", "/api/public"), Ok(&RouteAction::issuer_default()), "a bypass opens GET only");
+        assert_eq!(routes.action("HEAD", "/api/probe"), Ok(&RouteAction::Bypass), "listed HEAD beats HEAD via GET");
+        assert_eq!(routes.action("GET", "/api/probe"), Ok(&admins));
+        // A longer prefix still wins over a HEAD held through GET by a shorter one.
+        let nested = Routes::new(
+            vec![rule("/api", Some(&["GET"]), admins.clone()), rule("/api/x", None, RouteAction::issuer_default())],
+            RouteAction::Bypass,
+        )
+        .unwrap();
+        assert_eq!(nested.action("HEAD", "/api/x/1"), Ok(&RouteAction::issuer_default()));
+        assert_eq!(nested.action("HEAD", "/api/y"), Ok(&admins));
     }
 
     /// Finding 2 of the outside attack: with the docs' example `ROUTES`, `/api%2Fpeers` used to get "the strictest"
@@ -354,7 +474,7 @@ mod tests {
         for bypass in [true, false] {
             let built = qufabric_default_routes(bypass);
             let checked = Routes::new(built.rules().to_vec(), built.default_action().clone()).unwrap();
-            assert_eq!(checked, built);
+            assert_eq!(checked.with_public(&NETBIRD_PUBLIC_API), built);
         }
     }
 

@@ -12,9 +12,12 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod check;
+pub mod deployment;
 pub mod discovery;
 pub mod gate;
 pub mod inspect;
+pub mod legacy;
 pub mod pocketid;
 pub mod qufabric;
 pub mod render;
@@ -71,9 +74,46 @@ pub enum LocalUsers {
     Allow,
 }
 
-/// The form, as typed. Every field defaults to empty (modes to their defaults); lists are comma-separated text,
-/// so that validation can point at empty items and duplicates.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The gate's `DASHBOARD`: whether the generated proxy configurations ask the gate for the dashboard.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dashboard {
+    /// The proxies send the dashboard (everything no other rule matches) straight to its container, without
+    /// asking the gate: it keeps working while the gate is down. Default: the gate's own default.
+    #[default]
+    Bypass,
+    /// The proxies ask the gate for the dashboard too (`DASHBOARD = "protect"`).
+    Protect,
+}
+
+/// The gate's `PUBLIC_API`: NetBird's unauthenticated API paths (`management/server/http/handler.go:67-83`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicApi {
+    /// The gate lets them through without a token, as QuFabric serves them. Default: the gate's own default.
+    #[default]
+    Bypass,
+    /// They need a token like the rest of `/api` (`PUBLIC_API = "gate"`): first-run setup, invitations and the
+    /// NetBird Proxy callback then need a signed-in user.
+    Gate,
+}
+
+/// How the operator's Traefik reads its static configuration: Traefik takes command-line flags or a file, never
+/// both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraefikStatic {
+    /// Command-line flags, as NetBird's getting-started.sh runs it (`command:` of the `traefik` service). Default.
+    #[default]
+    Flags,
+    /// A `traefik.yml`.
+    File,
+}
+
+/// The form, as typed. Every field defaults to empty (choices to their defaults, `traefik_entrypoint` to
+/// `websecure`, `traefik_certresolver` to `letsencrypt`); lists are comma-separated text, so that validation can
+/// point at empty items and duplicates.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SetupInput {
     /// QuFabric management domain, host only (e.g. `qufabric.example.com`).
@@ -103,14 +143,68 @@ pub struct SetupInput {
     pub gate_url: String,
     /// Forward-auth mode: where the gate runs. Default [`GateHost::Cloudflare`].
     pub gate_host: GateHost,
-    /// Forward-auth mode, optional: the dashboard's origin (NetBird runs it as its own container); empty = the
-    /// upstream serves it too.
+    /// Forward-auth mode, required: the dashboard container's origin (NetBird always runs the dashboard as its own
+    /// container; the catch-all route never goes to QuFabric's server).
     pub dashboard_upstream: String,
+    /// Standalone forward-auth mode, required: the signal container's origin (gRPC `signalexchange` and
+    /// `/ws-proxy/signal`).
+    pub signal_upstream: String,
+    /// Standalone forward-auth mode, required: the relay container's origin (`/relay`).
+    pub relay_upstream: String,
+    /// The gate's `DASHBOARD`. Default [`Dashboard::Bypass`].
+    pub dashboard: Dashboard,
+    /// The gate's `PUBLIC_API`. Default [`PublicApi::Bypass`].
+    pub public_api: PublicApi,
+    /// How the operator's Traefik takes its static configuration. Default [`TraefikStatic::Flags`].
+    pub traefik_static: TraefikStatic,
+    /// The Traefik entry point of the routers. Default (and when empty) `websecure`, as getting-started.sh.
+    pub traefik_entrypoint: String,
+    /// The routers' certificate resolver. Default `letsencrypt`, as getting-started.sh; empty = `tls=true`
+    /// without a resolver (the entry point's or Traefik's default certificate).
+    pub traefik_certresolver: String,
+    /// Proxy mode, required: the Cloudflare zone the domain belongs to (e.g. `example.co.uk`).
+    pub cloudflare_zone: String,
     /// Embedded mode: the gate's `LOCAL_USERS`. Default [`LocalUsers::Groups`].
     pub local_users: LocalUsers,
     /// The Traefik plugin: the issuer's key set (JWKS JSON) as the page fetched it; empty = not fetched.
     pub jwks: String,
 }
+
+impl Default for SetupInput {
+    fn default() -> Self {
+        SetupInput {
+            domain: String::new(),
+            issuer: String::new(),
+            mode: Mode::default(),
+            display_name: String::new(),
+            idp_name: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            groups: String::new(),
+            pkce_ports: String::new(),
+            gate_mode: GateMode::default(),
+            upstream: String::new(),
+            gate_url: String::new(),
+            gate_host: GateHost::default(),
+            dashboard_upstream: String::new(),
+            signal_upstream: String::new(),
+            relay_upstream: String::new(),
+            dashboard: Dashboard::default(),
+            public_api: PublicApi::default(),
+            traefik_static: TraefikStatic::default(),
+            traefik_entrypoint: DEFAULT_ENTRYPOINT.to_owned(),
+            traefik_certresolver: DEFAULT_CERTRESOLVER.to_owned(),
+            cloudflare_zone: String::new(),
+            local_users: LocalUsers::default(),
+            jwks: String::new(),
+        }
+    }
+}
+
+/// The entry point of getting-started.sh's routers (`--entrypoints.websecure.address=:443`, gs.sh:850).
+pub const DEFAULT_ENTRYPOINT: &str = "websecure";
+/// getting-started.sh's certificate resolver (`--certificatesresolvers.letsencrypt.…`, gs.sh:860-862).
+pub const DEFAULT_CERTRESOLVER: &str = "letsencrypt";
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -173,12 +267,35 @@ pub struct Plan {
     pub gate_url: Option<String>,
     /// Where the gate runs (forward-auth mode).
     pub gate_host: GateHost,
-    /// The dashboard's origin (forward-auth mode), when it is not the upstream.
+    /// The dashboard container's origin (forward-auth mode).
     pub dashboard_upstream: Option<String>,
+    /// The signal container's origin (standalone forward-auth mode).
+    pub signal_upstream: Option<String>,
+    /// The relay container's origin (standalone forward-auth mode).
+    pub relay_upstream: Option<String>,
+    /// The gate's `DASHBOARD`.
+    pub dashboard: Dashboard,
+    /// The gate's `PUBLIC_API`.
+    pub public_api: PublicApi,
+    /// The operator's Traefik.
+    pub traefik: TraefikPlan,
+    /// Proxy mode: the Cloudflare zone, lowercase.
+    pub zone: Option<String>,
     /// Embedded mode: the gate's `LOCAL_USERS`.
     pub local_users: LocalUsers,
     /// The Traefik plugin: the issuer's key set (JWKS JSON), when the page fetched a usable one.
     pub jwks: Option<String>,
+}
+
+/// What the page knows about the operator's Traefik.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraefikPlan {
+    /// Flags or a file.
+    pub static_form: TraefikStatic,
+    /// The routers' entry point.
+    pub entrypoint: String,
+    /// The routers' certificate resolver, when one is named.
+    pub certresolver: Option<String>,
 }
 
 impl Plan {
@@ -235,7 +352,8 @@ pub fn generate(input: &SetupInput) -> Output {
         findings.extend(errors.iter().map(|e| gate_finding(e, &plan)));
         return Output { findings, sections: Vec::new() };
     }
-    let sections = vec![pocketid::section(&plan), qufabric::section(&plan), gate::section(&plan)];
+    let sections =
+        vec![pocketid::section(&plan), qufabric::section(&plan), check::added_to(gate::section(&plan), &plan)];
     Output { findings, sections }
 }
 
@@ -281,9 +399,9 @@ pub(crate) mod fixtures {
             upstream: "https://mgmt.internal.example.com".into(),
             gate_url: String::new(),
             gate_host: GateHost::Cloudflare,
-            dashboard_upstream: String::new(),
+            cloudflare_zone: "example.com".into(),
             local_users: LocalUsers::Groups,
-            jwks: String::new(),
+            ..SetupInput::default()
         }
     }
 
@@ -293,9 +411,26 @@ pub(crate) mod fixtures {
             mode: Mode::Standalone,
             client_secret: String::new(),
             gate_mode: GateMode::ForwardAuth,
-            upstream: "http://127.0.0.1:8080".into(),
+            // nginx.tmpl.conf:8-26's upstreams, published on loopback by the generated compose override.
+            upstream: "http://127.0.0.1:8012".into(),
+            signal_upstream: "http://127.0.0.1:10000".into(),
+            relay_upstream: "http://127.0.0.1:33080".into(),
+            dashboard_upstream: "http://127.0.0.1:8011".into(),
             gate_url: "https://pocketgate.example.workers.dev".into(),
-            dashboard_upstream: "http://127.0.0.1:8081".into(),
+            ..embedded()
+        }
+    }
+
+    /// Embedded mode behind NetBird's own stack (the combined `netbird-server` and the dashboard on the compose
+    /// network), forward-auth to the self-hosted gate: getting-started.sh's default deployment.
+    pub fn combined() -> SetupInput {
+        SetupInput {
+            gate_mode: GateMode::ForwardAuth,
+            gate_host: GateHost::Workerd,
+            gate_url: "http://pocketgate:8080".into(),
+            upstream: "http://netbird-server:80".into(),
+            dashboard_upstream: "http://netbird-dashboard:80".into(),
+            cloudflare_zone: String::new(),
             ..embedded()
         }
     }

@@ -1,10 +1,10 @@
-//! QuFabric: the identity provider and group sync for embedded mode; `setup.env`, `management.json` sections
-//! and the dashboard environment for standalone mode.
+//! QuFabric: the identity provider and group sync for embedded mode; standalone mode's legacy stack is
+//! [`super::legacy`].
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::render::{docker_env_file, env_file, json_pretty, shell_api_body, shell_quote};
+use super::render::{json_pretty, shell_api_body, shell_quote};
 use super::{Artifact, Groups, Mode, Plan, Section};
 
 /// Scopes QuFabric asks PocketID for.
@@ -136,81 +136,6 @@ pub fn group_sync_script(plan: &Plan) -> String {
     s
 }
 
-/// `setup.env` values for standalone mode (NetBird's variable names).
-pub fn setup_env(plan: &Plan) -> Vec<(&'static str, String)> {
-    let id = &plan.client_id;
-    vec![
-        ("NETBIRD_DOMAIN", plan.domain.clone()),
-        ("NETBIRD_AUTH_OIDC_CONFIGURATION_ENDPOINT", format!("{}/.well-known/openid-configuration", plan.issuer)),
-        ("NETBIRD_USE_AUTH0", "false".into()),
-        ("NETBIRD_AUTH_CLIENT_ID", id.clone()),
-        ("NETBIRD_AUTH_AUDIENCE", id.clone()),
-        ("NETBIRD_AUTH_SUPPORTED_SCOPES", SCOPES.into()),
-        ("NETBIRD_AUTH_REDIRECT_URI", "/auth".into()),
-        ("NETBIRD_AUTH_SILENT_REDIRECT_URI", "/silent-auth".into()),
-        ("NETBIRD_TOKEN_SOURCE", "idToken".into()),
-        ("NETBIRD_AUTH_DEVICE_AUTH_PROVIDER", "none".into()),
-        // configure.sh builds NETBIRD_AUTH_PKCE_REDIRECT_URLS only from this (NetBird
-        // infrastructure_files/configure.sh); without it the CLI gets http://localhost:53000 alone.
-        (
-            "NETBIRD_AUTH_PKCE_REDIRECT_URL_PORTS",
-            plan.pkce_ports.iter().map(u16::to_string).collect::<Vec<_>>().join(","),
-        ),
-        ("NETBIRD_MGMT_IDP", "pocketid".into()),
-        ("NETBIRD_IDP_MGMT_CLIENT_ID", id.clone()),
-        ("NETBIRD_IDP_MGMT_EXTRA_MANAGEMENT_ENDPOINT", plan.issuer.clone()),
-        ("NETBIRD_IDP_MGMT_EXTRA_API_TOKEN", API_KEY_PLACEHOLDER.into()),
-        ("NETBIRD_MGMT_IDP_SIGNKEY_REFRESH", "true".into()),
-    ]
-}
-
-/// The `HttpConfig`, `IdpManagerConfig` and `PKCEAuthorizationFlow` sections of `management.json`.
-pub fn management_json(plan: &Plan) -> Value {
-    let i = &plan.issuer;
-    let redirects: Vec<String> = plan.pkce_ports.iter().map(|p| format!("http://localhost:{p}")).collect();
-    json!({
-        "HttpConfig": {
-            "AuthIssuer": i,
-            "AuthAudience": plan.client_id,
-            "AuthKeysLocation": format!("{i}/.well-known/jwks.json"),
-            "OIDCConfigEndpoint": format!("{i}/.well-known/openid-configuration"),
-            "IdpSignKeyRefreshEnabled": true,
-        },
-        "IdpManagerConfig": {
-            "ManagerType": "pocketid",
-            "ExtraConfig": { "ManagementEndpoint": i, "ApiToken": API_KEY_PLACEHOLDER },
-        },
-        "PKCEAuthorizationFlow": {
-            "ProviderConfig": {
-                "Audience": plan.client_id,
-                "ClientID": plan.client_id,
-                "AuthorizationEndpoint": format!("{i}/authorize"),
-                "TokenEndpoint": format!("{i}/api/oidc/token"),
-                "Scope": SCOPES,
-                "RedirectURLs": redirects,
-                "UseIDToken": true,
-            }
-        }
-    })
-}
-
-/// The dashboard container's environment.
-pub fn dashboard_env(plan: &Plan) -> Vec<(&'static str, String)> {
-    let d = plan.domain_url();
-    vec![
-        ("AUTH_AUTHORITY", plan.issuer.clone()),
-        ("AUTH_CLIENT_ID", plan.client_id.clone()),
-        ("AUTH_AUDIENCE", plan.client_id.clone()),
-        ("AUTH_SUPPORTED_SCOPES", SCOPES.into()),
-        ("USE_AUTH0", "false".into()),
-        ("AUTH_REDIRECT_URI", "/auth".into()),
-        ("AUTH_SILENT_REDIRECT_URI", "/silent-auth".into()),
-        ("NETBIRD_TOKEN_SOURCE", "idToken".into()),
-        ("NETBIRD_MGMT_API_ENDPOINT", d.clone()),
-        ("NETBIRD_MGMT_GRPC_API_ENDPOINT", d),
-    ]
-}
-
 fn embedded_section(plan: &Plan) -> Section {
     let redirect = format!("{}/oauth2/callback", plan.domain_url());
     let mut notes = vec![
@@ -269,34 +194,8 @@ fn standalone_section(plan: &Plan) -> Section {
     Section {
         id: "qufabric",
         title: "2. QuFabric (standalone, PocketID as primary IdP)".into(),
-        notes: vec![
-            format!(
-                "setup.env: replace {API_KEY_PLACEHOLDER} with a PocketID API key on the server only; the page \
-                 never asks for it."
-            ),
-            "Signing-key refresh is on: without it, a PocketID key rotation breaks logins until a restart.".into(),
-            "The dashboard and CLI send PocketID ID tokens (NETBIRD_TOKEN_SOURCE=idToken).".into(),
-        ],
-        artifacts: vec![
-            Artifact {
-                id: "qufabric_setup_env",
-                title: "setup.env".into(),
-                filename: "setup.env".into(),
-                content: env_file(&setup_env(plan)),
-            },
-            Artifact {
-                id: "qufabric_management_json",
-                title: "management.json sections".into(),
-                filename: "management.sections.json".into(),
-                content: json_pretty(&management_json(plan)),
-            },
-            Artifact {
-                id: "qufabric_dashboard_env",
-                title: "Dashboard environment".into(),
-                filename: "dashboard.env".into(),
-                content: docker_env_file(&dashboard_env(plan)),
-            },
-        ],
+        notes: super::legacy::notes(plan),
+        artifacts: super::legacy::artifacts(plan),
     }
 }
 
@@ -375,17 +274,6 @@ mod tests {
     }
 
     #[test]
-    fn setup_env_pkce_ports_match_management_json() {
-        // NetBird infrastructure_files/configure.sh builds the PKCE redirect URLs only from this variable.
-        let p = plan(&standalone());
-        let env = setup_env(&p);
-        let ports = env.iter().find(|(k, _)| *k == "NETBIRD_AUTH_PKCE_REDIRECT_URL_PORTS").unwrap();
-        assert_eq!(ports.1, "53000,54000");
-        let urls: Vec<String> = ports.1.split(',').map(|p| format!("http://localhost:{p}")).collect();
-        assert_eq!(json!(urls), management_json(&p)["PKCEAuthorizationFlow"]["ProviderConfig"]["RedirectURLs"]);
-    }
-
-    #[test]
     fn group_sync_has_exactly_the_three_fields() {
         // groups_propagation_enabled is not forced: it is not in QuFabric's seed and already on by default.
         let v = group_sync(&plan(&embedded()));
@@ -408,77 +296,6 @@ mod tests {
     }
 
     #[test]
-    fn setup_env_lists_every_reference_variable() {
-        let env = setup_env(&plan(&standalone()));
-        let names: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
-        for want in [
-            "NETBIRD_AUTH_OIDC_CONFIGURATION_ENDPOINT",
-            "NETBIRD_USE_AUTH0",
-            "NETBIRD_AUTH_CLIENT_ID",
-            "NETBIRD_AUTH_AUDIENCE",
-            "NETBIRD_AUTH_SUPPORTED_SCOPES",
-            "NETBIRD_AUTH_REDIRECT_URI",
-            "NETBIRD_AUTH_SILENT_REDIRECT_URI",
-            "NETBIRD_TOKEN_SOURCE",
-            "NETBIRD_AUTH_DEVICE_AUTH_PROVIDER",
-            "NETBIRD_AUTH_PKCE_REDIRECT_URL_PORTS",
-            "NETBIRD_MGMT_IDP",
-            "NETBIRD_IDP_MGMT_CLIENT_ID",
-            "NETBIRD_IDP_MGMT_EXTRA_MANAGEMENT_ENDPOINT",
-            "NETBIRD_IDP_MGMT_EXTRA_API_TOKEN",
-            "NETBIRD_MGMT_IDP_SIGNKEY_REFRESH",
-        ] {
-            assert!(names.contains(&want), "{want}");
-        }
-        let text = env_file(&env);
-        assert!(text.contains("NETBIRD_TOKEN_SOURCE=\"idToken\"\n"));
-        assert!(text.contains(
-            "NETBIRD_AUTH_OIDC_CONFIGURATION_ENDPOINT=\"https://id.example.com/.well-known/openid-configuration\"\n"
-        ));
-    }
-
-    #[test]
-    fn management_json_sections_have_the_reference_fields() {
-        let v = management_json(&plan(&standalone()));
-        assert_eq!(keys(&v), ["HttpConfig", "IdpManagerConfig", "PKCEAuthorizationFlow"]);
-        assert_eq!(
-            keys(&v["HttpConfig"]),
-            ["AuthAudience", "AuthIssuer", "AuthKeysLocation", "IdpSignKeyRefreshEnabled", "OIDCConfigEndpoint"]
-        );
-        assert_eq!(v["HttpConfig"]["AuthKeysLocation"], "https://id.example.com/.well-known/jwks.json");
-        assert_eq!(keys(&v["IdpManagerConfig"]), ["ExtraConfig", "ManagerType"]);
-        assert_eq!(keys(&v["IdpManagerConfig"]["ExtraConfig"]), ["ApiToken", "ManagementEndpoint"]);
-        let pkce = &v["PKCEAuthorizationFlow"]["ProviderConfig"];
-        assert_eq!(
-            keys(pkce),
-            ["Audience", "AuthorizationEndpoint", "ClientID", "RedirectURLs", "Scope", "TokenEndpoint", "UseIDToken"]
-        );
-        assert_eq!(pkce["RedirectURLs"], json!(["http://localhost:53000", "http://localhost:54000"]));
-        assert_eq!(pkce["TokenEndpoint"], "https://id.example.com/api/oidc/token");
-    }
-
-    #[test]
-    fn dashboard_env_has_the_reference_variables() {
-        let env = dashboard_env(&plan(&standalone()));
-        let names: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
-        assert_eq!(
-            names,
-            [
-                "AUTH_AUTHORITY",
-                "AUTH_CLIENT_ID",
-                "AUTH_AUDIENCE",
-                "AUTH_SUPPORTED_SCOPES",
-                "USE_AUTH0",
-                "AUTH_REDIRECT_URI",
-                "AUTH_SILENT_REDIRECT_URI",
-                "NETBIRD_TOKEN_SOURCE",
-                "NETBIRD_MGMT_API_ENDPOINT",
-                "NETBIRD_MGMT_GRPC_API_ENDPOINT"
-            ]
-        );
-    }
-
-    #[test]
     fn sections_per_mode() {
         let e: Vec<&str> = section(&plan(&embedded())).artifacts.iter().map(|a| a.id).collect();
         assert_eq!(
@@ -492,6 +309,6 @@ mod tests {
             ]
         );
         let s: Vec<&str> = section(&plan(&standalone())).artifacts.iter().map(|a| a.id).collect();
-        assert_eq!(s, ["qufabric_setup_env", "qufabric_management_json", "qufabric_dashboard_env"]);
+        assert_eq!(s, ["qufabric_setup_env", "qufabric_management_fix", "qufabric_compose_override"]);
     }
 }

@@ -393,43 +393,8 @@ pub fn validate(input: &SetupInput) -> (Vec<Finding>, Option<Plan>) {
         }
         Mode::Embedded => Vec::new(),
     };
-    let (upstream, gate_url, dashboard_upstream) = match input.gate_mode {
-        GateMode::Proxy => {
-            let (f, up) = check_origin("upstream", "the upstream (QuFabric's origin)", &input.upstream);
-            findings.extend(f);
-            (up, None, None)
-        }
-        GateMode::ForwardAuth => {
-            let gate = if input.gate_host == GateHost::Traefik {
-                None
-            } else {
-                let (f, gate) = check_origin("gate_url", "the gate's URL", &input.gate_url);
-                findings.extend(f);
-                gate
-            };
-            if input.gate_host == GateHost::Workerd && gate.as_deref().is_some_and(|g| g.starts_with("https://")) {
-                findings.push(Finding {
-                    field: "gate_url",
-                    level: Level::Error,
-                    code: "gate_url_workerd_https",
-                    message: "The self-hosted gate (workerd) serves plain HTTP on your internal network: use \
-                              http://pocketgate:8080 (docker compose) or http://127.0.0.1:8080 (systemd)."
-                        .into(),
-                });
-            }
-            let (f, up) =
-                check_origin("upstream", "the upstream (where your proxy sends QuFabric traffic)", &input.upstream);
-            findings.extend(f);
-            let dashboard = if input.dashboard_upstream.trim().is_empty() {
-                None
-            } else {
-                let (f, d) = check_origin("dashboard_upstream", "the dashboard's origin", &input.dashboard_upstream);
-                findings.extend(f);
-                d
-            };
-            (up, gate, dashboard)
-        }
-    };
+    let deployment = super::deployment::check(input, &mut findings);
+    let traefik = super::deployment::check_traefik(input, &mut findings);
     let jwks = match (input.gate_mode, input.gate_host) {
         (GateMode::ForwardAuth, GateHost::Traefik) => {
             let (f, jwks) = check_jwks(&input.jwks);
@@ -457,10 +422,16 @@ pub fn validate(input: &SetupInput) -> (Vec<Finding>, Option<Plan>) {
         groups,
         pkce_ports: ports,
         gate_mode: input.gate_mode,
-        upstream,
-        gate_url,
+        upstream: deployment.upstream,
+        gate_url: deployment.gate_url,
         gate_host: input.gate_host,
-        dashboard_upstream,
+        dashboard_upstream: deployment.dashboard,
+        signal_upstream: deployment.signal,
+        relay_upstream: deployment.relay,
+        dashboard: input.dashboard,
+        public_api: input.public_api,
+        traefik,
+        zone: deployment.zone,
         local_users: input.local_users,
         jwks,
     };

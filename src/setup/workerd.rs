@@ -1,8 +1,10 @@
 //! The self-hosted gate: the same bundle as the Cloudflare Worker, served by workerd (the open-source Workers
 //! runtime, npm `workerd`) next to the user's own proxy, for forward-auth without a round trip over the internet.
 //!
-//! Three files: a workerd configuration (Cap'n Proto text, schema `workerd.capnp` in the npm package) with the
-//! gate's `[vars]` as text bindings, a docker compose service and a systemd unit. The configuration follows the
+//! Four files: a workerd configuration (Cap'n Proto text, schema `workerd.capnp` in the npm package) with the
+//! gate's `[vars]` as text bindings, a Dockerfile and a docker compose service built from it, and a systemd unit.
+//! The container starts offline: workerd (pinned) is installed into the image when it is built, never downloaded
+//! when the container starts (a runtime fetched by `npx` at every start is a supply-chain and availability risk). The configuration follows the
 //! one the benches run (bench/lib/workerd.mjs): module names are the paths the bundle's imports resolve to
 //! (`index.js` → `worker/shim.mjs` → `worker/index.wasm`, the stable names `worker-build` writes into `build/`),
 //! embedded from files next to the configuration. tests/e2e/selfhost-workerd.test.mjs runs the generated text in
@@ -27,8 +29,14 @@ pub const BUNDLE: [(&str, &str); 3] =
 pub const SERVICE: &str = "pocketgate";
 /// Where the compose service mounts, and the systemd unit reads, the configuration and the bundle.
 pub const DIR: &str = "/etc/pocketgate";
-/// The docker image the compose service runs (Node for `npx workerd`; Debian bookworm's glibc runs workerd).
+/// The base image of the generated Dockerfile: Node (for `npm install` at build time and the healthcheck's
+/// `fetch`) on Debian bookworm, whose glibc runs workerd. docker-node `22/bookworm-slim/Dockerfile`: user `node`
+/// (uid/gid 1000, home `/home/node`, :3-4), Node under `/usr/local` (:46), `ENTRYPOINT ["docker-entrypoint.sh"]`
+/// (:105, which the generated Dockerfile replaces).
 pub const NODE_IMAGE: &str = "node:22-bookworm-slim";
+/// Where the Dockerfile (and the systemd unit's install line) puts workerd: `npm install --prefix` links the
+/// package's `bin` here.
+pub const WORKERD_BIN: &str = "/opt/pocketgate/node_modules/.bin/workerd";
 
 /// The port the gate listens on: the gate URL's (default 80 for `http://`).
 pub fn port(gate_url: &str) -> u16 {
@@ -85,25 +93,41 @@ fn healthcheck(port: u16) -> String {
     )
 }
 
-/// A docker compose service running `npx workerd serve` in the Node image, with `./pocketgate/` (the
-/// configuration and the bundle) mounted read-only, no published port, and npm's cache on a volume.
+/// The Dockerfile: workerd installed at build time at [`WORKERD_VERSION`] (npm checks each tarball against the
+/// registry's integrity hash), run as `node` with the configuration and bundle mounted at [`DIR`].
+pub fn dockerfile() -> String {
+    format!(
+        "# PocketGate on workerd: the runtime is installed when the image is built (pinned), so the container\n\
+         # downloads nothing when it starts. Build: docker compose build {SERVICE}\n\
+         FROM {NODE_IMAGE}\n\
+         # npm verifies each package against the registry's integrity hash; --prefix puts the binary at {WORKERD_BIN}.\n\
+         RUN npm install --prefix /opt/pocketgate --no-audit --no-fund workerd@{WORKERD_VERSION} \\\n\
+         \x20&& {WORKERD_BIN} --version \\\n\
+         \x20&& rm -rf /root/.npm\n\
+         # docker-node's unprivileged user (uid 1000). The configuration and the bundle are mounted at {DIR}.\n\
+         USER node\n\
+         WORKDIR {DIR}\n\
+         ENTRYPOINT [\"{WORKERD_BIN}\"]\n\
+         CMD [\"serve\", \"{DIR}/{CONFIG_FILE}\"]\n"
+    )
+}
+
+/// A docker compose service built from [`dockerfile`] (`./{SERVICE}/Dockerfile`), with `./{SERVICE}/` (the
+/// configuration and the bundle) mounted read-only, on NetBird's `netbird` network, no published port.
 pub fn compose(gate_url: &str) -> String {
     let port = port(gate_url);
     let json = |v: &str| super::render::json_compact(&v);
-    let command = ["npx", "--yes", &format!("workerd@{WORKERD_VERSION}"), "serve", &format!("{DIR}/{CONFIG_FILE}")];
-    let command: Vec<String> = command.iter().map(|a| json(a)).collect();
     let health = ["CMD", "node", "-e", &healthcheck(port)].map(json);
     format!(
-        "# docker compose: PocketGate on workerd, next to your proxy (merge into your compose file).\n\
-         # ./pocketgate/ holds {CONFIG_FILE} (this page) and the bundle from `cargo xtask build`:\n\
-         #   cp build/index.js pocketgate/ && mkdir -p pocketgate/worker && cp build/worker/shim.mjs build/worker/index.wasm pocketgate/worker/\n\
-         # No published port: your proxy (on the same compose network) asks http://{SERVICE}:{port}{AUTH_PATH}.\n\
-         services:\n  {SERVICE}:\n    image: {NODE_IMAGE}\n    restart: unless-stopped\n    user: node\n\
-         \x20   working_dir: {DIR}\n    command: [{}]\n    volumes:\n      - ./pocketgate:{DIR}:ro\n\
-         \x20     - pocketgate-npm:/home/node/.npm\n    cap_drop: [\"ALL\"]\n    security_opt: [\"no-new-privileges:true\"]\n\
-         \x20   healthcheck:\n      test: [{}]\n      interval: 30s\n      timeout: 5s\n      retries: 3\n\
-         \x20     start_period: 60s\nvolumes:\n  pocketgate-npm:\n",
-        command.join(", "),
+        "# docker compose: PocketGate on workerd, next to your proxy: add this service under `services:`.\n\
+         # ./{SERVICE}/ holds the Dockerfile and {CONFIG_FILE} (this page) and the bundle from `cargo xtask build`:\n\
+         #   mkdir -p {SERVICE}/worker && cp build/index.js {SERVICE}/ && cp build/worker/shim.mjs build/worker/index.wasm {SERVICE}/worker/\n\
+         # `docker compose build {SERVICE}` installs workerd {WORKERD_VERSION} into the image once; the container starts offline.\n\
+         # No published port: your proxy (on the same network: NetBird's is `netbird`) asks http://{SERVICE}:{port}{AUTH_PATH}.\n\
+         services:\n  {SERVICE}:\n    build: ./{SERVICE}\n    image: pocketgate-workerd:{WORKERD_VERSION}\n    restart: unless-stopped\n\
+         \x20   networks: [netbird]\n    volumes:\n      - ./{SERVICE}:{DIR}:ro\n    cap_drop: [\"ALL\"]\n\
+         \x20   security_opt: [\"no-new-privileges:true\"]\n    healthcheck:\n      test: [{}]\n      interval: 30s\n\
+         \x20     timeout: 5s\n      retries: 3\n      start_period: 20s\n",
         health.join(", ")
     )
 }
@@ -115,13 +139,13 @@ pub fn systemd(gate_url: &str) -> String {
     let mut s = format!(
         "# systemd: PocketGate on workerd on your proxy's host, on 127.0.0.1:{port} only\n\
          # (the proxy's gate URL: http://127.0.0.1:{port}). Install once:\n\
-         #   sudo npm install --prefix /opt/pocketgate workerd@{WORKERD_VERSION}\n\
+         #   sudo npm install --prefix /opt/pocketgate --no-audit --no-fund workerd@{WORKERD_VERSION}\n\
          #   sudo install -d {DIR}/worker && sudo cp {CONFIG_FILE} build/index.js {DIR}/\n\
          #   sudo cp build/worker/shim.mjs build/worker/index.wasm {DIR}/worker/\n\
          # as /etc/systemd/system/pocketgate.service, then: sudo systemctl enable --now pocketgate\n\
          [Unit]\nDescription=PocketGate forward-auth gate (workerd)\nAfter=network-online.target\n\
          Wants=network-online.target\n\n[Service]\n\
-         ExecStart=/opt/pocketgate/node_modules/.bin/workerd serve {DIR}/{CONFIG_FILE} --socket-addr http=127.0.0.1:{port}\n\
+         ExecStart={WORKERD_BIN} serve {DIR}/{CONFIG_FILE} --socket-addr http=127.0.0.1:{port}\n\
          Restart=on-failure\nRestartSec=2\nDynamicUser=yes\n"
     );
     if port < 1024 {
@@ -146,14 +170,16 @@ pub fn note(gate_url: &str) -> String {
         "Self-hosted gate (workerd): the same bundle as the Worker runs next to your proxy, so auth calls stay on \
          your network. {CONFIG_FILE} holds the gate's variables (the wrangler.toml [vars] above) and needs the \
          bundle from `cargo xtask build` next to it (build/index.js, build/worker/shim.mjs, \
-         build/worker/index.wasm). With docker compose the proxy reaches it at http://{SERVICE}:{port}; with \
-         systemd at http://127.0.0.1:{port}: the proxy snippets below use the Gate URL {gate_url}. Uncomment \
+         build/worker/index.wasm). With docker compose (an image built from the Dockerfile below: workerd is \
+         installed when the image is built, so the container starts without downloading anything) the proxy \
+         reaches it at http://{SERVICE}:{port}; with systemd at http://127.0.0.1:{port}: the proxy snippets below \
+         use the Gate URL {gate_url}. Uncomment \
          FORWARDED_HEADERS for your proxy in {CONFIG_FILE}. Never publish the port: the gate trusts the \
          forwarding headers its caller sends."
     )
 }
 
-/// The three self-hosting files.
+/// The self-hosting files.
 pub fn artifacts(plan: &Plan, gate_url: &str) -> Vec<Artifact> {
     vec![
         Artifact {
@@ -161,6 +187,12 @@ pub fn artifacts(plan: &Plan, gate_url: &str) -> Vec<Artifact> {
             title: "workerd configuration (self-hosted gate)".into(),
             filename: CONFIG_FILE.into(),
             content: config(plan, gate_url),
+        },
+        Artifact {
+            id: "gate_workerd_dockerfile",
+            title: "Dockerfile (self-hosted gate: workerd pinned in the image)".into(),
+            filename: "Dockerfile".into(),
+            content: dockerfile(),
         },
         Artifact {
             id: "gate_workerd_compose",
@@ -185,6 +217,59 @@ mod tests {
 
     fn selfhosted() -> SetupInput {
         SetupInput { gate_host: GateHost::Workerd, gate_url: "http://pocketgate:8080".into(), ..standalone() }
+    }
+
+    /// The Dockerfile's instructions: `(INSTRUCTION, arguments)` with `\` continuations joined.
+    fn instructions(text: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+            let (part, more) = match line.strip_suffix('\\') {
+                Some(p) => (p, true),
+                None => (line, false),
+            };
+            cur.push_str(part.trim());
+            cur.push(' ');
+            if !more {
+                let t = cur.trim().to_owned();
+                if let Some((i, a)) = t.split_once(' ') {
+                    out.push((i.to_owned(), a.to_owned()));
+                }
+                cur.clear();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_container_starts_offline_as_node_with_workerd_pinned_in_the_image() {
+        // Fails on main: the service ran `npx --yes workerd@…` at every start, as user node, with a root-owned
+        // named volume on /home/node/.npm.
+        let d = instructions(&dockerfile());
+        let get = |i: &str| d.iter().filter(|(n, _)| n == i).map(|(_, a)| a.as_str()).collect::<Vec<_>>();
+        assert_eq!(get("FROM"), [NODE_IMAGE]);
+        let run = get("RUN").join(" ");
+        assert!(
+            run.contains(&format!(
+                "npm install --prefix /opt/pocketgate --no-audit --no-fund workerd@{WORKERD_VERSION}"
+            )),
+            "{run}"
+        );
+        assert!(run.contains(&format!("{WORKERD_BIN} --version")), "the build proves the binary runs: {run}");
+        // docker-node 22/bookworm-slim/Dockerfile:3-4: the user `node` exists (uid 1000).
+        assert_eq!(get("USER"), ["node"]);
+        assert_eq!(get("ENTRYPOINT"), [format!("[\"{WORKERD_BIN}\"]").as_str()]);
+        assert_eq!(get("CMD"), [format!("[\"serve\", \"{DIR}/{CONFIG_FILE}\"]").as_str()]);
+        let c = compose("http://pocketgate:8080");
+        for absent in ["npx", "--yes", ".npm", "\nvolumes:\n"] {
+            assert!(!c.contains(absent), "{absent}:\n{c}");
+        }
+        assert!(
+            c.contains("    build: ./pocketgate\n") && c.contains("      - ./pocketgate:/etc/pocketgate:ro\n"),
+            "{c}"
+        );
+        assert!(!c.contains("ports:"), "never published: {c}");
+        assert!(!c.contains("user: "), "the image's USER applies: {c}");
     }
 
     #[test]
@@ -236,7 +321,7 @@ mod tests {
         assert!(systemd("http://127.0.0.1:9000").contains("CapabilityBoundingSet=\n"));
         assert!(systemd("http://gate").contains("AmbientCapabilities=CAP_NET_BIND_SERVICE\n"));
         assert!(compose("http://pocketgate:9000").contains("fetch('http://127.0.0.1:9000/_gate/healthz')"));
-        assert!(compose("http://pocketgate:9000").contains(&format!("\"workerd@{WORKERD_VERSION}\"")));
+        assert!(compose("http://pocketgate:9000").contains(&format!("pocketgate-workerd:{WORKERD_VERSION}")));
     }
 
     #[test]

@@ -71,11 +71,7 @@ pub fn start() {
         Ok((cfg, sources)) => {
             let mut caches = Caches::new(&cfg, tokens);
             let mut keys = Keys::new(sources);
-            for issuer in 0..cfg.keys.len() {
-                if let Err(e) = caches.complete(issuer, keys.fetch(issuer), now()) {
-                    log_error(&format!("{}: {e}", keys.describe(issuer)));
-                }
-            }
+            keys.check(&mut caches, now(), log_error);
             State { config: Ok(cfg), caches, keys }
         }
         Err(errors) => {
@@ -108,11 +104,8 @@ impl Guest for Plugin {
             }
         };
         let now = now();
-        for issuer in keys.changed() {
-            if let Err(e) = caches.complete(issuer, keys.fetch(issuer), now) {
-                log_error(&format!("{}: {e}", keys.describe(issuer)));
-            }
-        }
+        // Every jwksFile is read and compared at every request (one small read; a parse only when it changed).
+        keys.check(caches, now, log_error);
         let outcome = decide(cfg, caches, keys, req, now);
         match &outcome.verdict {
             Verdict::Allow(id) => {
@@ -137,6 +130,7 @@ fn decide(cfg: &GateConfig, caches: &mut Caches, keys: &mut Keys, req: &Request,
         return Outcome::deny(Error::AuthorizationRepeated, true);
     }
     let authorization = authorization.first().map(|v| String::from_utf8_lossy(v).into_owned());
+    // The method as Go's server kept it (any case): the route table makes it canonical before any rule sees it.
     let (method, uri) = (req.method(), req.uri());
     let head = Head {
         method: &String::from_utf8_lossy(&method),

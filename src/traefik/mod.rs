@@ -3,8 +3,8 @@
 //!
 //! - `options`: Traefik's middleware options → the gate's variables, so a setting means the same as in the
 //!   Worker (pure; tested natively).
-//! - `keys`: each issuer's key set from `jwks` (inline) or `jwksFile` (a mounted file, re-read on an unknown
-//!   `kid`, every few minutes, and as soon as it changes): the pipeline's fetch, never the network.
+//! - `keys`: each issuer's key set from `jwks` (inline) or `jwksFile` (a mounted file, read and compared before
+//!   every request: the operator's statement of the keys, an empty or deleted file revokes): never the network.
 //! - `handler` (wasm32 only): the http-wasm I/O around [`crate::request::decide`].
 //!
 //! The HTTP contract is the Worker's ([`crate::answer`], [`crate::http`]); one refusal is the plugin's own: a

@@ -42,17 +42,20 @@ enum Kind {
 }
 
 /// Each option: its name, the variable it sets, how it is read.
-const OPTIONS: [(&str, &str, Kind); 13] = [
+const OPTIONS: [(&str, &str, Kind); 15] = [
     ("issuer", "ISSUER", Kind::Scalar),
     ("audience", "AUDIENCE", Kind::List),
     ("allowGroups", "ALLOW_GROUPS", Kind::List),
     ("denyGroups", "DENY_GROUPS", Kind::List),
     ("groupsClaim", "GROUPS_CLAIM", Kind::Scalar),
     ("leewaySeconds", "LEEWAY_SECONDS", Kind::Scalar),
+    // The stale window of a jwksFile that cannot be read or is not a key set (src/traefik/keys.rs).
+    ("keysStaleSeconds", "KEYS_STALE_SECONDS", Kind::Scalar),
     ("maxTokenAge", "MAX_TOKEN_AGE", Kind::Scalar),
     ("localUsers", "LOCAL_USERS", Kind::Scalar),
     ("personalAccessTokens", "PERSONAL_ACCESS_TOKENS", Kind::Scalar),
     ("dashboard", "DASHBOARD", Kind::Scalar),
+    ("publicApi", "PUBLIC_API", Kind::Scalar),
     ("realm", "REALM", Kind::Scalar),
     ("routes", "ROUTES", Kind::Routes),
     ("issuers", "ISSUERS", Kind::Issuers),
@@ -415,7 +418,7 @@ mod tests {
         let o = options(serde_json::json!({
             "issuer": "https://id.example.com", "AUDIENCE": "netbird", "allowgroups": ["admins", "ops"],
             "deny_groups": "guests, contractors", "leewaySeconds": "30", "maxTokenAge": 3600,
-            "personalAccessTokens": "pass", "jwks": jwks(), "realm": null,
+            "personalAccessTokens": "pass", "jwks": jwks(), "realm": null, "keys_stale_seconds": 120,
         }))
         .unwrap();
         assert_eq!(o.vars["ISSUER"], "https://id.example.com");
@@ -424,8 +427,25 @@ mod tests {
         assert_eq!(o.vars["DENY_GROUPS"], "guests, contractors");
         assert_eq!(o.vars["LEEWAY_SECONDS"], "30");
         assert_eq!(o.vars["MAX_TOKEN_AGE"], "3600");
+        assert_eq!(o.vars["KEYS_STALE_SECONDS"], "120");
         assert!(!o.vars.contains_key("REALM"), "null is unset");
         assert_eq!(o.keys, vec![KeySource::Inline(jwks())]);
+    }
+
+    /// `publicApi` is `PUBLIC_API`: NetBird's public API paths open by default, gated with `gate`.
+    #[test]
+    fn public_api_option() {
+        let with = |extra: Value| {
+            let mut v = serde_json::json!({"issuer": "https://id.example.com", "audience": "n", "allowGroups": "u",
+                                           "jwks": jwks()});
+            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            load(v.to_string().as_bytes())
+        };
+        let bypass = Ok(&crate::policy::RouteAction::Bypass);
+        assert_eq!(with(serde_json::json!({})).unwrap().0.routes.action("POST", "/api/setup"), bypass);
+        let (gated, _) = with(serde_json::json!({"public_api": "gate"})).unwrap();
+        assert_ne!(gated.routes.action("POST", "/api/setup"), bypass);
+        assert_eq!(settings(with(serde_json::json!({"publicApi": "open"}))), ["publicApi (PUBLIC_API)"]);
     }
 
     #[test]
@@ -498,6 +518,14 @@ mod tests {
             ["leewaySeconds (LEEWAY_SECONDS)"]
         );
         assert_eq!(settings(with(serde_json::json!({"jwks": jwks(), "routes": [{"path": "/api"}]}))), ["routes"]);
+        for bad in
+            [serde_json::json!("s3cr3t"), serde_json::json!("604801"), serde_json::json!(-1), serde_json::json!([5])]
+        {
+            let errors = with(serde_json::json!({"jwks": jwks(), "keysStaleSeconds": bad})).unwrap_err();
+            let named = if bad.is_array() { "keysStaleSeconds" } else { "keysStaleSeconds (KEYS_STALE_SECONDS)" };
+            assert_eq!(settings(Err::<(), _>(errors.clone())), [named], "{bad}");
+            assert!(!errors[0].to_string().contains("s3cr3t") && !errors[0].to_string().contains("604801"), "{bad}");
+        }
         assert_eq!(
             settings(with(serde_json::json!({"jwks": jwks(), "allowGroups": ""}))),
             ["allowGroups (ALLOW_GROUPS)"]

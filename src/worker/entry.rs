@@ -123,7 +123,7 @@ fn forward_auth_step(
     let forwarded = Family::of(head.header(2), head.header(3));
     match original_request(cfg.forwarded, original, forwarded) {
         Ok((method, path)) => {
-            let head = Head { method: &method, path, authorization: head.header(AUTHORIZATION) };
+            let head = Head { method, path, authorization: head.header(AUTHORIZATION) };
             pipeline::begin(gate, cfg, head, ctx, now_ms / 1000)
         }
         Err(e) => Step::Done(Outcome::deny(e, false)),

@@ -196,6 +196,49 @@ describe("routes seen through the proxy's headers", () => {
   });
 });
 
+// Issue 20: NetBird's management server serves these without a token (management/server/http/handler.go:67-83);
+// on main the gate refused them (401), so first-run setup, invites and the NetBird Proxy's login broke behind it.
+describe("NetBird's public API paths (PUBLIC_API)", () => {
+  const open = [
+    ["GET", "/api/instance"], ["OPTIONS", "/api/instance"], ["POST", "/api/setup"],
+    ["GET", "/api/users/invites/nbi_3xAmPlE"], ["POST", "/api/users/invites/nbi_3xAmPlE/accept"],
+    ["GET", "/api/reverse-proxy/callback?state=s&code=c"],
+  ];
+  const closed = [
+    ["HEAD", "/api/instance"], ["GET", "/api/instance/version"], ["GET", "/api/instance/"], ["GET", "/api/Instance"],
+    ["GET", "/api/setup"], ["DELETE", "/api/users/invites/nbi_3xAmPlE"], ["GET", "/api/users/invites/nbi_x/accept"],
+    ["POST", "/api/users/invites/nbi_a/b/accept"], ["OPTIONS", "/api/reverse-proxy/callback"],
+  ];
+  test("by default they pass without a token (empty identity), for their handlers' methods only", async () => {
+    for (const [method, uri] of open) {
+      const r = await authAt(gate, { method, uri });
+      assert.equal(r.status, 200, `${method} ${uri}: ${r.text}`);
+      assert.equal(r.user, "", `${method} ${uri}`);
+    }
+    for (const [method, uri] of closed) {
+      const r = await authAt(gate, { method, uri });
+      assert.ok([400, 401].includes(r.status), `${method} ${uri}: ${r.status} ${r.text}`);
+      assert.equal(r.code, r.status === 400 ? "path_ambiguous" : "token_missing", `${method} ${uri}`);
+    }
+  });
+  test("PUBLIC_API=gate: they need a token like the rest of /api", () => withGate({ trust: issuer, vars: { PUBLIC_API: "gate" } }, async (gated) => {
+    for (const [method, uri] of open) {
+      const r = await authAt(gated, { method, uri });
+      assert.equal(r.status, 401, `${method} ${uri}: ${r.text}`);
+      assert.equal(r.code, "token_missing");
+    }
+    assert.equal((await authAt(gated, { uri: "/api/instance", token: issuer.idToken() })).status, 200);
+  }));
+  test("another PUBLIC_API value fails closed (503 config_invalid) and healthz names it", () => withGate({ trust: issuer, vars: { PUBLIC_API: "open" } }, async (bad) => {
+    const r = await authAt(bad, { uri: "/api/instance" });
+    assert.equal(r.status, 503);
+    assert.equal(r.code, "config_invalid");
+    const health = await (await bad.fetch("/_gate/healthz")).json();
+    assert.deepEqual(health.errors.map((e) => e.setting), ["PUBLIC_API"]);
+    assert.ok(!JSON.stringify(health).includes("open\""), "never the value");
+  }));
+});
+
 describe("LOG_LIMIT", () => {
   test("a burst of refusals writes at most LOG_LIMIT lines per second, then reports the dropped ones", () => withGate({ trust: issuer, vars: { LOG_LIMIT: "1" } }, async (limited) => {
     const parsed = () => limited.logs.map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);

@@ -7,8 +7,12 @@ import { after, before, describe, test } from "node:test";
 import { authAt, startGate, trusting } from "../../tools/js/gate.mjs";
 import { startIssuer } from "../../tools/js/issuer.mjs";
 
-// The docs' example rule: DELETE/PUT below /api/users need `admins`; everything else under /api `netbird-users`.
-const ROUTES = JSON.stringify([{ prefix: "/api/users", methods: ["DELETE", "PUT"], allow_groups: ["admins"] }]);
+// The docs' example rule: DELETE/PUT below /api/users need `admins`; a GET-only rule for /api/events; everything
+// else under /api `netbird-users`.
+const ROUTES = JSON.stringify([
+  { prefix: "/api/users", methods: ["DELETE", "PUT"], allow_groups: ["admins"] },
+  { prefix: "/api/events", methods: ["GET"], allow_groups: ["admins"] },
+]);
 
 let issuer;
 const gates = {};
@@ -90,6 +94,50 @@ describe("auto (the default)", () => {
     assert.equal(line.status, 400);
     assert.equal(line.decision, "deny");
     assert.ok(!gates.auto.logs.some((l) => l.includes(token.split(".")[1])), "a token reached the logs");
+  });
+});
+
+// Issue 22: the method the proxy forwards is judged in its canonical case in either family, a GET-only rule holds
+// HEAD, and a method that is not an HTTP token is refused. On main the forward-auth path already upper-cased the
+// method, but HEAD passed the GET-only rule (200 for a netbird-users token) and a non-token method was judged as
+// a method no rule lists (200).
+describe("the forwarded method", () => {
+  const bob = () => issuer.idToken({ name: "bob", groups: ["netbird-users"] });
+  for (const [mode, family] of [["auto", nginx], ["auto", caddy], ["nginx", nginx], ["traefik", caddy]]) {
+    const name = `${mode}, ${family === nginx ? "X-Original-*" : "X-Forwarded-*"}`;
+    test(`${name}: every case of DELETE and PUT meets the DELETE/PUT rule`, async () => {
+      const token = bob();
+      for (const method of ["DELETE", "delete", "Delete", "PUT", "put", "pUT"]) {
+        const r = await auth(mode, family(method, "/api/users/x"), token);
+        assert.equal(r.status, 403, `${method}: ${r.text}`);
+        assert.equal(r.code, "group_not_allowed");
+      }
+      assert.equal((await auth(mode, family("post", "/api/users/x"), token)).status, 200, "POST: the /api default");
+    });
+    test(`${name}: a GET-only rule holds GET and HEAD in any case`, async () => {
+      const token = bob();
+      for (const method of ["GET", "get", "HEAD", "head", "Head"]) {
+        const r = await auth(mode, family(method, "/api/events"), token);
+        assert.equal(r.status, 403, `${method}: ${r.text}`);
+        assert.equal(r.code, "group_not_allowed");
+      }
+      const admin = issuer.idToken({ name: "root", groups: ["admins"] });
+      assert.equal((await auth(mode, family("head", "/api/events"), admin)).status, 200);
+    });
+    test(`${name}: a method that is not an HTTP token is 400 method_invalid`, async () => {
+      for (const method of ["DEL ETE", "GET,DELETE", "GET/1.1", "(GET)", "G\u00e9T"]) {
+        const r = await auth(mode, family(method, "/api/peers"), bob());
+        assert.equal(r.status, 400, `${JSON.stringify(method)}: ${r.text}`);
+        assert.equal(r.code, "method_invalid");
+        assert.equal(r.user, null);
+      }
+      await refused(mode, family("GE T", "/relay"), "method_invalid");
+    });
+  }
+  test("both families, one method in two cases, are one request", async () => {
+    const r = await auth("auto", { ...nginx("delete", "/api/users/x"), ...caddy("DELETE", "/api/users/x") }, bob());
+    assert.equal(r.status, 403, r.text);
+    assert.equal(r.code, "group_not_allowed");
   });
 });
 

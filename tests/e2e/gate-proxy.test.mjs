@@ -6,7 +6,7 @@ import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { startGate, trusting, withGate } from "../../tools/js/gate.mjs";
 import { startIssuer } from "../../tools/js/issuer.mjs";
-import { freePort } from "../../tools/js/net.mjs";
+import { freePort, wireRequest } from "../../tools/js/net.mjs";
 import { startUpstream } from "../../tools/js/upstream.mjs";
 
 const SPOOF = {
@@ -25,7 +25,10 @@ before(async () => {
   upstream = await startUpstream();
   gate = await startGate({
     ...trusting(issuer), UPSTREAM: upstream.url,
-    ROUTES: JSON.stringify([{ prefix: "/api/users", methods: ["DELETE"], allow_groups: ["admins"] }]),
+    ROUTES: JSON.stringify([
+      { prefix: "/api/users", methods: ["DELETE"], allow_groups: ["admins"] },
+      { prefix: "/api/events", methods: ["GET"], allow_groups: ["admins"] },
+    ]),
   });
   multi = await startGate({
     UPSTREAM: upstream.url, PERSONAL_ACCESS_TOKENS: "pass", DASHBOARD: "protect",
@@ -108,6 +111,60 @@ describe("REST through the gate", () => {
     assert.equal(del.status, 403);
     const admin = issuer.idToken({ groups: ["admins"] });
     assert.equal((await gate.fetch("/api/users/1", { method: "DELETE", headers: withToken(admin) })).status, 200);
+  });
+  // Issue 22. workerd's HTTP parser (KJ) takes only the upper-case names of the methods it knows and answers
+  // anything else 501 before the Worker runs, so proxy mode never sees `delete`; the core canonicalises anyway.
+  test("a lower-case method never reaches the upstream: workerd answers 501 itself", async () => {
+    const before = upstream.seen.length;
+    const user = issuer.idToken({ groups: ["netbird-users"] });
+    for (const method of ["delete", "Delete", "put", "get", "head"]) {
+      const r = await wireRequest(gate.url, { method, path: "/api/users/1", headers: withToken(user) });
+      assert.equal(r.status, 501, `${method}: ${r.text}`);
+    }
+    assert.equal(upstream.seen.length, before);
+    assert.equal((await wireRequest(gate.url, { method: "DELETE", path: "/api/users/1", headers: withToken(user) })).status, 403);
+  });
+  test("HEAD on a GET-only rule needs the rule's group (was 200 for any user)", async () => {
+    const before = upstream.seen.length;
+    const user = issuer.idToken({ groups: ["netbird-users"] });
+    for (const method of ["GET", "HEAD"]) {
+      const r = await gate.fetch("/api/events", { method, headers: withToken(user) });
+      assert.equal(r.status, 403, method);
+      await r.arrayBuffer();
+    }
+    assert.equal(upstream.seen.length, before, "nothing reached the upstream");
+    const admin = issuer.idToken({ groups: ["admins"] });
+    const ok = await gate.fetch("/api/events", { method: "HEAD", headers: withToken(admin) });
+    assert.equal(ok.status, 200);
+    assert.equal(upstream.last().method, "HEAD");
+  });
+  test("NetBird's public API paths reach the upstream without a token, for their handlers' methods only", async () => {
+    const before = upstream.seen.length;
+    const open = [["GET", "/api/instance"], ["POST", "/api/setup"], ["GET", "/api/users/invites/nbi_3xAmPlE"],
+      ["POST", "/api/users/invites/nbi_3xAmPlE/accept"], ["GET", "/api/reverse-proxy/callback?state=s&code=c"]];
+    for (const [method, path] of open) {
+      const r = await gate.fetch(path, { method, headers: SPOOF, body: method === "POST" ? "{}" : undefined });
+      assert.equal(r.status, 200, `${method} ${path}`);
+      const body = await r.json();
+      assert.deepEqual([body.method, body.url, body.user], [method, path, null]);
+      for (const name of IDENTITY) assert.equal(upstream.last().headers[name], undefined, `${name} on ${path}`);
+    }
+    assert.equal(upstream.seen.length, before + open.length);
+    for (const [method, path] of [["HEAD", "/api/instance"], ["GET", "/api/instance/version"], ["PUT", "/api/setup"],
+      ["DELETE", "/api/users/invites/nbi_3xAmPlE"], ["GET", "/api/users/invites/nbi_x/y"]]) {
+      const r = await gate.fetch(path, { method });
+      assert.equal(r.status, 401, `${method} ${path}`);
+      await r.arrayBuffer();
+    }
+    assert.equal(upstream.seen.length, before + open.length);
+    await withGate({ trust: issuer, vars: { UPSTREAM: upstream.url, PUBLIC_API: "gate" } }, async (gated) => {
+      for (const [method, path] of open) {
+        const r = await gated.fetch(path, { method, body: method === "POST" ? "{}" : undefined });
+        assert.equal(r.status, 401, `PUBLIC_API=gate: ${method} ${path}`);
+        await r.arrayBuffer();
+      }
+    });
+    assert.equal(upstream.seen.length, before + open.length);
   });
   test("personal access tokens are denied by default", async () => {
     const r = await gate.fetch("/api/peers", { headers: { authorization: "Token nbp_secret" } });

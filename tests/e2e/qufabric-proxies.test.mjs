@@ -27,7 +27,7 @@ async function page(gate, localUsers) {
   const out = await pageGenerate({
     domain: PAGE_HOST, issuer: "https://id.example.com", mode: "embedded", display_name: "QuFabric",
     client_id: "qufabric", client_secret: "s3cr3t", groups: "netbird-users", pkce_ports: "53000, 54000",
-    gate_mode: "forward_auth", upstream: qf.url, gate_url: gate, dashboard_upstream: "", local_users: localUsers,
+    gate_mode: "forward_auth", upstream: qf.url, gate_url: gate, dashboard_upstream: qf.url, local_users: localUsers,
   });
   const a = Object.fromEntries(out.sections.flatMap((s) => s.artifacts).map((x) => [x.id, x.content]));
   assert.ok(a.gate_wrangler_vars, `the page generated nothing: ${JSON.stringify(out.findings)}`);

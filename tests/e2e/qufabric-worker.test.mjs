@@ -22,6 +22,7 @@ before(async () => {
   const out = await pageGenerate({
     domain: PAGE_HOST, issuer: "https://id.example.com", mode: "embedded", display_name: "QuFabric",
     client_id: "qufabric", client_secret: "s3cr3t", groups: "netbird-users", gate_mode: "proxy", upstream: qf.url,
+    cloudflare_zone: "example.com",
   });
   const a = Object.fromEntries(out.sections.flatMap((s) => s.artifacts).map((x) => [x.id, x.content]));
   assert.ok(a.gate_wrangler_routes, `no routes generated: ${JSON.stringify(out.findings)}`);

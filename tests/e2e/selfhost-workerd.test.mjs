@@ -5,7 +5,8 @@
 // generated `*:<port>` becomes a loopback port. The systemd unit's command line (`--socket-addr`) is run too.
 // Loopback only; every process is started and stopped here.
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -30,10 +31,11 @@ before(async () => {
     domain: "qufabric.example.com", issuer: issuer.url, mode: "standalone", display_name: "QuFabric",
     client_id: "netbird", client_secret: "", groups: "netbird-users", pkce_ports: "53000, 54000",
     gate_mode: "forward_auth", gate_host: "workerd", upstream: "http://qufabric-management:80",
-    gate_url: GATE_URL, dashboard_upstream: "",
+    signal_upstream: "http://qufabric-management:80", relay_upstream: "http://qufabric-management:80",
+    gate_url: GATE_URL, dashboard_upstream: "http://qufabric-management:80",
   });
   artifacts = Object.fromEntries(out.sections.flatMap((s) => s.artifacts).map((a) => [a.id, a.content]));
-  for (const id of ["gate_workerd_config", "gate_workerd_compose", "gate_workerd_systemd"]) {
+  for (const id of ["gate_workerd_config", "gate_workerd_dockerfile", "gate_workerd_compose", "gate_workerd_systemd"]) {
     assert.equal(typeof artifacts[id], "string", `the page generated no ${id}: ${JSON.stringify(out.findings)}`);
   }
   dir = mkdtempSync(join(tmpdir(), "pocketgate-selfhost-"));
@@ -83,7 +85,8 @@ test("the generated files pin the installed workerd and the bundle's stable name
   const config = artifacts.gate_workerd_config;
   for (const f of BUNDLE) assert.match(config, new RegExp(`embed "${f.replace(".", "\\.")}"`));
   assert.match(config, new RegExp(`\\(name = "ISSUER", text = "${issuer.url}"\\)`));
-  assert.ok(artifacts.gate_workerd_compose.includes(`"workerd@${WORKERD_VERSION}"`), artifacts.gate_workerd_compose);
+  assert.ok(artifacts.gate_workerd_dockerfile.includes(` workerd@${WORKERD_VERSION} `), artifacts.gate_workerd_dockerfile);
+  assert.ok(artifacts.gate_workerd_compose.includes(`image: pocketgate-workerd:${WORKERD_VERSION}\n`), artifacts.gate_workerd_compose);
   assert.ok(artifacts.gate_workerd_systemd.includes(`workerd@${WORKERD_VERSION}`), artifacts.gate_workerd_systemd);
   assert.ok(config.includes(`npm workerd@${WORKERD_VERSION}`), config);
 });
@@ -148,4 +151,75 @@ test("the page's Caddyfile asks the self-hosted gate over the internal network",
   assert.equal(ok.status, 200, proxy.output() + gate.output());
   const seen = upstream.seen.slice(before).find((r) => r.url === "/api/peers");
   assert.equal(seen?.headers["x-auth-request-preferred-username"], "alice");
+});
+
+/** A Dockerfile instruction's JSON-array argument (`ENTRYPOINT ["…"]`), or its plain text. */
+function instruction(dockerfile, name) {
+  const m = dockerfile.match(new RegExp(`^${name} (.+)$`, "m"));
+  assert.ok(m, `no ${name} in the Dockerfile:\n${dockerfile}`);
+  return m[1].startsWith("[") ? JSON.parse(m[1]) : m[1];
+}
+
+test("the compose service starts offline as docker-node's user: the image's command, no network, no download", () => {
+  // Docker cannot run on this machine. The strongest check available: what `docker compose up` would execute,
+  // executed. The Dockerfile's ENTRYPOINT + CMD, in its WORKDIR, as its USER (docker-node's `node`: uid/gid 1000,
+  // 22/bookworm-slim/Dockerfile:3-4), with the service's one volume (./pocketgate:/etc/pocketgate:ro) mapped to a
+  // host directory holding the page's pocketgate.capnp (unchanged: its `*:8080` is free in a fresh network
+  // namespace) and the bundle, and the image's workerd (`npm install --prefix /opt/pocketgate workerd@<version>`)
+  // mapped to the binary the same npm package installed in the tool cache. `unshare --net` gives it a network
+  // namespace with nothing but loopback: nothing can be downloaded. Inside it, the compose healthcheck's own
+  // command and a forward-auth call. Not checked here: the image build itself (npm at build time), Docker's
+  // mount and user handling, and the `netbird` network.
+  assert.equal(process.getuid(), 0, "this test switches to uid 1000 in a new network namespace: run it as root (as cargo xtask test does)");
+  for (const tool of ["unshare", "setpriv", "ip"]) {
+    assert.equal(spawnSync("sh", ["-c", `command -v ${tool}`]).status, 0, `${tool} is required (Debian util-linux / iproute2)`);
+  }
+  const docker = artifacts.gate_workerd_dockerfile;
+  const [entrypoint, cmd, user, workdir] = ["ENTRYPOINT", "CMD", "USER", "WORKDIR"].map((i) => instruction(docker, i));
+  assert.equal(user, "node");
+  assert.deepEqual(entrypoint, ["/opt/pocketgate/node_modules/.bin/workerd"]);
+  const compose = artifacts.gate_workerd_compose;
+  const volume = compose.match(/^ {6}- \.\/pocketgate:(\S+):ro$/m);
+  assert.ok(volume, compose);
+  assert.equal(volume[1], workdir, "the configuration is mounted where the image works");
+  assert.doesNotMatch(compose, /npx|--yes|\.npm|^ {4}user:/m, "nothing downloaded or overridden at start");
+  const health = JSON.parse(compose.match(/^ {6}test: (\[.+\])$/m)[1]);
+  assert.deepEqual(health.slice(0, 3), ["CMD", "node", "-e"]);
+
+  // The host side of the mounts, readable by uid 1000 (mkdtemp makes 0700 directories).
+  const root = mkdtempSync(join(tmpdir(), "pocketgate-container-"));
+  try {
+    chmodSync(root, 0o755);
+    const mount = join(root, "etc-pocketgate");
+    mkdirSync(join(mount, "worker"), { recursive: true, mode: 0o755 });
+    chmodSync(join(mount, "worker"), 0o755);
+    for (const f of BUNDLE) copyFileSync(join(dir, f), join(mount, f));
+    writeFileSync(join(mount, "pocketgate.capnp"), artifacts.gate_workerd_config);
+    const bin = join(root, "workerd");
+    copyFileSync(join(NODE_MODULES, "workerd/bin/workerd"), bin);
+    chmodSync(bin, 0o755);
+    const args = cmd.map((a) => a.replace(workdir, mount));
+    const probe = `fetch('http://127.0.0.1:8080/_gate/auth', { headers: { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/api/peers' } }).then(async (r) => { console.log('auth', r.status); }, (e) => { console.log('auth', e.message); process.exit(1); })`;
+    const q = (s) => `'${s.replaceAll("'", "'\\''")}'`;
+    const asNode = "setpriv --reuid=1000 --regid=1000 --clear-groups";
+    const script = [
+      "set -u", "ip link set lo up", `cd ${q(mount)}`,
+      `${asNode} ${q(bin)} ${args.map(q).join(" ")} > ${q(join(root, "workerd.log"))} 2>&1 &`,
+      // Wait (bounded) until the socket answers.
+      `for i in $(seq 1 100); do ${asNode} ${q(process.execPath)} -e ${q(probe)} > /dev/null 2>&1 && break; sleep 0.1; done`,
+      `${asNode} ${q(process.execPath)} -e ${q(probe)}`,
+      // The compose healthcheck, verbatim: offline the issuer's keys cannot load, so it must report unhealthy.
+      `${asNode} ${q(process.execPath)} -e ${q(health[3])}; echo "healthcheck $?"`,
+      "echo \"uid $(ps -o uid= -p $! | tr -d ' ')\"",
+      "kill $! 2>/dev/null; wait $! 2>/dev/null; true",
+    ].join("\n");
+    const r = spawnSync("unshare", ["--net", "sh", "-c", script], { encoding: "utf8", timeout: 60_000 });
+    const log = () => `${r.stdout}${r.stderr}\n${readFileSync(join(root, "workerd.log"), "utf8")}`;
+    assert.match(r.stdout, /^auth 401$/m, `the gate answers a forward-auth call without a token:\n${log()}`);
+    assert.match(r.stdout, /^healthcheck 1$/m, `offline, the healthcheck reports the keys missing:\n${log()}`);
+    assert.match(r.stdout, /^uid 1000$/m, `workerd ran as uid 1000:\n${log()}`);
+    assert.match(log(), /"code":"keys_unavailable".*could not be reached/, `no network in the namespace:\n${log()}`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -154,12 +154,17 @@ describe("setup page", () => {
     }
   });
 
-  test("standalone mode (dark, phone width) generates setup.env, management.json, dashboard env and proxy snippets", async () => {
+  test("standalone mode (dark, phone width) generates the legacy stack's files and per-container proxy snippets", async () => {
     const { page, requests, problems, close } = await open({ viewport: { width: 390, height: 844 }, colorScheme: "dark", isMobile: true });
     try {
       await page.check("input[name=mode][value=standalone]");
       await page.check("input[name=gate_mode][value=forward_auth]");
-      await fill(page, { client_secret: "", pkce_ports: "53000, 54000", upstream: "http://127.0.0.1:8080", gate_url: "https://pocketgate.example.workers.dev" });
+      // The example origins become the legacy stack's containers, published on loopback (nginx.tmpl.conf).
+      assert.equal(await page.inputValue("#upstream"), "http://127.0.0.1:8012");
+      assert.equal(await page.inputValue("#signal_upstream"), "http://127.0.0.1:10000");
+      assert.equal(await page.inputValue("#relay_upstream"), "http://127.0.0.1:33080");
+      assert.equal(await page.inputValue("#dashboard_upstream"), "http://127.0.0.1:8011");
+      await fill(page, { client_secret: "", pkce_ports: "53000, 54000", gate_url: "https://pocketgate.example.workers.dev" });
       const client = JSON.parse(await artifact(page, "pocketid_client"));
       assert.deepEqual(client.callbackURLs, ["https://qufabric.example.com/auth", "https://qufabric.example.com/silent-auth", "http://localhost:53000", "http://localhost:54000"]);
       assert.equal(client.isPublic, true);
@@ -167,16 +172,35 @@ describe("setup page", () => {
       const env = await artifact(page, "qufabric_setup_env");
       assert.match(env, /^NETBIRD_TOKEN_SOURCE="idToken"$/m);
       assert.match(env, /^NETBIRD_AUTH_AUDIENCE="qufabric"$/m);
-      const mgmt = JSON.parse(await artifact(page, "qufabric_management_json"));
-      assert.equal(mgmt.HttpConfig.AuthKeysLocation, "https://id.example.com/.well-known/jwks.json");
-      assert.deepEqual(mgmt.PKCEAuthorizationFlow.ProviderConfig.RedirectURLs, ["http://localhost:53000", "http://localhost:54000"]);
-      assert.match(await artifact(page, "qufabric_dashboard_env"), /^AUTH_AUTHORITY=https:\/\/id\.example\.com$/m);
+      for (const line of ["NETBIRD_DISABLE_LETSENCRYPT=\"true\"", "NETBIRD_MGMT_API_PORT=\"443\"", "NETBIRD_SIGNAL_PORT=\"443\"", "NETBIRD_RELAY_PORT=\"443\""]) {
+        assert.ok(env.split("\n").includes(line), `${line} in setup.env:\n${env}`);
+      }
+      // Only files the legacy stack reads: its compose file builds the dashboard's environment from setup.env.
+      for (const gone of ["qufabric_management_json", "qufabric_dashboard_env"]) {
+        assert.equal(await page.locator(`[data-artifact=${gone}]`).count(), 0, gone);
+      }
+      assert.match(await artifact(page, "qufabric_compose_override"), /^ {2}management:\n {4}ports: !override\n {6}- "127\.0\.0\.1:8012:443"$/m);
+      assert.match(await artifact(page, "qufabric_management_fix"), /\.Signal\.Proto = "https"/);
       const vars = await artifact(page, "gate_wrangler_vars");
       assert.match(vars, /^ISSUER = "https:\/\/id\.example\.com"$/m);
       assert.match(vars, /^AUDIENCE = "qufabric"$/m);
-      assert.doesNotMatch(vars, /UPSTREAM/);
-      assert.match(await artifact(page, "gate_caddy"), /forward_auth https:\/\/pocketgate\.example\.workers\.dev \{\n\t\t\turi \/_gate\/auth/);
-      assert.match(await artifact(page, "gate_nginx"), /auth_request \/_gate\/auth;/);
+      assert.doesNotMatch(vars, /UPSTREAM|DASHBOARD|PUBLIC_API/);
+      const caddy = await artifact(page, "gate_caddy");
+      assert.match(caddy, /forward_auth https:\/\/pocketgate\.example\.workers\.dev \{\n\t\t\t\turi \/_gate\/auth/);
+      assert.match(caddy, /reverse_proxy @grpc_signal h2c:\/\/127\.0\.0\.1:10000/);
+      const nginx = await artifact(page, "gate_nginx");
+      assert.match(nginx, /auth_request \/_gate\/auth;/);
+      assert.match(nginx, /location ~ \^\(\/relay\$\|\/relay\/\) \{[^}]*proxy_pass http:\/\/127\.0\.0\.1:33080;/);
+      // Traefik: flags by default (NetBird's way), a traefik.yml when asked; never both.
+      const flags = await artifact(page, "gate_traefik_static");
+      assert.match(flags, /- "--entrypoints\.websecure\.transport\.respondingTimeouts\.readTimeout=0"/);
+      assert.doesNotMatch(flags, /^entryPoints:/m);
+      await page.check("input[name=traefik_static][value=file]");
+      const file = await artifact(page, "gate_traefik_static");
+      assert.match(file, /^entryPoints:\n {2}websecure:/m);
+      assert.doesNotMatch(file, /"--/);
+      await fill(page, { traefik_certresolver: "" });
+      assert.doesNotMatch(await artifact(page, "gate_traefik_labels"), /certresolver/);
       await page.screenshot({ path: join(ARTIFACTS, "setup-standalone-dark-phone.png"), fullPage: true });
       await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: join(ARTIFACTS, "setup-standalone-dark-phone-top.png") });
@@ -184,18 +208,48 @@ describe("setup page", () => {
       await page.screenshot({ path: join(ARTIFACTS, "setup-standalone-dark-phone-outputs.png") });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `the page scrolls sideways on a phone by ${overflow}px`);
-      // Self-hosted gate: the example Gate URL becomes the compose service, the workerd files appear and the
-      // proxy snippets ask the local gate.
+      // Self-hosted gate: the example Gate URL becomes the compose service, the workerd files appear (an image
+      // built from a Dockerfile: nothing downloaded when the container starts) and the snippets ask the local gate.
       await page.check("input[name=gate_host][value=workerd]");
       assert.equal(await page.inputValue("#gate_url"), "http://pocketgate:8080");
       assert.match(await artifact(page, "gate_workerd_config"), /\(name = "ISSUER", text = "https:\/\/id\.example\.com"\)/);
-      assert.match(await artifact(page, "gate_workerd_compose"), /^ {4}command: \["npx", "--yes", "workerd@/m);
+      assert.match(await artifact(page, "gate_workerd_dockerfile"), /^RUN npm install --prefix \/opt\/pocketgate .*workerd@/m);
+      const compose = await artifact(page, "gate_workerd_compose");
+      assert.match(compose, /^ {4}build: \.\/pocketgate$/m);
+      assert.doesNotMatch(compose, /npx/);
       assert.match(await artifact(page, "gate_workerd_systemd"), /--socket-addr http=127\.0\.0\.1:8080$/m);
       assert.match(await artifact(page, "gate_caddy"), /forward_auth http:\/\/pocketgate:8080 \{/);
       await page.check("input[name=gate_host][value=cloudflare]");
       assert.equal(await page.inputValue("#gate_url"), "https://pocketgate.example.workers.dev");
       assert.equal(await page.locator("[data-artifact=gate_workerd_config]").count(), 0);
       assertOnlyOrigins(requests, [site.url]);
+      assert.deepEqual(problems, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test("the DASHBOARD and PUBLIC_API choices reach the gate's variables and the proxies", async () => {
+    const { page, problems, close } = await open();
+    try {
+      await page.check("input[name=gate_mode][value=forward_auth]");
+      assert.equal(await page.inputValue("#upstream"), "http://netbird-server:80", "embedded: getting-started.sh's server");
+      assert.equal(await page.inputValue("#dashboard_upstream"), "http://netbird-dashboard:80");
+      assert.ok(await page.locator("#signal_upstream").isHidden(), "the combined server has no separate signal");
+      const dash = async () => { const n = await artifact(page, "gate_nginx"); return n.slice(n.indexOf("    location / {")); };
+      assert.doesNotMatch(await dash(), /auth_request/, "DASHBOARD = bypass: the dashboard never asks the gate");
+      await page.check("input[name=dashboard][value=protect]");
+      assert.match(await dash(), /auth_request \/_gate\/auth;/);
+      assert.match(await artifact(page, "gate_wrangler_vars"), /^DASHBOARD = "protect"$/m);
+      assert.doesNotMatch(await artifact(page, "gate_wrangler_vars"), /PUBLIC_API/);
+      await page.check("input[name=public_api][value=gate]");
+      assert.match(await artifact(page, "gate_wrangler_vars"), /^PUBLIC_API = "gate"$/m);
+      assert.match(await page.locator("[data-section=gate] .notes").textContent(), /PUBLIC_API = "gate"/);
+      // Proxy mode asks for the Cloudflare zone, never guesses it from the last two labels.
+      await page.check("input[name=gate_mode][value=proxy]");
+      await fill(page, { domain: "vpn.example.co.uk", cloudflare_zone: "example.co.uk" });
+      const routes = await artifact(page, "gate_wrangler_routes");
+      assert.match(routes, /^\[\[routes\]\]\npattern = "vpn\.example\.co\.uk\/api"\nzone_name = "example\.co\.uk"$/m);
       assert.deepEqual(problems, []);
     } finally {
       await close();
@@ -224,8 +278,10 @@ describe("setup page", () => {
         ["groups", "x-", "groups_friendly_name_length", true],
         ["client_secret", "", "secret_missing", false],
         ["upstream", "https://mgmt.example.com/api", "origin_path", true],
+        ["cloudflare_zone", "example.org", "zone_mismatch", true],
+        ["cloudflare_zone", "", "zone_missing", true],
       ];
-      const good = { domain: "qufabric.example.com", issuer: "https://id.example.com", display_name: "QuFabric", client_id: "qufabric", client_secret: "s", groups: "netbird-users", upstream: "https://mgmt.example.com" };
+      const good = { domain: "qufabric.example.com", issuer: "https://id.example.com", display_name: "QuFabric", client_id: "qufabric", client_secret: "s", groups: "netbird-users", upstream: "https://mgmt.example.com", cloudflare_zone: "example.com" };
       for (const [field, value, code, blocks] of cases) {
         await fill(page, { ...good, [field]: value });
         const msg = page.locator(`#msg-${field} [data-code=${code}]`);
@@ -242,6 +298,11 @@ describe("setup page", () => {
       assert.equal(await page.locator("#msg-pkce_ports [data-code=ports_invalid]").count(), 1);
       await fill(page, { pkce_ports: "53000", client_secret: "leftover" });
       assert.equal(await page.locator("#msg-client_secret [data-code=secret_unused]").count(), 1);
+      // Forward-auth: each container of the legacy stack is required; Traefik names are checked.
+      await page.check("input[name=gate_mode][value=forward_auth]");
+      await fill(page, { client_secret: "", signal_upstream: "", traefik_entrypoint: "web secure" });
+      assert.equal(await page.locator("#msg-signal_upstream [data-code=origin_missing]").count(), 1);
+      assert.equal(await page.locator("#msg-traefik_entrypoint [data-code=traefik_name_invalid]").count(), 1);
       assert.deepEqual(problems, []);
     } finally {
       await close();
@@ -300,11 +361,17 @@ describe("setup page", () => {
       await page.check("input[name=mode][value=standalone]");
       await page.check("input[name=gate_mode][value=forward_auth]");
       await page.check("input[name=gate_host][value=traefik]");
-      await fill(page, { issuer: issuer.url, client_secret: "", upstream: "http://127.0.0.1:8080" });
+      await fill(page, { issuer: issuer.url, client_secret: "" });
       assert.equal(await page.locator("#gate-url-field").isHidden(), true, "the plugin needs no gate URL");
       assert.equal(await page.locator("#msg-jwks [data-code=jwks_not_fetched]").count(), 1);
       assert.equal(await page.locator("[data-artifact=gate_traefik_plugin_jwks]").count(), 0);
       assert.equal(await page.locator("[data-artifact=gate_wrangler_vars]").count(), 0, "no Worker");
+      // NetBird's Traefik takes flags: the plugin's as flags, with the volumes the traefik service needs.
+      const flags = await artifact(page, "gate_traefik_plugin_static");
+      assert.match(flags, /- "--experimental\.localplugins\.pocketgate\.modulename=pocketgate"/);
+      assert.match(flags, /- "--experimental\.localplugins\.pocketgate\.settings\.mounts=\/etc\/pocketgate:\/keys:ro"/);
+      assert.match(flags, /^ {4}volumes:\n {6}- "\.\/plugins-local:\/plugins-local:ro"$/m);
+      await page.check("input[name=traefik_static][value=file]");
       assert.match(await artifact(page, "gate_traefik_plugin_static"), /moduleName: pocketgate/);
       const dynamic = await artifact(page, "gate_traefik_plugin");
       assert.match(dynamic, new RegExp(`^ {10}issuer: "${issuer.url}"$`, "m"));

@@ -9,15 +9,18 @@
 // WebSockets untouched on their own routers; key rotation through the file; bad options refuse every request
 // with 503 config_invalid and say why in Traefik's log; a missing plugin.wasm makes /api a 404, never a pass. The
 // setup page's generated plugin configuration (file provider and Docker labels, jwks.json as it embeds it) runs
-// the same way.
+// the same way. Issue 22: a method is judged in its canonical case (`delete` meets the DELETE rule) and a GET-only
+// rule holds HEAD, seen from a raw upstream that records the request line Traefik forwards. Issue 20: NetBird's
+// public API paths pass without a token for their handlers' methods only (`publicApi: gate` closes them).
 import assert from "node:assert/strict";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ROOT, need } from "../../tools/js/env.mjs";
 import { signJws, startIssuer } from "../../tools/js/issuer.mjs";
-import { rawRequest } from "../../tools/js/net.mjs";
+import { rawRequest, wireRequest } from "../../tools/js/net.mjs";
 import { pageGenerate } from "../../tools/js/page.mjs";
 import { PAGE_HOST, docSnippet, labelsToDynamic, localise, startTraefik } from "../../tools/js/proxies.mjs";
 import { SERVER_KEY, peerClients, startQuFabric, wsEcho } from "./support/qufabric.mjs";
@@ -55,13 +58,13 @@ function workDir({ wasm = true } = {}) {
 
 /**
  * Traefik with the documented configuration: a working directory holding a copy of the plugin folder (`wasm:
- * false` leaves plugin.wasm out), the mounted key directory holding the issuer's key set, and `options` replacing
- * the middleware's documented options (as YAML text) when given.
+ * false` leaves plugin.wasm out), the mounted key directory holding the issuer's key set, `options` replacing
+ * the middleware's documented options (as YAML text) when given, and `upstream` instead of the QuFabric stand-in.
  */
-async function startDocumented({ options, wasm = true } = {}) {
+async function startDocumented({ options, wasm = true, upstream = qf.url } = {}) {
   const { work, keys } = workDir({ wasm });
   writeKeys(keys, issuer.jwks());
-  let dynamic = localise(docSnippet("traefik-plugin-dynamic", TRAEFIK_MD), { gate: "", upstream: qf.url })
+  let dynamic = localise(docSnippet("traefik-plugin-dynamic", TRAEFIK_MD), { gate: "", upstream })
     .replaceAll(DOC_ISSUER, issuer.url);
   if (options !== undefined) {
     const documented = /^( {10}issuer: .*\n)(?: {10}.*\n)+/m;
@@ -153,6 +156,143 @@ describe("the documented configuration", () => {
   });
 });
 
+/** An HTTP/1.1 upstream that records each request line exactly as it arrives (`lines`) and answers 200: what
+ * Traefik forwards, method spelling included, without a Node parser in between (Node refuses lower-case methods). */
+async function startWireUpstream() {
+  const lines = [];
+  const server = createServer((socket) => {
+    let buf = "";
+    socket.on("error", () => {});
+    socket.on("data", (d) => {
+      buf += d.toString("latin1");
+      const end = buf.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      lines.push(buf.slice(0, buf.indexOf("\r\n")));
+      buf = buf.slice(end + 4); // no request of these tests has a body
+      socket.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}");
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${server.address().port}`, lines, close: () => new Promise((r) => server.close(r)) };
+}
+
+// Issue 22, findings 1 and 2: on main the plugin passed the method as received, and rules compared it exactly:
+// with the documented rule `{prefix: /api/users, methods: [DELETE, PUT], allowGroups: [admins]}` a netbird-users
+// token got 200 for `delete`, `Delete` and `put` (the upstream received `delete /api/users/1`), `get` passed a
+// GET-only rule, and HEAD passed it too.
+describe("method case and HEAD against per-route rules", () => {
+  let ctx, up;
+  const routes = `routes:
+  - prefix: "/api/users"
+    methods: ["DELETE", "PUT"]
+    allowGroups: ["admins"]
+  - prefix: "/api/events"
+    methods: ["GET"]
+    allowGroups: ["admins"]`;
+  before(async () => {
+    up = await startWireUpstream();
+    ctx = await startDocumented({
+      upstream: up.url,
+      options: `issuer: "${issuer.url}"\naudience: "netbird"\nallowGroups: ["netbird-users"]\njwksFile: "/keys/jwks.json"\n${routes}\n`,
+    });
+  });
+  after(async () => { await ctx?.proxy.stop(); await up?.close(); });
+
+  const send = (method, path, token) => wireRequest(ctx.proxy.url, { method, path, headers: token ? bearer(token) : {} });
+
+  test("every spelling of DELETE and PUT meets the admins rule; the upstream gets the method as sent", async () => {
+    const from = up.lines.length; // (Traefik's readiness probe may have passed on /relay)
+    const bob = issuer.idToken({ name: "bob", groups: ["netbird-users"] });
+    for (const method of ["DELETE", "delete", "Delete", "PUT", "put", "Put"]) {
+      assertRefused(await send(method, "/api/users/1", bob), 403, "group_not_allowed", undefined);
+    }
+    assert.deepEqual(up.lines.slice(from), [], "nothing reached the upstream");
+    const admin = issuer.idToken({ name: "root", groups: ["netbird-users", "admins"] });
+    const ok = await send("delete", "/api/users/1", admin);
+    assert.equal(ok.status, 200, ok.text);
+    const peers = await send("get", "/api/peers", bob);
+    assert.equal(peers.status, 200, peers.text);
+    assert.deepEqual(up.lines.slice(from), ["delete /api/users/1 HTTP/1.1", "get /api/peers HTTP/1.1"]);
+  });
+
+  test("a GET-only rule holds get, Get and HEAD in any case", async () => {
+    const from = up.lines.length;
+    const bob = issuer.idToken({ name: "bob", groups: ["netbird-users"] });
+    for (const method of ["GET", "get", "Get"]) {
+      assertRefused(await send(method, "/api/events", bob), 403, "group_not_allowed", undefined);
+    }
+    for (const method of ["HEAD", "head", "Head"]) {
+      const r = await send(method, "/api/events", bob);
+      assert.equal(r.status, 403, `${method}: ${r.text}`);
+      assert.equal(r.headers["www-authenticate"], undefined);
+    }
+    assert.equal((await send("HEAD", "/api/events")).status, 401, "no token");
+    assert.deepEqual(up.lines.slice(from), []);
+    const admin = issuer.idToken({ name: "root", groups: ["admins"] });
+    assert.equal((await send("head", "/api/events", admin)).status, 200);
+    assert.deepEqual(up.lines.slice(from), ["head /api/events HTTP/1.1"]);
+  });
+
+  test("a method that is not an HTTP token never passes (Traefik's Go server refuses it with 400 first)", async () => {
+    const from = up.lines.length;
+    const admin = issuer.idToken({ name: "root", groups: ["admins"] });
+    for (const method of ["GE(T", "DEL\"ETE", "G\u00c9T"]) {
+      const r = await send(method, "/api/peers", admin);
+      assert.equal(r.status, 400, `${method}: ${r.text}`);
+    }
+    assert.deepEqual(up.lines.slice(from), []);
+  });
+});
+
+// Issue 20: NetBird's management server serves these without a token (management/server/http/handler.go:67-83);
+// on main the plugin refused them (401), so first-run setup, invites and the NetBird Proxy's login broke behind it.
+describe("NetBird's public API paths", () => {
+  const open = [
+    ["GET", "/api/instance"], ["OPTIONS", "/api/instance"], ["POST", "/api/setup"], ["OPTIONS", "/api/setup"],
+    ["GET", "/api/users/invites/nbi_3xAmPlE"], ["POST", "/api/users/invites/nbi_3xAmPlE/accept"],
+    ["GET", "/api/reverse-proxy/callback?state=s&code=c"],
+  ];
+  const closed = [
+    ["HEAD", "/api/instance"], ["GET", "/api/instance/version"], ["GET", "/api/instance/"], ["GET", "/api/instancex"],
+    ["PUT", "/api/setup"], ["DELETE", "/api/users/invites/nbi_3xAmPlE"], ["GET", "/api/users/invites/nbi_3xAmPlE/accept"],
+    ["GET", "/api/users/invites/nbi_x/y"], ["POST", "/api/reverse-proxy/callback"],
+  ];
+  let ctx, gated;
+  before(async () => {
+    ctx = await startDocumented();
+    gated = await startDocumented({
+      options: `issuer: "${issuer.url}"\naudience: "netbird"\nallowGroups: ["netbird-users"]\njwksFile: "/keys/jwks.json"\npublicApi: "gate"\n`,
+    });
+  });
+  after(async () => { await ctx?.proxy.stop(); await gated?.proxy.stop(); });
+
+  test("by default they reach QuFabric without a token, for their handlers' methods only", async () => {
+    const from = qf.seen.length;
+    for (const [method, path] of open) {
+      const r = await rawRequest(ctx.proxy.url, path, { method, headers: { "x-auth-request-user": "root" } });
+      assert.equal(r.status, 200, `${method} ${path}: ${r.text}`);
+      assert.deepEqual([r.json.method, r.json.path, r.json.user], [method, path, null], "no identity, spoofed one stripped");
+    }
+    assert.equal(qf.since(from, "rest").length, open.length);
+    for (const [method, path] of closed) {
+      const r = await rawRequest(ctx.proxy.url, path, { method });
+      assert.equal(r.status, 401, `${method} ${path}: ${r.text}`);
+      if (method !== "HEAD") assert.equal(r.json.code, "token_missing");
+    }
+    assert.equal(qf.since(from, "rest").length, open.length, "none of the others reached QuFabric");
+  });
+
+  test("publicApi: gate makes them need a token like the rest of /api", async () => {
+    const from = qf.seen.length;
+    for (const [method, path] of open) {
+      assertRefused(await rawRequest(gated.proxy.url, path, { method }), 401, "token_missing", 'Bearer realm="pocketgate"');
+    }
+    assert.equal(qf.since(from, "rest").length, 0);
+    const r = await rawRequest(gated.proxy.url, "/api/instance", { headers: bearer(issuer.idToken()) });
+    assert.equal(r.status, 200, r.text);
+  });
+});
+
 describe("key rotation through jwksFile", () => {
   let ctx;
   before(async () => { ctx = await startDocumented(); });
@@ -230,7 +370,9 @@ describe("the setup page's plugin configuration (standalone mode, Inside Traefik
     const page = await pageGenerate({
       domain: PAGE_HOST, issuer: issuer.url, mode: "standalone", display_name: "QuFabric", client_id: "netbird",
       groups: "netbird-users", pkce_ports: "53000, 54000", gate_mode: "forward_auth", gate_host: "traefik",
-      upstream: qf.url, dashboard_upstream: "", jwks: JSON.stringify(issuer.jwks()),
+      // The legacy stack's containers are all the one stand-in here; the static configuration as a file.
+      upstream: qf.url, signal_upstream: qf.url, relay_upstream: qf.url, dashboard_upstream: qf.url,
+      traefik_static: "file", jwks: JSON.stringify(issuer.jwks()),
     });
     out = Object.fromEntries(page.sections.flatMap((s) => s.artifacts).map((a) => [a.id, a.content]));
     assert.ok(out.gate_traefik_plugin, `the page generated no plugin configuration: ${JSON.stringify(page.findings)}`);
@@ -240,7 +382,9 @@ describe("the setup page's plugin configuration (standalone mode, Inside Traefik
     test(`${kind}: /api by group with the embedded jwks.json; gRPC and the dashboard pass`, async () => {
       const { work, keys } = workDir();
       writeFileSync(join(keys, "jwks.json"), out.gate_traefik_plugin_jwks);
-      const staticExtra = out.gate_traefik_plugin_static.replaceAll(DOC_MOUNT, keys);
+      // The plugin's part of the generated traefik.yml (the entry points are the harness's own).
+      const plugin = out.gate_traefik_plugin_static.slice(out.gate_traefik_plugin_static.indexOf("experimental:\n"));
+      const staticExtra = plugin.replaceAll(DOC_MOUNT, keys);
       const proxy = await startTraefik({ dynamic: dynamic(), staticExtra, cwd: work });
       try {
         const from = qf.seen.length;

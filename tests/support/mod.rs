@@ -392,15 +392,26 @@ pub fn session_token_claims_for(iss: &str, now: u64, sub: &str) -> Value {
 /// QuFabric's embedded IdP (Dex) as an issuer: `https://<domain>/oauth2`, keys at `{issuer}/keys`.
 pub const EMBEDDED_ISSUER: &str = "https://vpn.example.com/oauth2";
 
-/// Dex's `sub`: standard base64 without padding of a protobuf with field 1 the user id and field 2 the connector
-/// id (NetBird `idp/dex/provider.go`, `EncodeDexUserID`). Written here from the wire format, not from the gate's
-/// decoder.
+/// Dex's `sub`: the protobuf `IDTokenSubject { string user_id = 1; string conn_id = 2; }` (dexidp/dex
+/// `server/internal/types.proto`) as Go's `proto.Marshal` writes it (tag, varint length, bytes; empty strings
+/// omitted), in `base64.RawURLEncoding` (`server/internal/codec.go`). Written here from the wire format, not from
+/// the gate's decoder.
 pub fn dex_subject(user_id: &str, connector_id: &str) -> String {
-    let mut buf = vec![0x0a, user_id.len() as u8];
-    buf.extend_from_slice(user_id.as_bytes());
-    buf.extend_from_slice(&[0x12, connector_id.len() as u8]);
-    buf.extend_from_slice(connector_id.as_bytes());
-    base64::engine::general_purpose::STANDARD_NO_PAD.encode(buf)
+    let mut buf = Vec::new();
+    for (tag, value) in [(0x0a, user_id), (0x12, connector_id)] {
+        if value.is_empty() {
+            continue;
+        }
+        buf.push(tag);
+        let mut len = value.len();
+        while len >= 0x80 {
+            buf.push((len & 0x7f) as u8 | 0x80);
+            len >>= 7;
+        }
+        buf.push(len as u8);
+        buf.extend_from_slice(value.as_bytes());
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
 
 /// A Dex ID-token payload (dexidp/dex `server/tokens/claims.go`, `IDTokenClaims`): `aud` a single string for one

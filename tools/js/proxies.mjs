@@ -54,13 +54,13 @@ export function docForwardedHeaders(proxy) {
 }
 
 /**
- * The forward-auth snippets the setup page generates (standalone mode, forward-auth) for `gate`, `upstream` and
- * `dashboard` (default: the upstream serves it): `{ nginx, caddy, traefik, traefikLabels, vars }` (the
- * artifacts' contents). `input` overrides form fields.
+ * The forward-auth snippets the setup page generates (embedded mode, the combined netbird-server, forward-auth)
+ * for `gate`, `upstream` and `dashboard` (default: the upstream's stand-in plays the dashboard container too):
+ * `{ nginx, caddy, traefik, traefikLabels, vars }` (the artifacts' contents). `input` overrides form fields.
  */
-export async function generatedSnippets({ gate, upstream, dashboard = "", input: extra = {} }) {
+export async function generatedSnippets({ gate, upstream, dashboard = upstream, input: extra = {} }) {
   const input = {
-    domain: PAGE_HOST, issuer: "https://id.example.com", mode: "standalone", display_name: "QuFabric",
+    domain: PAGE_HOST, issuer: "https://id.example.com", mode: "embedded", display_name: "QuFabric",
     client_id: "netbird", client_secret: "", groups: "netbird-users", pkce_ports: "53000, 54000",
     gate_mode: "forward_auth", upstream, gate_url: gate, dashboard_upstream: dashboard, ...extra,
   };
@@ -165,9 +165,20 @@ ${snippet.replace(site, `http://127.0.0.1:${port} {`)}`;
 }
 
 /**
- * Traefik with `dynamic` (file-provider YAML, `Host(...)` matched on 127.0.0.1) and a static configuration with
- * the `websecure` entry point the snippets name. `trustClient`: the entry point trusts the client's
- * X-Forwarded-* headers (`forwardedHeaders.insecure`, as behind a load balancer that passes them on).
+ * The routers' `tls` blocks removed from file-provider YAML (`tls: {…}` on one line, or `tls:` with its
+ * `certResolver:`): the generated routers carry TLS as NetBird's do, and these loopback tests speak plain HTTP to
+ * a plain entry point.
+ * The one transformation the harness makes besides addresses; certificates are not what these suites test.
+ */
+export function withoutRouterTls(dynamic) {
+  return dynamic.replace(/^( +)tls: \{[^}\n]*\}\n/gm, "").replace(/^( +)tls:\n\1  certResolver: .*\n/gm, "");
+}
+
+/**
+ * Traefik with `dynamic` (file-provider YAML, `Host(...)` matched on 127.0.0.1, routers' TLS removed:
+ * [`withoutRouterTls`]) and a static configuration with the `websecure` entry point the snippets name.
+ * `trustClient`: the entry point trusts the client's X-Forwarded-* headers (`forwardedHeaders.insecure`, as
+ * behind a load balancer that passes them on).
  * `api`: an API entry point for `/api/rawdata` (the configuration Traefik actually loaded). `staticExtra`: more
  * static configuration (YAML top-level keys, e.g. the plugin's `experimental` block); `cwd`: Traefik's working
  * directory (local plugins load from its `plugins-local/`).
@@ -178,7 +189,7 @@ export async function startTraefik({ dynamic, trustClient = false, api = false, 
   const apiPort = await freePort();
   const rule = /Host\(`(vpn\.example\.com|qufabric\.example\.com)`\)/g;
   if (!dynamic.match(rule)) throw new Error(`the Traefik configuration has no Host(\`${DOC_HOST}\`) rule:\n${dynamic}`);
-  writeFileSync(join(dir, "dynamic.yml"), dynamic.replace(rule, "Host(`127.0.0.1`)"));
+  writeFileSync(join(dir, "dynamic.yml"), withoutRouterTls(dynamic).replace(rule, "Host(`127.0.0.1`)"));
   const forwarded = trustClient ? ", forwardedHeaders: {insecure: true}" : "";
   const staticConf = `global: {checkNewVersion: false, sendAnonymousUsage: false}
 entryPoints:
@@ -199,22 +210,27 @@ ${staticExtra}`;
 }
 
 /**
- * Docker labels (`- "traefik.…=value"` lines, of one or several containers) as the file provider's dynamic
- * configuration, so Traefik itself can show what they configure. Label paths map one to one onto the file form
- * (Traefik matches both case-insensitively); list-valued options are comma-separated in labels. Docker-only labels
- * (`traefik.enable`, a service's `loadbalancer.server.port`/`.scheme`) have no file form: each service becomes
- * `servers: [{url}]`, the dashboard's (a name containing `dashboard`) at `dashboard`, the others at `upstream`
- * with the label's scheme (`h2c`).
+ * Docker labels (`- "traefik.…=value"` lines, YAML double-quoted, of one or several containers) as the file
+ * provider's dynamic configuration, so Traefik itself can show what they configure. Label paths map one to one
+ * onto the file form (Traefik matches both case-insensitively); list-valued options are comma-separated in labels.
+ * Docker-only labels (`traefik.enable`, a service's `loadbalancer.server.port`/`.scheme`) have no file form: each
+ * service becomes `servers: [{url}]`, the dashboard's (a name containing `dashboard`) at `dashboard`, the others at
+ * `upstream` with the label's scheme (`h2c`). Routers' `tls` labels are dropped, as [`withoutRouterTls`] does.
  */
 export function labelsToDynamic(labelsYaml, upstream, dashboard = upstream) {
   const LISTS = new Set(["entrypoints", "middlewares", "authrequestheaders", "authresponseheaders"]);
   const root = {};
   const services = {};
-  const labels = [...labelsYaml.matchAll(/^\s*- "(traefik\.[^"=]+)=([^"]*)"$/gm)];
+  const labels = [...labelsYaml.matchAll(/^\s*- ("traefik\.(?:[^"\\]|\\.)*")$/gm)].map(([, quoted]) => {
+    const label = JSON.parse(quoted); // a YAML double-quoted scalar written as JSON
+    const at = label.indexOf("=");
+    return [null, label.slice(0, at), label.slice(at + 1)];
+  });
   if (labels.length === 0) throw new Error(`no labels found in:\n${labelsYaml}`);
   for (const [, key, value] of labels) {
     const path = key.split(".").slice(1);
     if (path[0] === "enable") continue;
+    if (path[1] === "routers" && path[3] === "tls") continue;
     if (path[1] === "services") {
       (services[path[2]] ??= {})[path[path.length - 1]] = value;
       continue;

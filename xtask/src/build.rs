@@ -1,11 +1,11 @@
-//! `cargo xtask build`: the native library, the wasm core, (when their files exist) the Worker and the page, and
-//! the Traefik plugin's folder.
+//! `cargo xtask build`: the native library and the `pocketgate` command (`pocketgate check`), the wasm core, (when
+//! their files exist) the Worker and the page, and the Traefik plugin's folder.
 
 use std::path::{Path, PathBuf};
 
 use crate::setup::TRAEFIK_TARGET;
 use crate::sizes;
-use crate::util::{Paths, Result, header, run, wasm_opt};
+use crate::util::{Paths, Result, header, run, wasm_lower_bulk_memory, wasm_opt};
 
 /// Features of the wasm core build.
 pub const CORE_FEATURES: &str = "webcrypto";
@@ -27,6 +27,10 @@ pub const TRAEFIK_CARGO_ARGS: &[&str] = &[
 /// `plugins-local/` in Traefik's working directory).
 pub const TRAEFIK_PLUGIN_DIR: &str = "build/traefik/plugins-local/src/pocketgate";
 
+/// The native build's features: the library, and `pocketgate` (src/bin/pocketgate.rs, `pocketgate check`), which
+/// needs the native-only feature `check` (the Worker, the page and the plugin never build it).
+pub const NATIVE_FEATURES: &str = "check";
+
 /// Everything, then the size table.
 pub fn build(paths: &Paths) -> Result {
     native(paths)?;
@@ -44,10 +48,27 @@ pub fn build(paths: &Paths) -> Result {
 }
 
 fn native(paths: &Paths) -> Result {
-    header("build: native (cargo build --release)");
+    header("build: native (cargo build --release --features check: the library and `pocketgate`)");
     let mut c = paths.cmd(env!("CARGO"));
-    c.args(["build", "--release"]);
-    run("native build", c)
+    c.args(["build", "--release", "--features", NATIVE_FEATURES]);
+    run("native build", c)?;
+    println!("pocketgate check: {}", check_binary_path(paths).display());
+    Ok(())
+}
+
+/// Where the native build leaves `pocketgate`.
+pub fn check_binary_path(paths: &Paths) -> PathBuf {
+    paths.target.join("release/pocketgate")
+}
+
+/// `pocketgate` alone, in the dev profile, for the end-to-end suites (tests/e2e/live-check*.test.mjs): it reuses
+/// what `cargo test --features pocketgate/check` compiled, where the release build (LTO) would take minutes.
+pub fn check_binary_dev(paths: &Paths) -> Result<PathBuf> {
+    header("build: pocketgate for the tests (cargo build --features check --bin pocketgate)");
+    let mut c = paths.cmd(env!("CARGO"));
+    c.args(["build", "--features", NATIVE_FEATURES, "--bin", "pocketgate"]);
+    run("pocketgate build", c)?;
+    Ok(paths.target.join("debug/pocketgate"))
 }
 
 fn wasm_artifact(paths: &Paths) -> PathBuf {
@@ -87,11 +108,12 @@ pub fn worker(paths: &Paths) -> Result<Option<(String, PathBuf)>> {
     Ok(Some(("Worker (worker-build, wasm-opt)".into(), wasm)))
 }
 
-/// The Traefik plugin: `plugin.wasm` (the release build after `wasm-opt -Oz`: 8 KB gzip smaller, which keeps it
-/// under its 150 KB gzip budget with ring inside) and `.traefik.yml` (`src/traefik/traefik.yml`) in
-/// [`TRAEFIK_PLUGIN_DIR`]. The same cargo run links the bench's floor plugin (bench/traefik/floor.rs, left in
-/// `target/`; bench/traefik.mjs and tests/e2e/bench-traefik.test.mjs load it). Run it after [`worker`], which
-/// empties `build/`.
+/// The Traefik plugin: `plugin.wasm` (the release build after `wasm-opt -Oz` — 8 KB gzip smaller, which keeps it
+/// under its 150 KB gzip budget with ring inside — and with `memory.copy` and `memory.fill` then lowered to loops,
+/// [`wasm_lower_bulk_memory`]: wazero v1.8.0 under Go 1.24+ miscomputes around them) and `.traefik.yml`
+/// (`src/traefik/traefik.yml`) in [`TRAEFIK_PLUGIN_DIR`]. The same cargo run links the bench's floor plugin
+/// (bench/traefik/floor.rs, left in `target/`; bench/traefik.mjs and tests/e2e/bench-traefik.test.mjs load it).
+/// Run it after [`worker`], which empties `build/`.
 pub fn traefik(paths: &Paths) -> Result<(String, PathBuf)> {
     header(&format!("build: Traefik plugin ({TRAEFIK_TARGET}, feature traefik) → {TRAEFIK_PLUGIN_DIR}"));
     let mut c = paths.cmd(env!("CARGO"));
@@ -99,9 +121,12 @@ pub fn traefik(paths: &Paths) -> Result<(String, PathBuf)> {
     run("Traefik plugin build", c)?;
     let dir = paths.root.join(TRAEFIK_PLUGIN_DIR);
     let wasm = dir.join("plugin.wasm");
-    let built = paths.target.join(TRAEFIK_TARGET).join("release/pocketgate-traefik.wasm");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    run("wasm-opt (Traefik plugin)", wasm_opt(paths, &built, &wasm))?;
+    let built = paths.target.join(TRAEFIK_TARGET).join("release/pocketgate-traefik.wasm");
+    // -Oz first: its passes run before the lowering, so none can bring the bulk-memory instructions back.
+    let small = paths.target.join("xtask/pocketgate-traefik.Oz.wasm");
+    run("wasm-opt -Oz (Traefik plugin)", wasm_opt(paths, &built, &small))?;
+    run("wasm-opt --llvm-memory-copy-fill-lowering (Traefik plugin)", wasm_lower_bulk_memory(paths, &small, &wasm))?;
     copy(&paths.root.join("src/traefik/traefik.yml"), &dir.join(".traefik.yml"))?;
     Ok(("Traefik plugin (plugin.wasm as shipped, after wasm-opt -Oz)".into(), wasm))
 }

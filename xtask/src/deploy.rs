@@ -7,6 +7,12 @@
 //! child gets the cached tools first on `PATH` (and `WASM_BINDGEN_BIN`, `WASM_OPT_BIN`, `ESBUILD_BIN`), so the
 //! build downloads nothing. `--dry-run` passes `--dry-run --outdir target/deploy-dry-run` to wrangler: it builds
 //! and bundles, offline, and uploads nothing.
+//!
+//! It also refuses a configuration whose routes cannot be what the operator meant (issue 20): `routes` inside
+//! `[vars]` (pasted after wrangler.toml's last table, `routes = [...]` becomes a variable: nothing is routed and the
+//! origin's `/api` stays ungated), and proxy mode (`UPSTREAM` set) without any route (the Worker would gate
+//! nothing). The setup page's `wrangler.routes.toml` writes `[[routes]]` tables, which TOML keeps top-level
+//! wherever they are appended.
 
 use std::path::{Path, PathBuf};
 
@@ -56,6 +62,72 @@ pub fn vars_table(toml: &str) -> Vec<(String, String)> {
         out.push((name, value));
     }
     out
+}
+
+/// Whether a wrangler.toml declares routes where TOML keeps them top-level: a `routes`/`route` key before the first
+/// table, or a `[[routes]]` table. Lines inside multi-line strings are skipped; nothing else is read.
+pub fn has_top_level_routes(toml: &str) -> bool {
+    let mut top = true;
+    let mut in_string: Option<&str> = None;
+    for line in toml.lines() {
+        let t = line.trim();
+        if let Some(delim) = in_string {
+            if t.contains(delim) {
+                in_string = None;
+            }
+            continue;
+        }
+        if t.starts_with("[[") {
+            if t.trim_start_matches('[').split(']').next().unwrap_or_default().trim() == "routes" {
+                return true;
+            }
+            top = false;
+        } else if t.starts_with('[') {
+            top = false;
+        } else if let Some((key, value)) = t.split_once('=') {
+            let key = key.trim().trim_matches('"');
+            if top && (key == "routes" || key == "route") {
+                return true;
+            }
+            let value = value.trim_start();
+            for delim in ["'''", "\"\"\""] {
+                if value.starts_with(delim) && !value[3..].contains(delim) {
+                    in_string = Some(delim);
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Refuse routes that are not routes: `routes`/`route` in `[vars]`, or proxy mode (`UPSTREAM` in `[vars]` or an
+/// override) without a top-level route, a `[[routes]]` table or a `--route` argument.
+pub fn check_routes(config: &str, toml: &str, vars: &[(String, String)], args: &[String]) -> Result {
+    let mut problems = Vec::new();
+    if let Some((name, _)) = vars.iter().find(|(k, _)| k == "routes" || k == "route") {
+        problems.push(format!(
+            "`{name}` is inside {config} [vars]: there it is a variable, not a route, so nothing would be routed to \
+             the Worker and QuFabric's /api would stay reachable without the gate. Move it above the first table, \
+             or use [[routes]] tables (the setup page's wrangler.routes.toml), which TOML keeps top-level wherever \
+             they are."
+        ));
+    }
+    let overrides = var_overrides(args);
+    let upstream = overrides
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "UPSTREAM")
+        .or_else(|| vars.iter().find(|(k, _)| k == "UPSTREAM"))
+        .is_some_and(|(_, v)| !v.trim().is_empty());
+    let route_arg = args.iter().any(|a| a == "--route" || a == "--routes" || a.starts_with("--route="));
+    if upstream && !has_top_level_routes(toml) && !route_arg {
+        problems.push(format!(
+            "UPSTREAM is set (proxy mode) but {config} routes nothing to the Worker: the gate would stand in front \
+             of nothing. Append the setup page's wrangler.routes.toml ([[routes]] for <domain>/api and \
+             <domain>/api/*) to {config}."
+        ));
+    }
+    if problems.is_empty() { Ok(()) } else { Err(format!("refusing to deploy:\n  {}", problems.join("\n  "))) }
 }
 
 /// `--var NAME:VALUE` (and `--var=NAME:VALUE`) overrides among wrangler's arguments.
@@ -152,7 +224,9 @@ pub fn deploy(paths: &Paths, args: &[String]) -> Result {
     let config = config_path(&paths.root, wrangler_args);
     let text = std::fs::read_to_string(&config).map_err(|e| format!("cannot read {}: {e}", config.display()))?;
     let shown = config.strip_prefix(&paths.root).unwrap_or(&config).display().to_string();
-    check_vars(&shown, &vars_table(&text), &var_overrides(wrangler_args))?;
+    let vars = vars_table(&text);
+    check_vars(&shown, &vars, &var_overrides(wrangler_args))?;
+    check_routes(&shown, &text, &vars, wrangler_args)?;
     let wrangler = paths.npm_bin.join("wrangler");
     need_tool(&wrangler)?;
     need_tool(&paths.tools_bin.join("worker-build"))?;
@@ -212,6 +286,31 @@ mod tests {
         assert!(err.contains("JWKS_URI = http://localhost/jwks"), "{err}");
         // Secrets (no ISSUER in [vars]) are fine: `wrangler secret put ISSUER`.
         assert!(check_vars("w", &vars_table("[vars]\nAUDIENCE = \"x\"\n"), &[]).is_ok());
+    }
+
+    #[test]
+    fn routes_in_vars_and_proxy_mode_without_routes_are_refused() {
+        // Fails on main (no such check): the old page's `routes = [...]`, pasted after [vars], deployed no route.
+        let pasted = "name = \"pocketgate\"\n[vars]\nISSUER = \"https://id.example.com\"\nUPSTREAM = \"https://mgmt.example.com\"\n\
+                      routes = [\n  { pattern = \"vpn.example.com/api\", zone_name = \"example.com\" },\n]\n";
+        let err = check_routes("wrangler.toml", pasted, &vars_table(pasted), &[]).unwrap_err();
+        assert!(err.contains("`routes` is inside wrangler.toml [vars]"), "{err}");
+        assert!(err.contains("UPSTREAM is set (proxy mode) but wrangler.toml routes nothing"), "{err}");
+        // The page's [[routes]] appended after [vars]: top-level, accepted.
+        let tables = "[vars]\nUPSTREAM = \"https://mgmt.example.com\"\n\n[[routes]]\npattern = \"vpn.example.com/api\"\n\
+                      zone_name = \"example.com\"\n";
+        assert!(check_routes("w", tables, &vars_table(tables), &[]).is_ok());
+        // Routes above the first table, or on the command line: accepted.
+        let top = "routes = [\"vpn.example.com/api/*\"]\n[vars]\nUPSTREAM = \"https://m\"\n";
+        assert!(check_routes("w", top, &vars_table(top), &[]).is_ok());
+        let bare = "[vars]\nUPSTREAM = \"https://m\"\n";
+        assert!(check_routes("w", bare, &vars_table(bare), &s(&["--route", "vpn.example.com/api/*"])).is_ok());
+        // Forward-auth (no UPSTREAM) needs no route; an UPSTREAM given by --var does.
+        let fa = "[vars]\nISSUER = \"https://id.example.com\"\n";
+        assert!(check_routes("w", fa, &vars_table(fa), &[]).is_ok());
+        assert!(check_routes("w", fa, &vars_table(fa), &s(&["--var", "UPSTREAM:https://m"])).is_err());
+        // A `routes =` line inside a multi-line string is not a route.
+        assert!(!has_top_level_routes("x = '''\nroutes = 1\n'''\n[vars]\nUPSTREAM = \"https://m\"\n"));
     }
 
     #[test]

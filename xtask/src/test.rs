@@ -52,7 +52,8 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
     })?;
     step("clippy", || {
         let mut c = paths.cmd(env!("CARGO"));
-        c.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+        // `pocketgate/check`: `pocketgate check` (src/check/) is native-only behind its feature; lint it too.
+        c.args(["clippy", "--workspace", "--all-targets", "--features", "pocketgate/check", "--", "-D", "warnings"]);
         run("cargo clippy", c)
     })?;
     step("clippy (wasm32-wasip1: Traefik plugin)", || {
@@ -69,7 +70,7 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
     })?;
     counted("native tests", counts, || {
         let mut c = paths.cmd(env!("CARGO"));
-        c.args(["test", "--workspace"]);
+        c.args(["test", "--workspace", "--features", "pocketgate/check"]);
         c
     })?;
     counted("wasm tests (Node 22, wasm-bindgen-test-runner)", counts, || {
@@ -99,7 +100,10 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
     }
     // After the Worker build, which empties build/.
     step("Traefik plugin build", || build::traefik(paths).map(drop))?;
-    e2e(paths, counts)
+    // tests/e2e/live-check*.test.mjs runs `pocketgate check` as an operator does (POCKETGATE_BIN).
+    let mut check_bin = None;
+    step("pocketgate build", || build::check_binary_dev(paths).map(|p| check_bin = Some(p)))?;
+    e2e(paths, counts, check_bin)
 }
 
 /// Under CI the Wycheproof vectors must be there; elsewhere their absence is announced loudly.
@@ -130,7 +134,7 @@ fn counted(name: &str, counts: &mut Counts, make: impl FnOnce() -> Command) -> R
 }
 
 /// `node --test` over the end-to-end suites in tests/e2e/, when that directory exists.
-fn e2e(paths: &Paths, counts: &mut Counts) -> Result {
+fn e2e(paths: &Paths, counts: &mut Counts, check_bin: Option<PathBuf>) -> Result {
     let dir = paths.root.join("tests/e2e");
     if !dir.is_dir() {
         println!("\n(no tests/e2e/: end-to-end suites skipped)");
@@ -149,6 +153,9 @@ fn e2e(paths: &Paths, counts: &mut Counts) -> Result {
         // hung test fails the run instead of holding it until CI's own limit.
         c.args(["--test", "--test-reporter=tap", "--test-force-exit"]);
         c.args(files.iter().map(|f| f.strip_prefix(&paths.root).unwrap_or(f)));
+        if let Some(bin) = &check_bin {
+            c.env("POCKETGATE_BIN", bin);
+        }
         c
     })
 }
