@@ -51,6 +51,7 @@ traefik [--lock FILE]\` builds the plugins, prepares, then measures under the lo
   --jwt-middleware DIR a checkout of agilezebra/jwt-middleware (with vendor/), loaded as a Yaegi local plugin
   --requests N         new RS256 tokens per server in the memory phase (default 100000; 0 skips the phase)
   --memory-ways LIST   ways in the memory phase (default: every way but fwd)
+  --plugin-keys K      file (default: jwksFile, read by the plugin at every request) or inline (the jwks option)
   --pool N             distinct tokens per algorithm at least (default 40000; grown when a run uses them up)
   --cpus A/B           pin the server (Traefik, Apache, workerd) to CPU list A and wrk + this process (upstream,
                        issuer) to B, with taskset (default 1/0 on a machine with 2+ CPUs; "none" to not pin)
@@ -60,7 +61,7 @@ const { values: ARGS } = cli(USAGE, {
   prepare: { type: "boolean" }, quick: { type: "boolean" }, rounds: { type: "string" }, duration: { type: "string" },
   warm: { type: "string" }, connections: { type: "string" }, algs: { type: "string" }, loads: { type: "string" },
   ways: { type: "string" }, baseline: { type: "string" }, "jwt-middleware": { type: "string" },
-  requests: { type: "string" }, "memory-ways": { type: "string" }, pool: { type: "string" }, cpus: { type: "string" },
+  requests: { type: "string" }, "memory-ways": { type: "string" }, "plugin-keys": { type: "string" }, pool: { type: "string" }, cpus: { type: "string" },
   write: { type: "boolean" },
 });
 const QUICK = ARGS.quick === true;
@@ -83,6 +84,8 @@ CFG.memoryWays = list("memory-ways", CFG.ways.filter((w) => w !== "fwd" && w !==
 for (const w of [...CFG.ways, ...CFG.memoryWays]) if (!ALL_WAYS.includes(w)) usageError(USAGE, `unknown way ${w} (ways: ${ALL_WAYS.join(", ")})`);
 if ([...CFG.ways, ...CFG.memoryWays].includes("baseline") && !ARGS.baseline) usageError(USAGE, "way baseline needs --baseline FILE");
 if ([...CFG.ways, ...CFG.memoryWays].includes("jwtmw") && !ARGS["jwt-middleware"]) usageError(USAGE, "way jwtmw needs --jwt-middleware DIR");
+const PLUGIN_KEYS = ARGS["plugin-keys"] ?? "file";
+if (!["file", "inline"].includes(PLUGIN_KEYS)) usageError(USAGE, "--plugin-keys takes file or inline");
 const [SERVER_CPUS, CLIENT_CPUS] = (() => {
   const c = ARGS.cpus ?? (osCpus().length >= 2 ? "1/0" : "none");
   if (c === "none") return [null, null];
@@ -146,9 +149,11 @@ function prepare() {
 async function startWay(ctx, way, { alg = "RS256", debug = false } = {}) {
   const { upstream, issuer, tls, keysDir, dirs, files } = ctx;
   const common = { upstream: upstream.url, cpus: SERVER_CPUS, debug };
+  const keys = PLUGIN_KEYS === "inline" ? `jwks: ${JSON.stringify(JSON.stringify({ keys: Object.values(files).map((f) => f.key.jwk) }))}`
+    : `jwksFile: "/keys/jwks.json"`;
   const wasmPlugin = (name, moduleName, src) => ({
     plugins: { [name]: { moduleName, src, settings: `{mounts: ["${keysDir}:/keys:ro"]}` } },
-    middleware: `      plugin:\n        ${name}: {issuer: "${ISSUER}", audience: "${CLIENT_ID}", allowGroups: ["${ALLOW}"], jwksFile: "/keys/jwks.json"}`,
+    middleware: `      plugin:\n        ${name}: {issuer: "${ISSUER}", audience: "${CLIENT_ID}", allowGroups: ["${ALLOW}"], ${keys}}`,
   });
   switch (way) {
     case "traefik": return startTraefik(common);
@@ -318,7 +323,7 @@ async function main() {
     baseline: ARGS.baseline ? wasm(ARGS.baseline) : null };
   const meta = { date: new Date().toISOString(), seconds: (Date.now() - t0) / 1000, cfg: CFG, quick: QUICK,
     cpus: { server: SERVER_CPUS, client: CLIENT_CPUS }, load: [load0, load1].map((l) => l.map((x) => x.toFixed(2)).join(" ")),
-    sizes, unsupported: UNSUPPORTED, jwtmw: !!ARGS["jwt-middleware"], cpu: `${osCpus()[0]?.model} × ${osCpus().length}` };
+    sizes, unsupported: UNSUPPORTED, pluginKeys: PLUGIN_KEYS, jwtmw: !!ARGS["jwt-middleware"], cpu: `${osCpus()[0]?.model} × ${osCpus().length}` };
   writeFileSync(join(OUT, QUICK ? "traefik-results-quick.json" : "traefik-results.json"), JSON.stringify({ meta, results, memory }, null, 1));
   const report = renderReport(meta, results, memory);
   writeFileSync(join(OUT, QUICK ? "traefik-report-quick.md" : "traefik-report.md"), report);

@@ -132,6 +132,7 @@ export function renderReport(meta, results, memory) {
     "order rotating per round; median [min–max] over rounds; ratios pair by pair within a round. **hot**: 8 users'",
     "tokens repeated; **cold**: a new valid token every request (PocketID-shaped ID tokens, ~900 B). Server CPU is",
     "the server's own process tree from /proc (utime + stime; forwardAuth adds workerd's), per answered request.",
+    `The plugin (and the baseline) take their keys ${meta.pluginKeys === "inline" ? "inline (the `jwks` option)" : "from `jwksFile` (a mounted file)"}.`,
     `Not supported, so not run: ${Object.entries(meta.unsupported).map(([w, a]) => `${NAME[w]} ${a.join(", ")}`).join("; ")}.`,
     "",
     ...cellTable(results),
