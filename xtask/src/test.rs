@@ -84,8 +84,9 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
         let mut c = paths.cmd(env!("CARGO"));
         c.args(["test", "--target", TRAEFIK_TARGET, "--no-default-features", "--features", "traefik"]);
         c.args(["--test", "wycheproof", "--test", "ring_differential"]);
+        // --single-threaded: see tests/wasi/run.mjs (V8's background threads crash on the Wycheproof binary).
         let runner = format!(
-            "{} --no-warnings {}",
+            "{} --no-warnings --single-threaded {}",
             paths.node22_bin.join("node").display(),
             paths.root.join(WASI_RUNNER).display()
         );
