@@ -323,7 +323,7 @@ async function main() {
     baseline: ARGS.baseline ? wasm(ARGS.baseline) : null };
   const meta = { date: new Date().toISOString(), seconds: (Date.now() - t0) / 1000, cfg: CFG, quick: QUICK,
     cpus: { server: SERVER_CPUS, client: CLIENT_CPUS }, load: [load0, load1].map((l) => l.map((x) => x.toFixed(2)).join(" ")),
-    sizes, unsupported: UNSUPPORTED, pluginKeys: PLUGIN_KEYS, jwtmw: !!ARGS["jwt-middleware"], cpu: `${osCpus()[0]?.model} × ${osCpus().length}` };
+    sizes, unsupported: UNSUPPORTED, pluginKeys: PLUGIN_KEYS, baseline: !!ARGS.baseline, jwtmw: !!ARGS["jwt-middleware"], cpu: `${osCpus()[0]?.model} × ${osCpus().length}` };
   writeFileSync(join(OUT, QUICK ? "traefik-results-quick.json" : "traefik-results.json"), JSON.stringify({ meta, results, memory }, null, 1));
   const report = renderReport(meta, results, memory);
   writeFileSync(join(OUT, QUICK ? "traefik-report-quick.md" : "traefik-report.md"), report);

@@ -114,7 +114,8 @@ export function renderReport(meta, results, memory) {
   const lines = [
     "## In Traefik: the plugin against its peers",
     "",
-    `Command: \`cargo xtask bench traefik --lock /work/plan/LOAD.lock${meta.jwtmw ? " -- --jwt-middleware DIR" : ""}\` ` +
+    `Command: \`cargo xtask bench traefik --lock /work/plan/LOAD.lock${meta.baseline ? " --baseline FILE" : ""}` +
+      `${meta.jwtmw ? " --jwt-middleware DIR" : ""}\` ` +
       `(\`node bench/traefik.mjs${meta.quick ? " --quick" : ""}\` under the lock, after building the plugin and the floor plugin); ` +
       `${meta.date.slice(0, 16).replace("T", " ")} UTC, ${meta.seconds.toFixed(0)} s.`,
     `Machine: ${meta.cpu}, shared (load average ${meta.load[0]} before, ${meta.load[1]} after). Servers pinned to CPU ` +
