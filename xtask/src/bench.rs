@@ -35,6 +35,7 @@ const VALUE_OPTIONS: &[&str] = &[
     "--requests",
     "--memory-ways",
     "--cpus",
+    "--plugin-keys",
 ];
 
 /// Run the benches (`quick`: a fast smoke run of each).
