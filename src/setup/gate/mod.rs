@@ -21,7 +21,7 @@ mod wrangler;
 
 pub use caddy::caddy;
 pub use nginx::nginx;
-pub use notes::PUBLIC_API_PATHS;
+pub use notes::public_api_paths;
 use routing::*;
 pub use routing::{API_PATH, GRPC_SERVICES, IDP_PATH, WEBSOCKET_PATHS, direct_path_samples, host_only};
 pub use traefik::{traefik, traefik_labels};
