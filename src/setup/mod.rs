@@ -435,11 +435,30 @@ pub(crate) mod fixtures {
         }
     }
 
+    /// Embedded mode with NetBird's two containers on loopback ports (the server on 8081, the dashboard on 8080),
+    /// forward-auth to a Worker on Cloudflare: the proxy snippets' example.
+    pub fn external() -> SetupInput {
+        SetupInput {
+            upstream: "http://127.0.0.1:8081".into(),
+            dashboard_upstream: "http://127.0.0.1:8080".into(),
+            gate_host: GateHost::Cloudflare,
+            gate_url: "https://pocketgate.example.workers.dev".into(),
+            ..combined()
+        }
+    }
+
     /// The plan of a valid input.
     pub fn plan(input: &SetupInput) -> Plan {
         let (findings, plan) = validate::validate(input);
         assert!(findings.iter().all(|f| f.level != Level::Error), "{findings:?}");
         plan.unwrap()
+    }
+
+    /// A generated block of `text`, from `start` to the next occurrence of `end` (`end` excluded).
+    pub fn block<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+        let at = text.find(start).unwrap_or_else(|| panic!("{start} missing:\n{text}"));
+        let len = text[at..].find(end).unwrap_or_else(|| panic!("{start}: no end {end:?}"));
+        &text[at..at + len]
     }
 
     /// Render an output as one text (sections, notes, artifacts) for golden comparison.

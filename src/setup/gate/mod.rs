@@ -225,13 +225,6 @@ mod tests {
     }
 
     #[test]
-    fn wrangler_vars_is_a_toml_table_of_strings() {
-        let t = wrangler_vars(&plan(&embedded()));
-        assert!(t.contains("[vars]\nISSUER = \"https://qufabric.example.com/oauth2\"\n"));
-        assert!(t.contains("LEEWAY_SECONDS = \"60\"\n"));
-        assert!(secrets().contains("wrangler secret put"));
-    }
-    #[test]
     fn section_artifacts_per_gate_mode() {
         let ids = |p: &Plan| section(p).artifacts.iter().map(|a| a.id).collect::<Vec<_>>();
         assert_eq!(ids(&plan(&embedded())), ["gate_wrangler_vars", "gate_secrets", "gate_wrangler_routes"]);
