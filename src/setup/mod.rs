@@ -454,6 +454,11 @@ pub(crate) mod fixtures {
         plan.unwrap()
     }
 
+    /// The value of `name` in generated `(name, value)` pairs (the gate's variables, setup.env).
+    pub fn get<'a>(pairs: &'a [(&str, String)], name: &str) -> Option<&'a str> {
+        pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+
     /// A generated block of `text`, from `start` to the next occurrence of `end` (`end` excluded).
     pub fn block<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
         let at = text.find(start).unwrap_or_else(|| panic!("{start} missing:\n{text}"));

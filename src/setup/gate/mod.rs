@@ -187,10 +187,6 @@ mod tests {
     use super::*;
     use crate::setup::SetupInput;
 
-    fn get<'a>(v: &'a [(&str, String)], k: &str) -> Option<&'a str> {
-        v.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str())
-    }
-
     #[test]
     fn embedded_trusts_the_embedded_idp() {
         let v = vars(&plan(&embedded()));
