@@ -296,7 +296,8 @@ pub fn validate(input: &SetupInput) -> (Vec<Finding>, Option<Plan>) {
 /// unusable set an error.
 fn check_jwks(text: &str) -> (Vec<Finding>, Option<String>) {
     if text.trim().is_empty() {
-        let message = "The page has not fetched the issuer's key set (Check issuer): put the issuer's JWKS into                        jwks.json yourself (see the key refresh script)."
+        let message = "The page has not fetched the issuer's key set (Check issuer): put the issuer's JWKS into \
+                       jwks.json yourself (see the key refresh script)."
             .into();
         return (vec![Finding { field: "jwks", level: Level::Warning, code: "jwks_not_fetched", message }], None);
     }
@@ -446,6 +447,15 @@ mod tests {
         let (f, plan) = validate(&bad);
         assert_eq!(codes(&f), ["domain_scheme", "issuer_trailing_slash"]);
         assert_eq!(plan, None);
+    }
+
+    #[test]
+    fn the_plugins_key_set_is_a_warning_when_not_fetched_and_an_error_when_unusable() {
+        let (f, jwks) = check_jwks(" ");
+        assert_eq!((codes(&f), jwks), (vec!["jwks_not_fetched"], None));
+        // Fails on main: a missing line continuation left a run of 24 spaces in the sentence.
+        assert!(f[0].message.contains("JWKS into jwks.json yourself"), "{}", f[0].message);
+        assert_eq!(codes(&check_jwks(r#"{"keys":[]}"#).0), ["jwks_unusable"]);
     }
 
     #[test]
