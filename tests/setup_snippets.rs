@@ -211,12 +211,14 @@ fn docs_snippets_are_the_generated_ones() {
         }
         std::fs::write(&path, text).unwrap();
     }
+    let text = std::fs::read_to_string(&path).unwrap();
     for (name, file) in DOC_SNIPPETS {
-        assert_eq!(
-            doc_snippet(name),
-            snippet(&input, file),
-            "docs/CONFIG.md's {name} block is not the generated {file}"
-        );
+        let generated = snippet(&input, file);
+        assert_eq!(doc_snippet(name), generated, "docs/CONFIG.md's {name} block is not the generated {file}");
+        // Only inside its block: a stray copy outside the fence renders as headings and prose (main had one of an
+        // older Traefik file above the block).
+        let first = generated.lines().next().unwrap();
+        assert_eq!(text.matches(first).count(), 1, "docs/CONFIG.md has {first:?} outside the {name} block");
     }
 }
 
