@@ -2,8 +2,10 @@
 //!
 //! The page (`crate::web`, wasm32 only) sends the form as a [`SetupInput`]; [`validate::validate`] answers with
 //! [`Finding`]s (each says how to fix it), and [`generate`] turns a valid input into ready-to-paste files for
-//! PocketID ([`pocketid`]), QuFabric ([`qufabric`], embedded or standalone) and the gate ([`gate`]; self-hosted on
-//! workerd: [`workerd`]; inside Traefik as its plugin: [`traefik_plugin`]).
+//! PocketID ([`pocketid`]), QuFabric ([`qufabric`]: embedded mode's identity provider and group sync; [`legacy`]:
+//! standalone mode's legacy stack behind the proxy) and the gate ([`gate`], for the stack [`deployment`] reads from
+//! the form; self-hosted on workerd: [`workerd`]; inside Traefik as its plugin: [`traefik_plugin`]), and
+//! `pocketgate check`'s file ([`check`]).
 //! Structured outputs (JSON, TOML, env files, shell words) are built with serde and quoting helpers
 //! ([`render`]), never by pasting raw input into text.
 //!

@@ -1,4 +1,5 @@
-//! The gate: `wrangler.toml` `[vars]`, and nginx / Caddy / Traefik forward-auth snippets.
+//! The gate: `wrangler.toml` `[vars]` and `[[routes]]`, and the nginx / Caddy / Traefik forward-auth configurations
+//! (Traefik's static configuration too), routed as NetBird's stacks route their containers ([`routing`]).
 //!
 //! Every forward-auth snippet sets exactly one family of forwarding headers for the gate and clears the other
 //! (docs/CONFIG.md "Behind your own proxy", SECURITY.md "Forward-auth"): nginx `auth_request` passes every client
