@@ -456,6 +456,11 @@ pub(crate) mod fixtures {
         plan.unwrap()
     }
 
+    /// The codes of `findings`, in order.
+    pub fn codes(findings: &[Finding]) -> Vec<&'static str> {
+        findings.iter().map(|f| f.code).collect()
+    }
+
     /// The value of `name` in generated `(name, value)` pairs (the gate's variables, setup.env).
     pub fn get<'a>(pairs: &'a [(&str, String)], name: &str) -> Option<&'a str> {
         pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())

@@ -312,11 +312,8 @@ fn check_jwks(text: &str) -> (Vec<Finding>, Option<String>) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::codes;
     use super::*;
-
-    fn codes(f: &[Finding]) -> Vec<&'static str> {
-        f.iter().map(|f| f.code).collect()
-    }
 
     #[test]
     fn issuer_good_ones_pass() {
