@@ -4,54 +4,25 @@
 //! an answer without a key. A missing tool fails the test, never skips it.
 #![cfg(not(target_arch = "wasm32"))] // processes, sockets and files
 
+mod setup_support;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pocketgate::setup::traefik_plugin::HOST_KEYS_DIR;
-use pocketgate::setup::{GateHost, GateMode, Mode, SetupInput, generate};
+use pocketgate::setup::{GateHost, SetupInput};
+use setup_support::{artifact, standalone, tool};
 
 const GOOD: &str =
     r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k"}]}"#;
 const OLD: &str = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"old","kid":"old"}]}"#;
 
-fn tool(name: &str) -> PathBuf {
-    for dir in std::env::var("PATH").unwrap_or_default().split(':').chain(["/usr/sbin", "/usr/bin", "/bin"]) {
-        let p = Path::new(dir).join(name);
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!("{name} is required for this test: apt-get install -y {name}");
-}
-
+/// The generated refresh script for the legacy stack behind Traefik with the plugin, its key set [`GOOD`].
 fn script() -> String {
-    let input = SetupInput {
-        domain: "qufabric.example.com".into(),
-        issuer: "https://id.example.com".into(),
-        mode: Mode::Standalone,
-        display_name: "QuFabric".into(),
-        client_id: "qufabric".into(),
-        groups: "netbird-users".into(),
-        pkce_ports: "53000".into(),
-        gate_mode: GateMode::ForwardAuth,
-        gate_host: GateHost::Traefik,
-        upstream: "http://127.0.0.1:8012".into(),
-        signal_upstream: "http://127.0.0.1:10000".into(),
-        relay_upstream: "http://127.0.0.1:33080".into(),
-        dashboard_upstream: "http://127.0.0.1:8011".into(),
-        jwks: GOOD.into(),
-        ..SetupInput::default()
-    };
-    let out = generate(&input);
-    out.sections
-        .into_iter()
-        .flat_map(|s| s.artifacts)
-        .find(|a| a.id == "gate_traefik_plugin_refresh")
-        .map(|a| a.content)
-        .unwrap_or_else(|| panic!("no refresh script: {:?}", out.findings))
+    let input = SetupInput { gate_host: GateHost::Traefik, gate_url: String::new(), jwks: GOOD.into(), ..standalone() };
+    artifact(&input, "gate_traefik_plugin_refresh")
 }
 
 /// Serve one HTTP/1.1 answer with `status` and `body` on a loopback port; its URL.
