@@ -10,7 +10,8 @@
 //! located in one strict pass, [`claims::Claims`]; issuer, header checks) → key by `kid` from the issuer's
 //! [`keycache`] ([`jwk::KeySet`]) → [`crypto`] (signature, run by the adapter) → [`claims`] → [`policy`] (groups).
 //! [`answer`] and [`http`] say what goes back over HTTP, the same for every adapter; [`config`] reads the settings;
-//! [`setup`] generates them.
+//! [`setup`] generates them; `check` (feature `check`, native only: `pocketgate check`) checks a live deployment
+//! from outside.
 //!
 //! ```
 //! use pocketgate::{alg::AlgorithmSet, policy::{Allow, GroupRule}, token::Limits, verify::{IssuerConfig, Verifier}};

@@ -5,46 +5,11 @@
 //! configure.sh:170-195, base.setup.env:21). A missing tool fails the test, never skips it.
 #![cfg(not(target_arch = "wasm32"))] // processes and files
 
-use std::path::{Path, PathBuf};
+mod setup_support;
+
 use std::process::Command;
 
-use pocketgate::setup::{GateMode, Mode, SetupInput, generate};
-
-fn tool(name: &str) -> PathBuf {
-    for dir in std::env::var("PATH").unwrap_or_default().split(':').chain(["/usr/sbin", "/usr/bin"]) {
-        let p = Path::new(dir).join(name);
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!("{name} is required for this test: apt-get install -y {name}");
-}
-
-fn standalone() -> SetupInput {
-    SetupInput {
-        domain: "qufabric.example.com".into(),
-        issuer: "https://id.example.com".into(),
-        mode: Mode::Standalone,
-        display_name: "QuFabric".into(),
-        client_id: "qufabric".into(),
-        groups: "netbird-users".into(),
-        pkce_ports: "53000".into(),
-        gate_mode: GateMode::ForwardAuth,
-        upstream: "http://127.0.0.1:8012".into(),
-        signal_upstream: "http://127.0.0.1:10000".into(),
-        relay_upstream: "http://127.0.0.1:33080".into(),
-        dashboard_upstream: "http://127.0.0.1:8011".into(),
-        gate_url: "https://gate.example.workers.dev".into(),
-        ..SetupInput::default()
-    }
-}
-
-fn artifact(input: &SetupInput, id: &str) -> String {
-    let out = generate(input);
-    out.sections.into_iter().flat_map(|s| s.artifacts).find(|a| a.id == id).map(|a| a.content).unwrap_or_else(|| {
-        panic!("no {id}: {:?}", out.findings);
-    })
-}
+use setup_support::{artifact, standalone, tool};
 
 /// management.json as configure.sh renders it (only the fields the script reads or must keep).
 fn rendered(signal_port: u16, relay: &str) -> String {

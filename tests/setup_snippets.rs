@@ -5,8 +5,11 @@
 //!
 //! The forward-auth snippets must also say what docs/CONFIG.md's say about headers (which family is set, which is
 //! cleared, which client headers are removed), so the page and the docs cannot drift apart; the docs' snippets
-//! themselves run behind the real proxies in tests/e2e/gate-proxies.test.mjs.
+//! themselves run behind the real proxies in tests/e2e/gate-proxies.test.mjs. The admin scripts are run against a
+//! fake API in tests/setup_scripts.rs.
 #![cfg(not(target_arch = "wasm32"))] // processes and files
+
+mod setup_support;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -15,33 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pocketgate::setup::{GateHost, GateMode, LocalUsers, Mode, SetupInput, generate};
-
-fn input(mode: Mode, gate_mode: GateMode) -> SetupInput {
-    SetupInput {
-        domain: "qufabric.example.com".into(),
-        issuer: "https://id.example.com".into(),
-        mode,
-        display_name: "QuFabric 'prod' $(x)".into(),
-        idp_name: String::new(),
-        client_id: "qufabric".into(),
-        client_secret: if mode == Mode::Embedded { "s3cr3t".into() } else { String::new() },
-        groups: "netbird-users, netbird-admins".into(),
-        pkce_ports: "53000, 54000".into(),
-        gate_mode,
-        // Loopback addresses: nginx resolves proxy_pass hosts while testing its configuration. Standalone mode:
-        // the legacy stack's four containers (nginx.tmpl.conf:8-26); embedded: netbird-server and the dashboard.
-        upstream: if mode == Mode::Standalone { "http://127.0.0.1:8012" } else { "http://127.0.0.1:8080" }.into(),
-        signal_upstream: "http://127.0.0.1:10000".into(),
-        relay_upstream: "http://127.0.0.1:33080".into(),
-        gate_url: "http://127.0.0.1:8787".into(),
-        gate_host: GateHost::Cloudflare,
-        dashboard_upstream: "http://127.0.0.1:8081".into(),
-        cloudflare_zone: "example.com".into(),
-        local_users: LocalUsers::Allow,
-        ..SetupInput::default()
-    }
-}
+use pocketgate::setup::{GateHost, GateMode, Mode, SetupInput};
+use setup_support::{artifacts, input, scratch, snippet, tool};
 
 fn all_inputs() -> Vec<SetupInput> {
     let mut v = Vec::new();
@@ -56,28 +34,6 @@ fn all_inputs() -> Vec<SetupInput> {
         v.push(SetupInput { gate_host: GateHost::Traefik, jwks: jwks.into(), ..input(mode, GateMode::ForwardAuth) });
     }
     v
-}
-
-fn artifacts(input: &SetupInput) -> Vec<(String, String)> {
-    let out = generate(input);
-    assert!(!out.sections.is_empty(), "{:?}", out.findings);
-    out.sections.into_iter().flat_map(|s| s.artifacts).map(|a| (a.filename, a.content)).collect()
-}
-
-fn tool(name: &str) -> PathBuf {
-    for dir in std::env::var("PATH").unwrap_or_default().split(':').chain(["/usr/sbin", "/usr/bin"]) {
-        let p = Path::new(dir).join(name);
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!("{name} is required for this test: apt-get install -y {name}");
-}
-
-fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pocketgate-setup-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]
@@ -108,10 +64,6 @@ fn json_files_are_json() {
             }
         }
     }
-}
-
-fn snippet(input: &SetupInput, filename: &str) -> String {
-    artifacts(input).into_iter().find(|(n, _)| n == filename).map(|(_, c)| c).unwrap()
 }
 
 #[test]
@@ -259,12 +211,14 @@ fn docs_snippets_are_the_generated_ones() {
         }
         std::fs::write(&path, text).unwrap();
     }
+    let text = std::fs::read_to_string(&path).unwrap();
     for (name, file) in DOC_SNIPPETS {
-        assert_eq!(
-            doc_snippet(name),
-            snippet(&input, file),
-            "docs/CONFIG.md's {name} block is not the generated {file}"
-        );
+        let generated = snippet(&input, file);
+        assert_eq!(doc_snippet(name), generated, "docs/CONFIG.md's {name} block is not the generated {file}");
+        // Only inside its block: a stray copy outside the fence renders as headings and prose (main had one of an
+        // older Traefik file above the block).
+        let first = generated.lines().next().unwrap();
+        assert_eq!(text.matches(first).count(), 1, "docs/CONFIG.md has {first:?} outside the {name} block");
     }
 }
 
@@ -392,251 +346,4 @@ fn traefik_loads_the_generated_file_provider_config() {
     assert_eq!(strip["X-Original-URI"], "", "{strip}");
     assert_eq!(strip["X_Auth_Request_Groups"], "", "{strip}");
     std::fs::remove_dir_all(&dir).ok();
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The generated admin scripts, run by real bash, curl and jq against a tiny fake API: what they send, and that no
-// secret ever appears in a process's argv (curl and jq are wrapped to log their arguments).
-
-/// One request the fake API received.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    headers: String,
-    body: String,
-}
-
-/// A fake HTTP/1.1 API on loopback: `answer(method, path, body)` → (status, JSON body).
-struct FakeApi {
-    port: u16,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
-}
-
-impl FakeApi {
-    fn start(answer: impl Fn(&str, &str, &str) -> (u16, String) + Send + 'static) -> FakeApi {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let log = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut s) = stream else { return };
-                s.set_read_timeout(Some(Duration::from_secs(5))).ok();
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let head_end = loop {
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                    match s.read(&mut chunk) {
-                        Ok(0) | Err(_) => break 0,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                };
-                if head_end == 0 {
-                    continue;
-                }
-                let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-                let len: usize = head
-                    .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
-                while buf.len() < head_end + len {
-                    match s.read(&mut chunk) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let body = String::from_utf8_lossy(&buf[head_end..]).into_owned();
-                let mut first = head.lines().next().unwrap_or_default().split(' ');
-                let method = first.next().unwrap_or_default().to_owned();
-                let path = first.next().unwrap_or_default().to_owned();
-                let (status, reply) = answer(&method, &path, &body);
-                log.lock().unwrap().push(Seen { method, path, headers: head, body });
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: \
-                     close\r\n\r\n{reply}",
-                    reply.len()
-                );
-            }
-        });
-        FakeApi { port, seen }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-/// Run `script` with bash; `curl` and `jq` are wrappers that log their argv (one line per call) to `argv.log`.
-/// Returns (success, stdout + stderr, the argv log).
-fn run_script(tag: &str, script: &str, env: &[(&str, String)]) -> (bool, String, String) {
-    let dir = scratch(tag);
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let log = dir.join("argv.log");
-    for name in ["curl", "jq"] {
-        let real = tool(name);
-        let wrapper = bin.join(name);
-        std::fs::write(
-            &wrapper,
-            format!(
-                "#!/bin/sh\nprintf '%s ' {name} \"$@\" >> '{}'\necho >> '{}'\nexec '{}' \"$@\"\n",
-                log.display(),
-                log.display(),
-                real.display()
-            ),
-        )
-        .unwrap();
-        Command::new("chmod").arg("+x").arg(&wrapper).status().unwrap();
-    }
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-    let mut cmd = Command::new(tool("bash"));
-    cmd.arg("-c").arg(script).env("PATH", path).stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    let argv = std::fs::read_to_string(&log).unwrap_or_default();
-    std::fs::remove_dir_all(&dir).ok();
-    (out.status.success(), text, argv)
-}
-
-const SECRET: &str = "client-s3cret-7d1f";
-const PAT: &str = "nbp_personal-token-9a2c";
-
-fn embedded_input() -> SetupInput {
-    SetupInput { client_secret: String::new(), idp_name: String::new(), ..input(Mode::Embedded, GateMode::Proxy) }
-}
-
-fn account(embedded_idp: bool) -> String {
-    serde_json::json!([{ "id": "acc-1", "settings": {
-        "embedded_idp_enabled": embedded_idp,
-        "peer_login_expiration_enabled": true, "peer_login_expiration": 86400,
-        "peer_inactivity_expiration_enabled": false, "peer_inactivity_expiration": 600,
-        "regular_users_view_blocked": true, "groups_propagation_enabled": false,
-        "network_range": "100.64.0.0/10", "network_range_v6": "fd00:4e42::/64",
-        "jwt_groups_enabled": false
-    }}])
-    .to_string()
-}
-
-fn qufabric_env(api: &FakeApi) -> Vec<(&'static str, String)> {
-    vec![("QUFABRIC", api.url()), ("QUFABRIC_TOKEN", PAT.into()), ("CLIENT_SECRET", SECRET.into())]
-}
-
-#[test]
-fn add_idp_script_sends_the_secret_from_the_environment_never_on_a_command_line() {
-    let script = snippet(&embedded_input(), "qufabric-add-idp.sh");
-    let api = FakeApi::start(|method, path, body| match (method, path) {
-        ("GET", "/api/accounts") => (200, account(true)),
-        ("POST", "/api/identity-providers") => {
-            let mut v: serde_json::Value = serde_json::from_str(body).unwrap();
-            v.as_object_mut().unwrap().remove("client_secret");
-            v["id"] = "pocketid-1".into();
-            (200, v.to_string())
-        }
-        _ => (404, "{}".into()),
-    });
-    let (ok, out, argv) = run_script("idp", &script, &qufabric_env(&api));
-    assert!(ok, "{out}\n{script}");
-    let seen = api.seen();
-    let post = seen.iter().find(|s| s.method == "POST").unwrap_or_else(|| panic!("no POST: {seen:?}"));
-    let body: serde_json::Value = serde_json::from_str(&post.body).unwrap();
-    assert_eq!(body["client_secret"], SECRET);
-    assert_eq!(body["name"], "PocketID", "the login button's name defaults to PocketID");
-    assert_eq!(body["type"], "pocketid");
-    assert!(post.headers.contains(&format!("Authorization: Token {PAT}")), "{}", post.headers);
-    // The embedded IdP was checked first.
-    assert_eq!(seen[0].path, "/api/accounts");
-    assert!(argv.contains("curl ") && argv.contains("jq "), "the wrappers ran: {argv}");
-    assert!(!argv.contains(SECRET), "the client secret reached a command line:\n{argv}");
-    assert!(!argv.contains(PAT), "the access token reached a command line:\n{argv}");
-    assert!(!script.contains("--arg secret"));
-}
-
-#[test]
-fn add_idp_script_stops_without_the_embedded_idp_and_shows_qufabric_errors() {
-    let script = snippet(&embedded_input(), "qufabric-add-idp.sh");
-    let off = FakeApi::start(|method, path, _| match (method, path) {
-        ("GET", "/api/accounts") => (200, account(false)),
-        _ => (200, "{}".into()),
-    });
-    let (ok, out, _) = run_script("idp-off", &script, &qufabric_env(&off));
-    assert!(!ok && out.contains("embedded_idp_enabled"), "{out}");
-    assert!(off.seen().iter().all(|s| s.method == "GET"), "nothing is posted without the embedded IdP");
-
-    // QuFabric's 422 (management/server/http/handlers/idp: the discovery issuer must match exactly) reaches the user.
-    let mismatch = FakeApi::start(|method, path, _| match (method, path) {
-        ("GET", "/api/accounts") => (200, account(true)),
-        _ => (422, r#"{"message":"identity provider issuer does not match","code":422}"#.into()),
-    });
-    let (ok, out, _) = run_script("idp-422", &script, &qufabric_env(&mismatch));
-    assert!(!ok, "{out}");
-    assert!(out.contains("issuer does not match"), "the 422 body must be shown: {out}");
-}
-
-#[test]
-fn group_sync_script_changes_only_the_group_fields_and_not_the_network_ranges() {
-    let script = snippet(&embedded_input(), "qufabric-group-sync.sh");
-    let api = FakeApi::start(|method, path, body| match (method, path) {
-        ("GET", "/api/accounts") => (200, account(true)),
-        ("PUT", "/api/accounts/acc-1") => (
-            200,
-            format!(r#"{{"id":"acc-1","settings":{}}}"#, {
-                let v: serde_json::Value = serde_json::from_str(body).unwrap();
-                v["settings"].to_string()
-            }),
-        ),
-        _ => (404, "{}".into()),
-    });
-    let (ok, out, argv) = run_script("sync", &script, &qufabric_env(&api));
-    assert!(ok, "{out}");
-    let seen = api.seen();
-    let put = seen.iter().find(|s| s.method == "PUT").unwrap();
-    let settings = &serde_json::from_str::<serde_json::Value>(&put.body).unwrap()["settings"];
-    // NetBird's GET reports the effective ranges (accounts_handler.go); a PUT carrying them stores overrides.
-    assert!(settings.get("network_range").is_none() && settings.get("network_range_v6").is_none(), "{settings}");
-    // Not forced: groups_propagation_enabled keeps the account's value.
-    assert_eq!(settings["groups_propagation_enabled"], false);
-    assert_eq!(settings["jwt_groups_enabled"], true);
-    assert_eq!(settings["jwt_allow_groups"], serde_json::json!(["netbird-users", "netbird-admins"]));
-    assert_eq!(settings["peer_login_expiration"], 86400);
-    assert!(!argv.contains(PAT), "{argv}");
-}
-
-#[test]
-fn pocketid_script_falls_back_to_secret_before_v2_14() {
-    let script = snippet(&embedded_input(), "pocketid-setup.sh");
-    for (tag, old) in [("pid-new", false), ("pid-old", true)] {
-        let api = FakeApi::start(move |method, path, _| match (method, path) {
-            ("GET", p) if p.starts_with("/api/user-groups") => (200, r#"{"data":[]}"#.into()),
-            ("POST", "/api/user-groups") => (201, r#"{"id":"g-1"}"#.into()),
-            ("POST", "/api/oidc/clients") => (201, r#"{"id":"qufabric"}"#.into()),
-            ("PUT", "/api/oidc/clients/qufabric/allowed-user-groups") => (200, "{}".into()),
-            ("POST", "/api/oidc/clients/qufabric/secrets") if !old => (201, r#"{"secret":"fresh-secret"}"#.into()),
-            ("POST", "/api/oidc/clients/qufabric/secret") if old => (200, r#"{"secret":"fresh-secret"}"#.into()),
-            _ => (404, r#"{"error":"Not Found"}"#.into()),
-        });
-        let key = "pocketid-api-key-55e1".to_owned();
-        let env = [("POCKETID", api.url()), ("POCKETID_API_KEY", key.clone())];
-        let (ok, out, argv) = run_script(tag, &script, &env);
-        assert!(ok, "{tag}: {out}");
-        assert!(out.contains("fresh-secret"), "{tag}: {out}");
-        let seen = api.seen();
-        let client = seen.iter().find(|s| s.path == "/api/oidc/clients").unwrap();
-        let body: serde_json::Value = serde_json::from_str(&client.body).unwrap();
-        assert_eq!(body["launchURL"], "https://qufabric.example.com/");
-        assert!(client.headers.contains(&format!("X-API-Key: {key}")));
-        assert_eq!(seen.iter().any(|s| s.path.ends_with("/secret")), old, "{tag}: {seen:?}");
-        assert!(!argv.contains(&key), "{tag}: the API key reached a command line:\n{argv}");
-    }
 }

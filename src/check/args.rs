@@ -8,7 +8,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::url::{is_fetchable_key_url, is_loopback_host, split, split_host_port};
+mod help;
+mod values;
+
+pub use help::{CHECK_HELP, HELP};
+use values::{check_issuer_url, check_ungated, parse_connect_to, parse_domain};
 
 /// Default `--timeout`: seconds for one connection and its answer.
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 10;
@@ -162,54 +166,6 @@ impl fmt::Display for UsageError {
 fn err<T>(setting: &str, message: impl Into<String>) -> Result<T, UsageError> {
     Err(UsageError { setting: setting.to_owned(), message: message.into() })
 }
-
-/// The top-level help.
-pub const HELP: &str = "\
-pocketgate: PocketGate's native command.
-
-Usage:
-  pocketgate check --domain HOST --issuer URL [options]   check a live deployment from outside
-  pocketgate check --config FILE [options]                the same, options read from FILE
-  pocketgate check --help                                 every option
-
-Exit status: 0 every check passed (or was skipped), 1 a check failed, 2 a usage or configuration error.
-";
-
-/// `pocketgate check --help`.
-pub const CHECK_HELP: &str = "\
-pocketgate check: prove from outside that a QuFabric deployment sends every /api request through PocketGate
-and that everything that must stay ungated still works. Run it after setup and after every proxy change.
-
-Usage: pocketgate check --domain HOST --issuer URL [options]
-
-Deployment (the setup page generates these as a --config file):
-  --domain HOST[:PORT]     QuFabric's public host (no https://); port 443 unless given
-  --issuer URL             PocketID's issuer exactly as configured (https://id.example.com)
-  --mode MODE              embedded (default: QuFabric's embedded IdP, PocketID as its connector) | standalone
-  --gate-issuer URL        the issuer the gate trusts (default: https://HOST/oauth2 in embedded mode, else --issuer)
-  --gate GATE              proxy (default: the Worker on /api routes) | forward-auth | plugin (Traefik)
-  --dashboard MODE         bypass (default: the dashboard never asks the gate) | protect
-  --public-api MODE        bypass (default: /api/instance, /api/setup, invites without a token) | gate
-  --ungated PREFIX         a path prefix that goes straight to QuFabric (repeat; default: the gRPC services,
-                           /relay, /ws-proxy/, /oauth2/)
-Connection:
-  --ca FILE                trust the CA certificates in this PEM file instead of the system's (repeat)
-  --connect-to H:P:ADDR:P  connect to ADDR:P for H:P (TLS name and Host stay H), e.g. before DNS points at it
-  --timeout SECONDS        per connection and answer (default 10, at most 120)
-Optional tokens (never on the command line, never in the environment):
-  --token-file FILE        an allowed user's token: --allowed-path must answer 200
-  --denied-token-file FILE a token of a user outside the allowed groups: /api must answer 403 group_not_allowed
-  --ask-tokens             type both on the terminal instead (nothing is echoed; empty skips)
-  --allowed-path PATH      default /api/users/current
-Output:
-  --json                   one JSON document instead of the table
-  --config FILE            read options from FILE: one per line (--name value), # comments; the command line
-                           adds to it and its single-valued options win
-  --help                   this text
-
-Only ordinary requests are sent (about 90, one at a time, each bounded by --timeout); no admin key is needed.
-Exit status: 0 every check passed (or was skipped), 1 a check failed, 2 a usage or configuration error.
-";
 
 /// Options that take a value.
 const VALUED: [&str; 15] = [
@@ -399,21 +355,7 @@ fn settings(all: &[(String, Option<String>)]) -> Result<Settings, UsageError> {
         given.iter().map(|s| (*s).to_owned()).collect()
     };
     for prefix in &ungated {
-        let bad = !prefix.starts_with('/')
-            || prefix.len() < 2
-            || !prefix.bytes().all(|b| b.is_ascii_graphic())
-            || prefix.contains(['%', '\\', '?', '#', ';'])
-            || prefix.split('/').any(|s| s == "." || s == "..");
-        if bad {
-            return err(
-                "--ungated",
-                "must be a plain path prefix such as /relay or /oauth2/ (no %, \\, ?, #, ;, dots)",
-            );
-        }
-        if prefix.trim_end_matches('/').eq_ignore_ascii_case("/api") || prefix.to_ascii_lowercase().starts_with("/api/")
-        {
-            return err("--ungated", "/api is never ungated: the gate judges every /api request");
-        }
+        check_ungated(prefix)?;
     }
     let connect_to = every(all, "--connect-to").into_iter().map(parse_connect_to).collect::<Result<Vec<_>, _>>()?;
     let timeout = match last(all, "--timeout") {
@@ -448,66 +390,6 @@ fn settings(all: &[(String, Option<String>)]) -> Result<Settings, UsageError> {
         allowed_path,
         timeout: Duration::from_secs(timeout),
         format: if all.iter().any(|(n, _)| n == "--json") { Format::Json } else { Format::Table },
-    })
-}
-
-fn parse_port(setting: &str, text: &str) -> Result<u16, UsageError> {
-    match text.parse::<u16>() {
-        Ok(p) if p > 0 && !text.starts_with('0') => Ok(p),
-        _ => err(setting, "has a port that is not a number from 1 to 65535"),
-    }
-}
-
-/// `host[:port]` → (lower-case host, port).
-fn parse_domain(domain: &str) -> Result<(String, u16), UsageError> {
-    if domain.contains("://") || domain.contains(['/', '?', '#', '@']) {
-        return err("--domain", "give the host only, e.g. qufabric.example.com (no https://, no path)");
-    }
-    let (host, port) = split_host_port(domain);
-    let port = match port {
-        Some(p) => parse_port("--domain", p)?,
-        None => 443,
-    };
-    let valid = !host.is_empty()
-        && host.len() <= 253
-        && host
-            .split('.')
-            .all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
-    if !valid {
-        return err("--domain", "must be a host name such as qufabric.example.com");
-    }
-    Ok((host.to_ascii_lowercase(), port))
-}
-
-/// An issuer the check may fetch: `https://host…`, or `http://` on a loopback host (a test issuer), as the
-/// gate's own rule for key URLs ([`is_fetchable_key_url`]).
-fn check_issuer_url(setting: &str, url: &str) -> Result<(), UsageError> {
-    if !is_fetchable_key_url(url) || split(url).is_some_and(|u| u.rest.contains(['?', '#'])) {
-        let hint = match split(url) {
-            Some(u) if u.scheme == "http" && !is_loopback_host(u.host) => "must use https:// (PocketID behind TLS)",
-            _ => "must be a URL such as https://id.example.com (https://, a host, no user info, query or fragment)",
-        };
-        return err(setting, hint);
-    }
-    Ok(())
-}
-
-/// `HOST:PORT:ADDR:PORT` (ADDR may be `[v6]`).
-fn parse_connect_to(value: &str) -> Result<ConnectTo, UsageError> {
-    const SETTING: &str = "--connect-to";
-    let bad = || err(SETTING, "must be HOST:PORT:ADDR:PORT, e.g. qufabric.example.com:443:192.0.2.10:443");
-    let Some((host, rest)) = value.split_once(':') else { return bad() };
-    let Some((port, rest)) = rest.split_once(':') else { return bad() };
-    let Some((addr, addr_port)) = rest.rsplit_once(':') else { return bad() };
-    let addr = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(addr);
-    if host.is_empty() || addr.is_empty() || addr.contains(['[', ']', '/']) {
-        return bad();
-    }
-    Ok(ConnectTo {
-        host: host.to_ascii_lowercase(),
-        port: parse_port(SETTING, port)?,
-        addr: addr.to_owned(),
-        addr_port: parse_port(SETTING, addr_port)?,
     })
 }
 

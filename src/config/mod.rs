@@ -29,7 +29,7 @@
 //! | `FORWARDED_HEADERS` | forward-auth: which header family carries the original request: `auto`, `nginx` (`X-Original-Method`/`-URI`), `caddy` or `traefik` (`X-Forwarded-Method`/`-Uri`) | `auto` |
 //! | `MAX_TOKEN_AGE` | longest accepted token lifetime in seconds (`exp − iat` and `exp − now`), 60–2592000 | 86400 |
 //! | `LOCAL_USERS` | QuFabric's embedded IdP: `allow` lets its local (password) users, who carry no groups, pass the issuer's group rule as QuFabric does; `groups` requires groups of them too | `groups` |
-//! | `KEYS_STALE_SECONDS` | how long past their TTL the last good keys serve while the issuer is down, 0–604800 | 21600 |
+//! | `KEYS_STALE_SECONDS` | how long past their TTL the last good keys serve while the issuer is down (the Traefik plugin's `keysStaleSeconds`: while its `jwksFile` cannot be read or is not a key set, from the last good read), 0–604800 | 21600 |
 
 use crate::error::Error;
 

@@ -168,10 +168,6 @@ mod tests {
     use super::*;
     use crate::setup::TraefikStatic;
 
-    fn codes(f: &[Finding]) -> Vec<&'static str> {
-        f.iter().map(|f| f.code).collect()
-    }
-
     #[test]
     fn the_zone_is_asked_for_never_guessed() {
         let mut out = Vec::new();

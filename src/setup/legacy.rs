@@ -215,10 +215,6 @@ mod tests {
     use super::super::fixtures::*;
     use super::*;
 
-    fn get<'a>(env: &'a [(&str, String)], k: &str) -> Option<&'a str> {
-        env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str())
-    }
-
     #[test]
     fn setup_env_puts_the_stack_behind_a_tls_proxy_on_443() {
         // Fails on main: the default ports stayed (signal :10000, relay rel://…:33080, dashboard → :33073).

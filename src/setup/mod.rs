@@ -2,8 +2,10 @@
 //!
 //! The page (`crate::web`, wasm32 only) sends the form as a [`SetupInput`]; [`validate::validate`] answers with
 //! [`Finding`]s (each says how to fix it), and [`generate`] turns a valid input into ready-to-paste files for
-//! PocketID ([`pocketid`]), QuFabric ([`qufabric`], embedded or standalone) and the gate ([`gate`]; self-hosted on
-//! workerd: [`workerd`]; inside Traefik as its plugin: [`traefik_plugin`]).
+//! PocketID ([`pocketid`]), QuFabric ([`qufabric`]: embedded mode's identity provider and group sync; [`legacy`]:
+//! standalone mode's legacy stack behind the proxy) and the gate ([`gate`], for the stack [`deployment`] reads from
+//! the form; self-hosted on workerd: [`workerd`]; inside Traefik as its plugin: [`traefik_plugin`]), and
+//! `pocketgate check`'s file ([`check`]).
 //! Structured outputs (JSON, TOML, env files, shell words) are built with serde and quoting helpers
 //! ([`render`]), never by pasting raw input into text.
 //!
@@ -435,11 +437,40 @@ pub(crate) mod fixtures {
         }
     }
 
+    /// Embedded mode with NetBird's two containers on loopback ports (the server on 8081, the dashboard on 8080),
+    /// forward-auth to a Worker on Cloudflare: the proxy snippets' example.
+    pub fn external() -> SetupInput {
+        SetupInput {
+            upstream: "http://127.0.0.1:8081".into(),
+            dashboard_upstream: "http://127.0.0.1:8080".into(),
+            gate_host: GateHost::Cloudflare,
+            gate_url: "https://pocketgate.example.workers.dev".into(),
+            ..combined()
+        }
+    }
+
     /// The plan of a valid input.
     pub fn plan(input: &SetupInput) -> Plan {
         let (findings, plan) = validate::validate(input);
         assert!(findings.iter().all(|f| f.level != Level::Error), "{findings:?}");
         plan.unwrap()
+    }
+
+    /// The codes of `findings`, in order.
+    pub fn codes(findings: &[Finding]) -> Vec<&'static str> {
+        findings.iter().map(|f| f.code).collect()
+    }
+
+    /// The value of `name` in generated `(name, value)` pairs (the gate's variables, setup.env).
+    pub fn get<'a>(pairs: &'a [(&str, String)], name: &str) -> Option<&'a str> {
+        pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// A generated block of `text`, from `start` to the next occurrence of `end` (`end` excluded).
+    pub fn block<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+        let at = text.find(start).unwrap_or_else(|| panic!("{start} missing:\n{text}"));
+        let len = text[at..].find(end).unwrap_or_else(|| panic!("{start}: no end {end:?}"));
+        &text[at..at + len]
     }
 
     /// Render an output as one text (sections, notes, artifacts) for golden comparison.

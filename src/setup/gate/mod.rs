@@ -1,4 +1,5 @@
-//! The gate: `wrangler.toml` `[vars]`, and nginx / Caddy / Traefik forward-auth snippets.
+//! The gate: `wrangler.toml` `[vars]` and `[[routes]]`, and the nginx / Caddy / Traefik forward-auth configurations
+//! (Traefik's static configuration too), routed as NetBird's stacks route their containers ([`routing`]).
 //!
 //! Every forward-auth snippet sets exactly one family of forwarding headers for the gate and clears the other
 //! (docs/CONFIG.md "Behind your own proxy", SECURITY.md "Forward-auth"): nginx `auth_request` passes every client
@@ -21,7 +22,7 @@ mod wrangler;
 
 pub use caddy::caddy;
 pub use nginx::nginx;
-pub use notes::PUBLIC_API_PATHS;
+pub use notes::public_api_paths;
 use routing::*;
 pub use routing::{API_PATH, GRPC_SERVICES, IDP_PATH, WEBSOCKET_PATHS, direct_path_samples, host_only};
 pub use traefik::{traefik, traefik_labels};
@@ -187,10 +188,6 @@ mod tests {
     use super::*;
     use crate::setup::SetupInput;
 
-    fn get<'a>(v: &'a [(&str, String)], k: &str) -> Option<&'a str> {
-        v.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str())
-    }
-
     #[test]
     fn embedded_trusts_the_embedded_idp() {
         let v = vars(&plan(&embedded()));
@@ -224,13 +221,6 @@ mod tests {
         assert_eq!(allow_groups(&star), "*");
     }
 
-    #[test]
-    fn wrangler_vars_is_a_toml_table_of_strings() {
-        let t = wrangler_vars(&plan(&embedded()));
-        assert!(t.contains("[vars]\nISSUER = \"https://qufabric.example.com/oauth2\"\n"));
-        assert!(t.contains("LEEWAY_SECONDS = \"60\"\n"));
-        assert!(secrets().contains("wrangler secret put"));
-    }
     #[test]
     fn section_artifacts_per_gate_mode() {
         let ids = |p: &Plan| section(p).artifacts.iter().map(|a| a.id).collect::<Vec<_>>();

@@ -197,23 +197,6 @@ mod tests {
     use super::super::super::fixtures::*;
     use super::*;
 
-    /// A generated location, from `start` to the next line equal to `end`.
-    fn block<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
-        let at = text.find(start).unwrap_or_else(|| panic!("{start} missing:\n{text}"));
-        let len = text[at..].find(end).unwrap_or_else(|| panic!("{start}: no end {end:?}"));
-        &text[at..at + len]
-    }
-
-    fn external() -> SetupInput {
-        SetupInput {
-            upstream: "http://127.0.0.1:8081".into(),
-            dashboard_upstream: "http://127.0.0.1:8080".into(),
-            gate_host: crate::setup::GateHost::Cloudflare,
-            gate_url: "https://pocketgate.example.workers.dev".into(),
-            ..combined()
-        }
-    }
-
     #[test]
     fn nginx_uses_auth_request_and_overrides_identity_headers() {
         let n = nginx(&plan(&external()), "https://pocketgate.example.workers.dev");

@@ -6,29 +6,13 @@ use super::routing::host_only;
 use super::{
     API_PATH, AUTH_PATH, EMBEDDED_AUDIENCES, GRPC_SERVICES, IDENTITY_HEADERS, IDP_PATH, WEBSOCKET_PATHS, issuer,
 };
+use crate::config::NETBIRD_PUBLIC_API;
 
-/// NetBird's unauthenticated API paths (`management/server/http/handler.go:67-83`) with their methods and what
-/// each exposes to anyone who can reach it: `(paths, what)`.
-pub const PUBLIC_API_PATHS: [(&str, &str); 4] = [
-    (
-        "GET /api/instance",
-        "whether first-run setup is still needed (setup_required), nothing else (instance_handler.go:30, 43-53)",
-    ),
-    (
-        "POST /api/setup",
-        "creates the owner account (email, password, optionally a personal access token) while QuFabric has no \
-         user yet; refused once one exists (instance_handler.go:31, 55-84)",
-    ),
-    (
-        "GET /api/users/invites/nbi_… and POST …/accept",
-        "to whoever holds an invitation link: the invitation's email, name, inviter and expiry, and setting the \
-         invited user's password (invites_handler.go:142-190)",
-    ),
-    (
-        "GET /api/reverse-proxy/callback",
-        "the NetBird Proxy's OAuth callback (types/proxy.go:4-7, handlers/proxy/auth.go:49)",
-    ),
-];
+/// NetBird's unauthenticated API paths as the gate itself opens them ([`NETBIRD_PUBLIC_API`]), one line each:
+/// the methods, the path (`*`: one path segment) and what it exposes to anyone who can reach it.
+pub fn public_api_paths() -> Vec<String> {
+    NETBIRD_PUBLIC_API.iter().map(|r| format!("{} {}: {}", r.methods.join("/"), r.pattern, r.exposes())).collect()
+}
 
 /// The notes every gate mode starts with: the issuer, local users, the public API choice.
 pub fn common(plan: &Plan) -> Vec<String> {
@@ -58,7 +42,7 @@ pub fn common(plan: &Plan) -> Vec<String> {
                 .to_owned(),
         });
     }
-    let paths: Vec<String> = PUBLIC_API_PATHS.iter().map(|(p, what)| format!("{p}: {what}")).collect();
+    let paths = public_api_paths();
     notes.push(match plan.public_api {
         PublicApi::Bypass => format!(
             "PUBLIC_API = \"bypass\" (the gate's default): QuFabric's unauthenticated API paths pass without a \
@@ -123,4 +107,20 @@ pub fn proxy_mode(plan: &Plan) -> String {
         host = host_only(&plan.domain),
         zone = plan.zone.as_deref().unwrap_or_default(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::setup::fixtures::{embedded, plan};
+
+    #[test]
+    fn the_public_api_note_lists_every_path_the_gate_opens_with_its_methods() {
+        let note = common(&plan(&embedded())).into_iter().find(|n| n.starts_with("PUBLIC_API")).unwrap();
+        for r in NETBIRD_PUBLIC_API {
+            let line = format!("{} {}: {}", r.methods.join("/"), r.pattern, r.exposes());
+            assert!(note.contains(&line), "{line} missing from: {note}");
+        }
+        assert_eq!(public_api_paths().len(), NETBIRD_PUBLIC_API.len());
+    }
 }

@@ -308,13 +308,6 @@ mod tests {
     use super::super::super::{Mode, SetupInput};
     use super::*;
 
-    /// A generated router body, from `start` to the next line equal to `end`.
-    fn block<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
-        let at = text.find(start).unwrap_or_else(|| panic!("{start} missing:\n{text}"));
-        let len = text[at..].find(end).unwrap_or_else(|| panic!("{start}: no end {end:?}"));
-        &text[at..at + len]
-    }
-
     #[test]
     fn routers_carry_tls_like_getting_started_on_the_chosen_entry_point() {
         // Fails on main: no router had tls (served as plain HTTP on :443, traefik pkg/server/aggregator.go).

@@ -1,6 +1,7 @@
 // What the deployment-shaped suites send and how they judge it: which request targets QuFabric's REST API would
-// serve, the attack paths (issue 20's and the project's ambiguous-path list), NetBird's public API endpoints, and
-// the identity headers a client must never get through to an upstream.
+// serve, the attack paths (issue 20's, and the project's path tricks and ambiguous paths, which the gate's own suites
+// send too), NetBird's public API endpoints, and the identity headers a client must never get through to an
+// upstream.
 import { goPath } from "./qf-http.mjs";
 
 /**
@@ -42,9 +43,9 @@ const ISSUE_20 = [
   ["GET", "/API/users"], ["GET", "/%2Fapi/users"], ["GET", "/x/..%2F..%2Fapi/users"], ["GET", "/relay\\..\\api\\users"],
 ];
 
-/** The project's ambiguous-path list: tests/e2e/gate-hostile.test.mjs "path tricks against the bypass rules" and
- * tests/e2e/gate-proxies.test.mjs AMBIGUOUS (latin1 strings: raw bytes in the request line). */
-const PROJECT = [
+/** Path tricks against the gate's bypass rules (encoded and plain dot segments, case, `\`, `;`, NUL, overlong
+ * UTF-8; latin1 strings: raw bytes in the request line), sent to the gate itself in tests/e2e/gate-hostile.test.mjs. */
+export const BYPASS_TRICKS = [
   "/api/../oauth2/x", "/oauth2/../api/peers", "/oauth2/%2e%2e/api/peers", "/oauth2/%2E%2E/api/peers",
   "/oauth2/.%2e/api/peers", "/oauth2/x/../../api/peers", "//api/peers", "///api/peers", "/./api/peers",
   "/API/peers", "/Api/peers", "/aPI", "/%41PI/peers", "/%61pi/peers", "/api./peers", "/api../peers",
@@ -53,7 +54,12 @@ const PROJECT = [
   "/ws-proxy/%2e%2e/api/peers", "/relay/%252e%252e/api/peers", "/oauth2/keys?/../../api/peers",
   "/%2fapi/peers", "/relay/\xff/../../api/peers", "/api\xa0/peers", "/oauth2/%c0%ae%c0%ae/api/peers",
   "/OAUTH2/../API/peers", "/relay%00/../api/peers", "/management.ManagementService/../../api/peers",
-  "/api%2Fpeers", "/api/accounts%2F1", "/api%2fpeers", "/Api/users/x", "/api\\peers", "/api/p\xc3\xa9ers",
+];
+
+/** Paths that cannot be normalised safely: with docs/CONFIG.md's example ROUTES each is `400 path_ambiguous` at
+ * the gate (tests/e2e/gate-proxies.test.mjs; latin1: the last is raw UTF-8 bytes of `é`). */
+export const AMBIGUOUS_PATHS = [
+  "/api%2Fpeers", "/api/accounts%2F1", "/api%2fpeers", "/API/peers", "/Api/users/x", "/api\\peers", "/api/p\xc3\xa9ers",
 ];
 
 /** Ways out of an ungated prefix `p` into /api (dot segments encoded or not, `\`, case). */
@@ -72,14 +78,14 @@ export const UNGATED_PREFIXES = [
 
 /**
  * The attack: `[method, target]` pairs, none of them a public endpoint, each one that QuFabric's REST API would
- * serve (restServes) if a proxy passed it on unchanged or decoded: issue 20's, the project's list, and every
+ * serve (restServes) if a proxy passed it on unchanged or decoded: issue 20's, the project's lists, and every
  * escape from each prefix in `prefixes` (UNGATED_PREFIXES and what the topology adds). Deduplicated.
  */
 export function attackRequests(prefixes = UNGATED_PREFIXES) {
   const out = new Map();
   const add = (method, target) => { if (restServes(target)) out.set(`${method} ${target}`, [method, target]); };
   for (const [m, t] of ISSUE_20) add(m, t);
-  for (const t of PROJECT) add("GET", t);
+  for (const t of [...BYPASS_TRICKS, ...AMBIGUOUS_PATHS]) add("GET", t);
   for (const p of new Set(prefixes.map((x) => x.replace(/\/$/, "")))) {
     for (const t of ESCAPES(p)) add(t.includes("/users/1") ? "DELETE" : "GET", t);
   }
