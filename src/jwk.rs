@@ -6,7 +6,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::alg::{Algorithm, Curve, KeyKind};
 use crate::error::{Error, Part, clip};
@@ -342,7 +341,7 @@ fn thumbprint(material: &KeyMaterial) -> [u8; 32] {
         }
         KeyMaterial::Ed25519 { x } => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, b(x)),
     };
-    Sha256::digest(canonical.as_bytes()).into()
+    crate::crypto::sha256(canonical.as_bytes())
 }
 
 /// A parsed JWKS: the usable keys, and the members that were rejected with why.

@@ -1,5 +1,7 @@
-//! Google Wycheproof vectors through PocketGate's signature path, natively, with BOTH backends (RustCrypto and
-//! Ring), which must give identical verdicts on every case.
+//! Google Wycheproof vectors through PocketGate's signature path with BOTH backends (RustCrypto and Ring), which
+//! must give identical verdicts on every case: natively, and on wasm32-wasip1 with the `traefik` feature (ring and
+//! RustCrypto as the Traefik plugin builds them; `cargo xtask test` runs it under Node's WASI with
+//! tests/wasi/run.mjs, the vector files read in place through WASI).
 //!
 //! (a) `json_web_signature_test.json`: every case through `token::parse` → `Header::check(AlgorithmSet::all())`
 //!     → `KeySet` from the group's public JWK → `select` → `SignatureVerifier::verify`.
@@ -11,7 +13,8 @@
 //! The JSON files of (a) and (b) are read in place from `$WYCHEPROOF_DIR` (default
 //! `<CARGO_MANIFEST_DIR>/../shared/vectors/wycheproof`), never copied into the repository. When they are absent
 //! the test says so loudly, and fails under `CI=true`.
-#![cfg(not(target_arch = "wasm32"))] // native backends (ring) and file access; wasm has its own suites
+// Both backends and file access: native, or the plugin's wasm32-wasip1 build (the browser wasm has its own suites).
+#![cfg(any(not(target_arch = "wasm32"), all(target_os = "wasi", feature = "traefik")))]
 
 use std::path::PathBuf;
 

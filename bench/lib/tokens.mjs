@@ -27,25 +27,44 @@ function idToken(key, i, t) {
   return signJws(key, { alg: key.alg, kid: key.kid, typ: "JWT" }, payload);
 }
 
-/** `{ key, tokens }` with at least `n` distinct valid tokens for `alg`, from the cache when it is fresh. */
-export function pool(dir, alg, n, log = () => {}) {
+/**
+ * `{ key, tokens }` with at least `n` distinct valid tokens for `alg`, from the cache when it is fresh. A fresh
+ * cache with fewer tokens is extended with the same key (only the missing tokens are minted), so a pool grown
+ * after a run wrapped (see `grownPool`) stays grown for the next run. `all`: every cached token, when there are
+ * more than `n`.
+ */
+export function pool(dir, alg, n, log = () => {}, { all = false } = {}) {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `pool-${alg}.json`);
   const now = Math.floor(Date.now() / 1000);
+  let cached = null;
   if (existsSync(file)) {
     const c = JSON.parse(readFileSync(file, "utf8"));
-    if (c.tokens.length >= n && c.lifetime === LIFETIME && c.exp - now > MIN_LEFT) {
-      const privateKey = createPrivateKey(c.pkcs8);
-      return { key: { alg, kid: c.kid, jwk: c.jwk, privateKey }, tokens: c.tokens.slice(0, n) };
-    }
+    if (c.lifetime === LIFETIME && c.exp - now > MIN_LEFT) cached = c;
   }
-  const key = newKey(alg);
-  const t0 = performance.now();
-  const tokens = Array.from({ length: n }, (_, i) => idToken(key, i, now));
-  log(`minted ${n} ${alg} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s (cached in ${file})`);
-  const pkcs8 = key.privateKey.export({ format: "pem", type: "pkcs8" });
-  writeFileSync(file, JSON.stringify({ kid: key.kid, jwk: key.jwk, pkcs8, lifetime: LIFETIME, exp: now + LIFETIME, tokens }));
-  return { key, tokens };
+  const key = cached ? { alg, kid: cached.kid, jwk: cached.jwk, privateKey: createPrivateKey(cached.pkcs8) } : newKey(alg);
+  const tokens = cached ? cached.tokens : [];
+  if (tokens.length < n) {
+    const t0 = performance.now();
+    const have = tokens.length;
+    for (let i = have; i < n; i++) tokens.push(idToken(key, i, now));
+    log(`minted ${n - have} ${alg} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s (${n} cached in ${file})`);
+    const pkcs8 = cached?.pkcs8 ?? key.privateKey.export({ format: "pem", type: "pkcs8" });
+    // The pool expires with its oldest token.
+    const exp = cached?.exp ?? now + LIFETIME;
+    writeFileSync(file, JSON.stringify({ kid: key.kid, jwk: key.jwk, pkcs8, lifetime: LIFETIME, exp, tokens }));
+  }
+  return { key, tokens: all ? tokens : tokens.slice(0, n) };
+}
+
+/**
+ * The pool size for a run that needs `used` distinct tokens in its measured window, which may take only the
+ * first `share` of the pool (the rest is the warm-up's): a quarter more than that, and at least double `n`
+ * (the size that was too small). A faster machine answers more requests in the same seconds; the pool grows
+ * with it instead of failing the run.
+ */
+export function grownPool(n, used, share = 0.75) {
+  return Math.max(2 * n, Math.ceil((used / share) * 1.25));
 }
 
 /** Tokens that must be refused: alternately a valid token with a damaged signature, and an unknown `kid`. */

@@ -78,6 +78,31 @@ pub(crate) fn ecdsa_verify(
     if ok { Ok(()) } else { Err(Error::SignatureInvalid) }
 }
 
+/// ECDSA P-521 over a SHA-512 `prehash` of the message (the ring backend hashes with ring's SHA-512): the same
+/// length and point rules as [`ecdsa_verify`].
+#[cfg(any(not(target_arch = "wasm32"), feature = "traefik"))]
+pub(crate) fn ecdsa_p521_verify_prehash(
+    key: &Jwk,
+    curve: Curve,
+    x: &[u8],
+    y: &[u8],
+    prehash: &[u8],
+    signature: &[u8],
+) -> Result<(), Error> {
+    use signature::hazmat::PrehashVerifier;
+    if curve != Curve::P521 {
+        return Err(Error::KeyMismatch { reason: "key type or curve does not fit the algorithm" });
+    }
+    if signature.len() != 2 * curve.coordinate_len() {
+        return Err(Error::SignatureInvalid);
+    }
+    let sec1 = [&[0x04u8][..], x, y].concat();
+    let vk =
+        p521::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| key.unusable("the point is not on the curve"))?;
+    let ok = p521::ecdsa::Signature::from_slice(signature).is_ok_and(|s| vk.verify_prehash(prehash, &s).is_ok());
+    if ok { Ok(()) } else { Err(Error::SignatureInvalid) }
+}
+
 fn ed25519_verify(key: &Jwk, x: &[u8; 32], message: &[u8], signature: &[u8]) -> Result<(), Error> {
     let sig: [u8; 64] = signature.try_into().map_err(|_| Error::SignatureInvalid)?;
     let vk = ed25519_dalek::VerifyingKey::from_bytes(x)

