@@ -125,6 +125,10 @@ pub fn traefik(paths: &Paths) -> Result<(String, PathBuf)> {
     let built = paths.target.join(TRAEFIK_TARGET).join("release/pocketgate-traefik.wasm");
     // -Oz first: its passes run before the lowering, so none can bring the bulk-memory instructions back.
     let small = paths.target.join("xtask/pocketgate-traefik.Oz.wasm");
+    // A fresh clone has no target/xtask/ yet (wasm-opt does not create directories).
+    if let Some(parent) = small.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
     run("wasm-opt -Oz (Traefik plugin)", wasm_opt(paths, &built, &small))?;
     run("wasm-opt --llvm-memory-copy-fill-lowering (Traefik plugin)", wasm_lower_bulk_memory(paths, &small, &wasm))?;
     copy(&paths.root.join("src/traefik/traefik.yml"), &dir.join(".traefik.yml"))?;
