@@ -3,7 +3,8 @@
 //! - `jwks` (inline) is loaded when the instance starts and parsed again whenever the key cache asks (its TTL is a
 //!   day: nothing changes it but a configuration reload, which builds a new middleware).
 //! - `jwksFile` is the operator's statement of the keys, read at every request by [`Keys::check`] and compared
-//!   with the bytes of the last read (no `stat`, no parse unless the bytes changed), so every pooled instance
+//!   with the bytes of the last read (no parse unless the bytes changed; the file stays open while the path names
+//!   it, [`super::keyfile`]), so every pooled instance
 //!   follows the file at its next request, whatever the file's size or modification time:
 //!   - a well-formed key set is loaded as it is ([`StatedKeys`]): a removed key stops verifying, and an empty set
 //!     (`{"keys":[]}`) revokes every key (`503 keys_unavailable`, the Worker's answer when it has no usable key);
@@ -19,8 +20,10 @@
 //!
 //! Nothing here waits or fetches over the network.
 
-use std::io::{ErrorKind, Read};
+use std::fs::File;
+use std::io::ErrorKind;
 
+use super::keyfile::{HeldFile, read_at};
 use super::options::KeySource;
 use crate::error::Error;
 use crate::jwk::{KeySet, MAX_JWKS_BYTES};
@@ -72,6 +75,8 @@ struct KeyFile {
     confirmed: Option<u64>,
     /// The read buffer, [`CHUNK`] bytes.
     chunk: Vec<u8>,
+    /// The file, kept open while the path names it.
+    held: HeldFile,
 }
 
 #[derive(Debug)]
@@ -93,9 +98,13 @@ impl Keys {
             .into_iter()
             .map(|spec| match spec {
                 KeySource::Inline(text) => Source::Inline(text),
-                KeySource::File(path) => {
-                    Source::File(KeyFile { path, seen: None, confirmed: None, chunk: vec![0; CHUNK] })
-                }
+                KeySource::File(path) => Source::File(KeyFile {
+                    path,
+                    seen: None,
+                    confirmed: None,
+                    chunk: vec![0; CHUNK],
+                    held: HeldFile::default(),
+                }),
             })
             .collect();
         Keys { sources }
@@ -146,7 +155,8 @@ impl Keys {
 
 impl KeyFile {
     fn check(&mut self, issuer: usize, caches: &mut Caches, now: u64, log: &mut impl FnMut(&str)) {
-        let Some((seen, keys)) = read_if_changed(&self.path, self.seen.as_ref(), &mut self.chunk) else {
+        let Some((seen, keys)) = read_if_changed(&self.path, &mut self.held, self.seen.as_ref(), &mut self.chunk)
+        else {
             // The same bytes (or the same failure) as the last read: a good file is confirmed, and stated again
             // only when a day's TTL ran out.
             let good = match &self.seen {
@@ -232,11 +242,13 @@ fn unreadable(e: &std::io::Error) -> Error {
     }
 }
 
-/// Read `path` and compare it with `last`, chunk by chunk: `None` when it reads the same (the same bytes, or the
-/// same failure); else what it holds now and what that says. An unchanged file under 4 KiB costs three WASI calls
-/// (`path_open`, one `fd_read`, `fd_close`) and a comparison. At most [`MAX_JWKS_BYTES`] + 1 bytes are read (a
-/// longer file is refused by the parser); nothing is allocated unless the bytes differ.
-fn read_if_changed(path: &str, last: Option<&Seen>, chunk: &mut [u8]) -> Option<(Seen, FileKeys)> {
+/// Read `path` (through `held`, [`super::keyfile`]) and compare it with `last`, chunk by chunk: `None` when it
+/// reads the same (the same bytes, or the same failure); else what it holds now and what that says. An unchanged
+/// file under 4 KiB that stays open costs two WASI calls (`path_filestat_get`, one `fd_pread`) and a comparison
+/// ([`compare`]).
+/// At most [`MAX_JWKS_BYTES`] + 1 bytes are read (a longer file is refused by the parser); nothing is allocated
+/// unless the bytes differ.
+fn read_if_changed(path: &str, held: &mut HeldFile, last: Option<&Seen>, chunk: &mut [u8]) -> Option<(Seen, FileKeys)> {
     let failed = |e: std::io::Error| {
         let seen = match e.kind() {
             ErrorKind::NotFound => Seen::Gone,
@@ -253,31 +265,51 @@ fn read_if_changed(path: &str, last: Option<&Seen>, chunk: &mut [u8]) -> Option<
         };
         (!same).then_some((seen, keys))
     };
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f.take(MAX_JWKS_BYTES as u64 + 1),
+    let bytes = match held.read(path, |file, size| compare(file, size, last.and_then(Seen::bytes), chunk)) {
+        Ok(None) => return None,
+        Ok(Some(bytes)) => bytes,
         Err(e) => return failed(e),
     };
-    let before = last.and_then(Seen::bytes);
+    Some(match KeySet::from_json(&bytes) {
+        Ok(set) => (Seen::Set(bytes), FileKeys::Stated(set)),
+        Err(e) => (Seen::Invalid(bytes, e.clone()), FileKeys::Broken(e)),
+    })
+}
+
+/// `file`'s bytes from offset 0 (at most [`MAX_JWKS_BYTES`] + 1) compared with `before`: `None` when they are the
+/// same, else all of them. When the path's stat gave `before`'s size, the bytes up to that size are the whole
+/// comparison: one `fd_pread` for a file under 4 KiB, with no read of the end (a file that grows after the stat
+/// is seen at the next request).
+fn compare(file: &File, size: u64, before: Option<&[u8]>, chunk: &mut [u8]) -> std::io::Result<Option<Vec<u8>>> {
+    const LIMIT: usize = MAX_JWKS_BYTES + 1;
+    let read = |chunk: &mut [u8], at: usize| loop {
+        let want = chunk.len().min(LIMIT - at);
+        match read_at(file, &mut chunk[..want], at as u64) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    };
     let old = before.unwrap_or_default();
+    let same_size = before.is_some() && size == old.len() as u64;
     let mut at = 0;
-    let bytes = loop {
-        let n = match file.read(chunk) {
-            Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return failed(e),
-        };
+    loop {
+        let want = if same_size { chunk.len().min(old.len() - at) } else { chunk.len() };
+        if want == 0 {
+            return Ok(None);
+        }
+        let n = read(&mut chunk[..want], at)?;
         if n == 0 {
             if before.is_some() && at == old.len() {
-                return None;
+                return Ok(None);
             }
-            break old[..at].to_vec();
+            return Ok(Some(old[..at].to_vec()));
         }
         if before.is_some() && old.get(at..at + n) == Some(&chunk[..n]) {
             at += n;
-            // A short read of a regular file is its end: the same bytes, without one more (empty) read. A file
-            // still being written is read again at the next request.
-            if n < chunk.len() && at == old.len() {
-                return None;
+            // A short read of a regular file is its end (wazero's `fd_pread` is Go's `ReadAt`, which reads until
+            // the buffer is full or the file ends): the same bytes, without one more (empty) read.
+            if n < want && at == old.len() {
+                return Ok(None);
             }
             continue;
         }
@@ -285,19 +317,12 @@ fn read_if_changed(path: &str, last: Option<&Seen>, chunk: &mut [u8]) -> Option<
         let mut bytes = old[..at].to_vec();
         bytes.extend_from_slice(&chunk[..n]);
         loop {
-            match file.read(chunk) {
-                Ok(0) => break,
-                Ok(n) => bytes.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return failed(e),
+            match read(chunk, bytes.len())? {
+                0 => return Ok(Some(bytes)),
+                n => bytes.extend_from_slice(&chunk[..n]),
             }
         }
-        break bytes;
-    };
-    Some(match KeySet::from_json(&bytes) {
-        Ok(set) => (Seen::Set(bytes), FileKeys::Stated(set)),
-        Err(e) => (Seen::Invalid(bytes, e.clone()), FileKeys::Broken(e)),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -466,6 +491,19 @@ mod tests {
         assert!(now.contains(&"key-bbb".to_owned()) && !now.contains(&"key-aaa".to_owned()));
         dir.write_at(&b[..b.len() - 1], mtime); // a prefix of the last read: not JSON any more
         let logged = check(&mut keys, &mut caches, T0 + 2);
+        assert_eq!(logged.len(), 1, "{logged:?}");
+        assert!(logged[0].contains("key set is invalid"), "{logged:?}");
+        assert_eq!(kids(&mut caches, &keys, T0 + 2).unwrap(), now, "the last good keys, for the stale window");
+        dir.write_at(&a, mtime);
+        check(&mut keys, &mut caches, T0 + 3);
+        assert!(kids(&mut caches, &keys, T0 + 3).unwrap().contains(&"key-aaa".to_owned()));
+        dir.write_at(&b[..b.len() - 1], mtime);
+        check(&mut keys, &mut caches, T0 + 4);
+        dir.write_at(&b, mtime); // the last read and one more byte: read to its end, good again
+        assert!(check(&mut keys, &mut caches, T0 + 5).is_empty());
+        assert!(kids(&mut caches, &keys, T0 + 5).unwrap().contains(&"key-bbb".to_owned()));
+        dir.write_at(&format!("{}\n", &b[..b.len() - 1]), mtime); // the same size, only the last byte differs
+        let logged = check(&mut keys, &mut caches, T0 + 6);
         assert_eq!(logged.len(), 1, "{logged:?}");
         assert!(logged[0].contains("key set is invalid"), "{logged:?}");
     }

@@ -5,6 +5,7 @@
 //!   Worker (pure; tested natively).
 //! - `keys`: each issuer's key set from `jwks` (inline) or `jwksFile` (a mounted file, read and compared before
 //!   every request: the operator's statement of the keys, an empty or deleted file revokes): never the network.
+//! - `keyfile`: the open `jwksFile` and which file its path names (the operating-system calls behind `keys`).
 //! - `handler` (wasm32 only): the http-wasm I/O around [`crate::request::decide`].
 //!
 //! The HTTP contract is the Worker's ([`crate::answer`], [`crate::http`]); one refusal is the plugin's own: a
@@ -12,6 +13,9 @@
 
 #[cfg(all(target_arch = "wasm32", feature = "traefik"))]
 mod handler;
+#[cfg(any(not(target_arch = "wasm32"), feature = "traefik"))]
+mod keyfile;
+#[cfg(any(not(target_arch = "wasm32"), feature = "traefik"))]
 pub mod keys;
 pub mod options;
 

@@ -13,7 +13,7 @@
 // And what the build does for Traefik's wazero (v1.8.0, under Go 1.24+; xtask/src/util.rs wasm_lower_bulk_memory):
 // a 16 KiB key file and valid tokens of several kilobytes are handled, not a 500 "out of bounds memory access".
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -157,6 +157,34 @@ describe("jwksFile with the documented options (keysStaleSeconds at its default,
     assert.match(log, /pocketgate: jwksFile \/keys\/jwks\.json holds no usable key \(0 rejected\): every token of this issuer is refused \(503 keys_unavailable\)/);
     writeKeys(ctx.file, JSON.stringify(issuer.jwks()));
     await warm(ctx.proxy, token);
+  });
+
+  test("a key file behind symlinks follows their swap at the next request in every instance (a Kubernetes ConfigMap)", async () => {
+    // kubelet's layout: jwks.json -> ..data/jwks.json, ..data -> ..<timestamp>/, swapped by renaming a new ..data
+    // link over the old one. The plugin keeps the file open between requests; the path now names another file.
+    const volume = (name, text) => {
+      mkdirSync(join(ctx.keys, name));
+      writeFileSync(join(ctx.keys, name, "jwks.json"), text);
+      symlinkSync(name, join(ctx.keys, "..data_tmp"));
+      renameSync(join(ctx.keys, "..data_tmp"), join(ctx.keys, "..data"));
+    };
+    volume("..2026_12_04_a", JSON.stringify(issuer.jwks()));
+    symlinkSync("..data/jwks.json", `${ctx.file}.link`);
+    renameSync(`${ctx.file}.link`, ctx.file);
+    const oldToken = issuer.idToken();
+    await warm(ctx.proxy, oldToken);
+    issuer.rotate("RS256");
+    const newToken = issuer.idToken();
+    volume("..2026_12_04_b", JSON.stringify(issuer.jwks()));
+    assertAllRefused(await burst(ctx.proxy, oldToken), 401, "key_not_found");
+    const [fresh, stale] = await Promise.all([burst(ctx.proxy, newToken), burst(ctx.proxy, oldToken)]);
+    assert.deepEqual(answers(fresh), Array(WIDTH).fill("200"));
+    assertAllRefused(stale, 401, "key_not_found");
+    // The old volume's file, still open in the instances, is rewritten in place: it is no longer the path's file.
+    writeFileSync(join(ctx.keys, "..2026_12_04_a", "jwks.json"), '{"keys":[]}');
+    assert.deepEqual(answers(await burst(ctx.proxy, newToken)), Array(WIDTH).fill("200"));
+    writeKeys(ctx.file, JSON.stringify(issuer.jwks()));
+    await warm(ctx.proxy, newToken);
   });
 
   test("a deleted file revokes at the next request in every instance (not the stale window); writing it back restores", async () => {
