@@ -40,11 +40,10 @@ pub struct HeldFile {
 }
 
 impl HeldFile {
-    /// Run `read` on the file `path` names now, reused or opened. An error is the path's (`NotFound` when it does
-    /// not exist) or `read`'s; nothing stays open after one, nor when the host gives no inode (then a file held
-    /// open between requests could not be told from a replaced one, and on Windows it would stop the operator's
-    /// rename over it).
-    /// `read` is given the file and the size the path's stat gave.
+    /// Run `read` on the file `path` names now, reused or opened, and the size the path's stat gave. An error is
+    /// the path's (`NotFound` when it does not exist) or `read`'s; nothing stays open after one, nor when the host
+    /// gives no inode (then a file held open between requests could not be told from a replaced one, and on
+    /// Windows it would stop the operator's rename over it).
     pub fn read<T>(&mut self, path: &str, read: impl FnOnce(&File, u64) -> io::Result<T>) -> io::Result<T> {
         let result = self.open(path).and_then(|(file, size)| read(file, size));
         if result.is_err() || matches!(self.open, Some((_, None))) {
@@ -54,55 +53,43 @@ impl HeldFile {
     }
 
     fn open(&mut self, path: &str) -> io::Result<(&File, u64)> {
-        let (now, size) = os::path_id(path)?;
-        let reuse = matches!((&self.open, now), (Some((_, Some(held))), Some(now)) if *held == now);
-        if !reuse {
-            self.open = None;
-            let file = File::open(path)?;
-            // The inode of what was opened (the path may have been replaced since its stat): the next request
-            // reuses it only while the path still names it.
-            let id = os::file_id(&file)?;
-            self.open = Some((file, id));
-        }
-        match &self.open {
-            Some((file, _)) => Ok((file, size)),
-            None => Err(io::Error::other("jwksFile: not open")),
-        }
+        let (now, size) = path_id(path)?;
+        let open = match self.open.take() {
+            Some(held @ (_, Some(id))) if now == Some(id) => held,
+            _ => {
+                let file = File::open(path)?;
+                // The inode of what was opened (the path may have been replaced since its stat): the next request
+                // reuses it only while the path still names it.
+                let id = file_id(&file)?;
+                (file, id)
+            }
+        };
+        let (file, _) = self.open.insert(open);
+        Ok((file, size))
     }
 }
 
-/// Read into `buf` from byte `offset` of `file` (0 at the end), without moving a file position.
+// The calls go through rustix (safe bindings: wasi-libc's `stat`, `fstat` and `pread` in the plugin, Linux's
+// natively), because stable Rust's standard library gives neither an inode nor a positioned read on WASI.
+
+fn id(st: &rustix::fs::Stat) -> Option<FileId> {
+    FileId::known(st.st_dev, st.st_ino)
+}
+
+/// Which file `path` names, following symlinks, and its size (`path_filestat_get`).
+fn path_id(path: &str) -> io::Result<(Option<FileId>, u64)> {
+    let st = rustix::fs::stat(path)?;
+    Ok((id(&st), u64::try_from(st.st_size).unwrap_or(u64::MAX)))
+}
+
+/// Which file `file` is (`fd_filestat_get`).
+fn file_id(file: &File) -> io::Result<Option<FileId>> {
+    Ok(id(&rustix::fs::fstat(file)?))
+}
+
+/// Read into `buf` from byte `offset` of `file` (0 at the end), without moving a file position (`fd_pread`).
 pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    os::read_at(file, buf, offset)
-}
-
-/// The calls, through rustix (safe bindings: wasi-libc's `stat`, `fstat` and `pread` in the plugin, Linux's
-/// natively), because stable Rust's standard library gives neither an inode nor a positioned read on WASI.
-mod os {
-    use std::fs::File;
-    use std::io;
-
-    use super::FileId;
-
-    fn id(st: &rustix::fs::Stat) -> Option<FileId> {
-        FileId::known(st.st_dev, st.st_ino)
-    }
-
-    /// Which file `path` names, following symlinks, and its size (`path_filestat_get`).
-    pub fn path_id(path: &str) -> io::Result<(Option<FileId>, u64)> {
-        let st = rustix::fs::stat(path)?;
-        Ok((id(&st), u64::try_from(st.st_size).unwrap_or(u64::MAX)))
-    }
-
-    /// Which file `file` is (`fd_filestat_get`).
-    pub fn file_id(file: &File) -> io::Result<Option<FileId>> {
-        Ok(id(&rustix::fs::fstat(file)?))
-    }
-
-    /// `fd_pread`.
-    pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        Ok(rustix::io::pread(file, buf, offset)?)
-    }
+    Ok(rustix::io::pread(file, buf, offset)?)
 }
 
 #[cfg(all(test, unix))]

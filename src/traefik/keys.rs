@@ -242,12 +242,11 @@ fn unreadable(e: &std::io::Error) -> Error {
     }
 }
 
-/// Read `path` (through `held`, [`super::keyfile`]) and compare it with `last`, chunk by chunk: `None` when it
-/// reads the same (the same bytes, or the same failure); else what it holds now and what that says. An unchanged
-/// file under 4 KiB that stays open costs two WASI calls (`path_filestat_get`, one `fd_pread`) and a comparison
-/// ([`compare`]).
-/// At most [`MAX_JWKS_BYTES`] + 1 bytes are read (a longer file is refused by the parser); nothing is allocated
-/// unless the bytes differ.
+/// Read `path` (through `held`, [`super::keyfile`]) and compare it with `last`, chunk by chunk ([`compare`]):
+/// `None` when it reads the same (the same bytes, or the same failure); else what it holds now and what that says.
+/// An unchanged file under 4 KiB that stays open costs two WASI calls (`path_filestat_get`, one `fd_pread`) and a
+/// comparison. At most [`MAX_JWKS_BYTES`] + 1 bytes are read (a longer file is refused by the parser); nothing is
+/// allocated unless the bytes differ.
 fn read_if_changed(path: &str, held: &mut HeldFile, last: Option<&Seen>, chunk: &mut [u8]) -> Option<(Seen, FileKeys)> {
     let failed = |e: std::io::Error| {
         let seen = match e.kind() {
