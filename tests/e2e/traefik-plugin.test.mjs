@@ -134,6 +134,11 @@ describe("the documented configuration", () => {
     assertRefused(await api(ctx.proxy, { authorization: "Token nbp_123" }), 401, "pat_not_allowed", invalid);
     assertRefused(await api(ctx.proxy, bearer(issuer.idToken({ groups: ["contractors"] }))), 403, "group_not_allowed", undefined);
     assertRefused(await api(ctx.proxy, { authorization: [`Bearer ${good}`, `Bearer ${good}`] }), 400, "authorization_repeated", undefined);
+    // A token with a byte that is not UTF-8 (Go passes header bytes through as they came): refused, never a 500.
+    const dot = good.indexOf(".") + 5;
+    const notUtf8 = await wireRequest(ctx.proxy.url, { method: "GET", path: "/api/peers", encoding: "latin1",
+      headers: { authorization: `Bearer ${good.slice(0, dot)}\xff${good.slice(dot + 1)}` } });
+    assertRefused(notUtf8, 401, "token_base64", invalid);
     assert.equal(qf.since(from, "rest").length, 0);
   });
 

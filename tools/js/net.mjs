@@ -38,11 +38,12 @@ export function rawRequest(base, path, { method = "GET", headers = {}, body } = 
 
 /**
  * One HTTP/1.1 request written byte for byte on a new connection (`Connection: close`), for what Node's client
- * refuses or rewrites: a method in any case (Node upper-cases it) or one that is not a token. Resolves with
+ * refuses or rewrites: a method in any case (Node upper-cases it) or one that is not a token; `encoding: "latin1"`
+ * writes each character below U+0100 as that one byte (a header value that is not UTF-8). Resolves with
  * `{ status, headers, text, json }` once the answer is complete (by its length, its last chunk, or the server
  * closing; no body after HEAD or 1xx/204/304).
  */
-export function wireRequest(base, { method, path, headers = {}, body = "" }) {
+export function wireRequest(base, { method, path, headers = {}, body = "", encoding = "utf8" }) {
   const u = new URL(base);
   const lines = [`${method} ${path} HTTP/1.1`, `host: ${u.host}`, "connection: close"];
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
@@ -51,7 +52,7 @@ export function wireRequest(base, { method, path, headers = {}, body = "" }) {
   return new Promise((resolve, reject) => {
     // Written, not ended: a half-closed connection reads as a client that went away (Go's server cancels the
     // request, Traefik answers 499).
-    const socket = connect(Number(u.port), u.hostname, () => socket.write(`${lines.join("\r\n")}\r\n\r\n${body}`));
+    const socket = connect(Number(u.port), u.hostname, () => socket.write(`${lines.join("\r\n")}\r\n\r\n${body}`, encoding));
     socket.setTimeout(30_000, () => socket.destroy(new Error(`no answer to ${method} ${path} within 30 s`)));
     let raw = Buffer.alloc(0);
     let done = false;
