@@ -130,7 +130,7 @@ pub fn traefik(paths: &Paths) -> Result<(String, PathBuf)> {
         std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
     run("wasm-opt -Oz (Traefik plugin)", wasm_opt(paths, &built, &small))?;
-    run("wasm-opt --llvm-memory-copy-fill-lowering (Traefik plugin)", wasm_lower_bulk_memory(paths, &small, &wasm))?;
+    run("memory.copy/fill lowered to 8-byte loops (Traefik plugin)", wasm_lower_bulk_memory(paths, &small, &wasm))?;
     copy(&paths.root.join("src/traefik/traefik.yml"), &dir.join(".traefik.yml"))?;
     Ok(("Traefik plugin (plugin.wasm as shipped, after wasm-opt -Oz)".into(), wasm))
 }

@@ -163,16 +163,17 @@ pub fn wasm_opt(paths: &Paths, input: &Path, output: &Path) -> Command {
     c
 }
 
-/// `wasm-opt --llvm-memory-copy-fill-lowering <input> -o <output>`: `memory.copy` and `memory.fill` become loops
-/// and nothing else changes. For the Traefik plugin: Traefik 3.7 runs plugins in wazero v1.8.0 (its go.mod), whose
-/// amd64 code calls Go's `runtime.memmove` for `memory.copy` without reserving RDX, which the memmove of Go 1.24
-/// and later clobbers (wazero commit 70a9688, #2378, first in v1.9.0; Traefik 3.7.15 is built with Go 1.26): a
-/// value the compiled code keeps in RDX across a copy of some kilobytes is lost, and the plugin computes garbage
-/// (a valid 2 KB token answered `500 out of bounds memory access`). Without the instructions there is no call.
+/// `node tools/js/wasmlower.mjs <input> <output>`: `memory.copy` and `memory.fill` become calls to functions that
+/// move eight bytes per iteration, and nothing else changes. For the Traefik plugin: Traefik 3.7 runs plugins in
+/// wazero v1.8.0 (its go.mod), whose amd64 code calls Go's `runtime.memmove` for `memory.copy` without reserving
+/// RDX, which the memmove of Go 1.24 and later clobbers (wazero commit 70a9688, #2378, first in v1.9.0; Traefik
+/// 3.7.15 is built with Go 1.26): a value the compiled code keeps in RDX across a copy of some kilobytes is lost,
+/// and the plugin computes garbage (a valid 2 KB token answered `500 out of bounds memory access`). Without the
+/// instructions there is no call. (binaryen's own `--llvm-memory-copy-fill-lowering`, which the script starts
+/// from, moves one byte per iteration: about 3 µs of a cached token's guest time in Traefik.)
 pub fn wasm_lower_bulk_memory(paths: &Paths, input: &Path, output: &Path) -> Command {
-    let mut c = paths.cmd(paths.npm_bin.join("wasm-opt"));
-    c.args(WASM_FEATURES.iter().map(|f| format!("--enable-{f}"))).arg("--llvm-memory-copy-fill-lowering");
-    c.arg(input).arg("-o").arg(output);
+    let mut c = paths.cmd(paths.node22_bin.join("node"));
+    c.arg(paths.root.join("tools/js/wasmlower.mjs")).arg(input).arg(output);
     c
 }
 
