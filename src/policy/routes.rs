@@ -200,34 +200,57 @@ impl Routes {
         let Some(path) = normalize(path) else {
             return ambiguous();
         };
-        let action = self.select(method, &path, false);
-        if *self.select(method, &path, true) != *action {
+        let (action, folded) = self.select(method, &path);
+        if *folded != *action {
             return ambiguous();
         }
         Ok(action)
     }
 
-    /// The most specific matching rule's action for a normal `path` (`fold`: paths match case-insensitively).
-    fn select(&self, method: &Method<'_>, path: &str, fold: bool) -> &RouteAction {
-        // (length, a prefix rule over a public path, how the method is held): the greatest wins, the first of
-        // equals.
-        let mut best: Option<((usize, u8, u8), &RouteAction)> = None;
-        let mut offer = |rank: (usize, u8, u8), action| {
-            if best.is_none_or(|(b, _)| rank > b) {
-                best = Some((rank, action));
-            }
-        };
+    /// The most specific matching rule's action for a normal `path`, and the same when paths match ASCII
+    /// case-insensitively: one pass over the table for both (a rule that matches exactly matches folded too).
+    fn select(&self, method: &Method<'_>, path: &str) -> (&RouteAction, &RouteAction) {
+        let (mut exact, mut folded) = (Best::default(), Best::default());
         for rule in &self.rules {
-            if let Some(held) = rule.holds(method).filter(|_| rule.matches_path(path, fold)) {
-                offer((rule.prefix.len(), 1, held), &rule.action);
+            let Some(held) = rule.holds(method) else { continue };
+            let rank = (rule.prefix.len(), 1, held);
+            if rule.matches_path(path, false) {
+                exact.offer(rank, &rule.action);
+                folded.offer(rank, &rule.action);
+            } else if rule.matches_path(path, true) {
+                folded.offer(rank, &rule.action);
             }
         }
         for public in self.public {
-            if public.methods.contains(&method.as_str()) && public.matches_path(path, fold) {
-                offer((public.literal_len(), 0, LISTED), &BYPASS);
+            if !public.methods.contains(&method.as_str()) {
+                continue;
+            }
+            let rank = (public.literal_len(), 0, LISTED);
+            if public.matches_path(path, false) {
+                exact.offer(rank, &BYPASS);
+                folded.offer(rank, &BYPASS);
+            } else if public.matches_path(path, true) {
+                folded.offer(rank, &BYPASS);
             }
         }
-        best.map_or(&self.default, |(_, action)| action)
+        (exact.or(&self.default), folded.or(&self.default))
+    }
+}
+
+/// The best rule offered so far: (length, a prefix rule over a public path, how the method is held), the
+/// greatest wins, the first of equals.
+#[derive(Default)]
+struct Best<'a>(Option<((usize, u8, u8), &'a RouteAction)>);
+
+impl<'a> Best<'a> {
+    fn offer(&mut self, rank: (usize, u8, u8), action: &'a RouteAction) {
+        if self.0.is_none_or(|(b, _)| rank > b) {
+            self.0 = Some((rank, action));
+        }
+    }
+
+    fn or(self, default: &'a RouteAction) -> &'a RouteAction {
+        self.0.map_or(default, |(_, action)| action)
     }
 }
 
@@ -270,6 +293,84 @@ pub fn qufabric_default_routes(static_pages_bypass: bool) -> Routes {
 mod tests {
     use super::*;
     use crate::policy::fixtures::{allow, any_user, config_setting, rule};
+
+    /// The two passes [`Routes::select`] replaced (one exact, one folded), kept as the reference it must equal.
+    fn select_in_two_passes<'r>(r: &'r Routes, method: &Method<'_>, path: &str, fold: bool) -> &'r RouteAction {
+        let mut best = Best::default();
+        for rule in &r.rules {
+            if let Some(held) = rule.holds(method).filter(|_| rule.matches_path(path, fold)) {
+                best.offer((rule.prefix.len(), 1, held), &rule.action);
+            }
+        }
+        for public in r.public {
+            if public.methods.contains(&method.as_str()) && public.matches_path(path, fold) {
+                best.offer((public.literal_len(), 0, LISTED), &BYPASS);
+            }
+        }
+        best.or(&r.default)
+    }
+
+    /// One pass gives what the two gave, for QuFabric's table with public paths and a table whose prefixes
+    /// differ only in case, over paths in every case and several methods.
+    #[test]
+    fn one_pass_select_equals_two_passes() {
+        let admins = RouteAction::groups(allow(&["admins"]));
+        let tables = [
+            qufabric_default_routes(true).with_public(&NETBIRD_PUBLIC_API),
+            qufabric_default_routes(false),
+            Routes::new(
+                vec![
+                    rule("/api", None, RouteAction::issuer_default()),
+                    rule("/Admin", Some(&["GET"]), admins.clone()),
+                    rule("/admin/", Some(&["POST", "DELETE"]), admins.clone()),
+                    rule("/api/users", Some(&["GET"]), RouteAction::Bypass),
+                    rule("/API/Users/x", None, admins),
+                ],
+                RouteAction::Bypass,
+            )
+            .unwrap()
+            .with_public(&NETBIRD_PUBLIC_API),
+        ];
+        let paths = [
+            "/",
+            "/api",
+            "/API",
+            "/api/",
+            "/Api/users",
+            "/api/users",
+            "/api/users/x",
+            "/API/USERS/X",
+            "/admin",
+            "/ADMIN",
+            "/admin/x",
+            "/Admin/x",
+            "/api/instance",
+            "/API/instance",
+            "/api/users/invites/nbi_1",
+            "/api/users/invites/NBI_1",
+            "/api/users/invites/nbi_1/accept",
+            "/management.ManagementService/Sync",
+            "/MANAGEMENT.managementservice/x",
+            "/signalexchange.SignalExchange/",
+            "/relay",
+            "/RELAY/x",
+            "/oauth2/x",
+            "/apix",
+        ];
+        let mut compared = 0;
+        for r in &tables {
+            for m in ["GET", "HEAD", "POST", "DELETE", "OPTIONS", "PATCH"] {
+                let method = Method::parse(m).unwrap();
+                for path in paths {
+                    let (exact, folded) = r.select(&method, path);
+                    assert_eq!(exact, select_in_two_passes(r, &method, path, false), "{m} {path}");
+                    assert_eq!(folded, select_in_two_passes(r, &method, path, true), "{m} {path} (folded)");
+                    compared += 1;
+                }
+            }
+        }
+        assert_eq!(compared, 3 * 6 * paths.len());
+    }
 
     #[test]
     fn routes_new_validates() {
