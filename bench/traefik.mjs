@@ -1,6 +1,8 @@
 // The Traefik plugin against its peers (issue 22), each way in its own fresh server process per run, all in front
 // of one loopback upstream, driven by wrk with bench/wrk/rotate.lua:
 //   traefik   Traefik 3.7.15 without middleware          floor     Traefik + the floor plugin (bench/traefik/floor.rs)
+//                                                        filefloor the floor plugin, also checking a key file
+//                                                                  at every request as the plugin's jwksFile does
 //   plugin    Traefik + the PocketGate plugin             verifyfloor  the floor plugin checking each token's
 //   baseline  Traefik + another plugin.wasm (--baseline)              signature with the plugin's backend (cold)
 //   fwd       Traefik forwardAuth → the gate on workerd   jwtmw     Traefik + agilezebra/jwt-middleware (Yaegi;
@@ -67,7 +69,7 @@ const { values: ARGS } = cli(USAGE, {
 const QUICK = ARGS.quick === true;
 const num = (name, def, opts) => numberOption(USAGE, ARGS, name, def, opts);
 const list = (name, def) => (ARGS[name] ?? def).split(",").filter(Boolean);
-const ALL_WAYS = ["traefik", "floor", "verifyfloor", "plugin", "baseline", "fwd", "jwtmw", "apache", "openidc"];
+const ALL_WAYS = ["traefik", "floor", "filefloor", "verifyfloor", "plugin", "baseline", "fwd", "jwtmw", "apache", "openidc"];
 const CFG = {
   rounds: num("rounds", QUICK ? 1 : 3, { zero: true }),
   duration: Math.max(1, Math.round(num("duration", QUICK ? 2 : 5))),
@@ -77,10 +79,10 @@ const CFG = {
   loads: list("loads", "hot,cold"),
   requests: num("requests", QUICK ? 5000 : 100_000, { zero: true }),
   pool: num("pool", QUICK ? 8000 : 40_000),
-  ways: list("ways", ["traefik", "floor", "verifyfloor", "plugin", ARGS.baseline ? "baseline" : "", "fwd", ARGS["jwt-middleware"] ? "jwtmw" : "",
+  ways: list("ways", ["traefik", "floor", ARGS["plugin-keys"] === "inline" ? "" : "filefloor", "verifyfloor", "plugin", ARGS.baseline ? "baseline" : "", "fwd", ARGS["jwt-middleware"] ? "jwtmw" : "",
     "apache", "openidc"].filter(Boolean).join(",")),
 };
-CFG.memoryWays = list("memory-ways", CFG.ways.filter((w) => w !== "fwd" && w !== "verifyfloor").join(","));
+CFG.memoryWays = list("memory-ways", CFG.ways.filter((w) => !["fwd", "verifyfloor", "filefloor"].includes(w)).join(","));
 for (const w of [...CFG.ways, ...CFG.memoryWays]) if (!ALL_WAYS.includes(w)) usageError(USAGE, `unknown way ${w} (ways: ${ALL_WAYS.join(", ")})`);
 if ([...CFG.ways, ...CFG.memoryWays].includes("baseline") && !ARGS.baseline) usageError(USAGE, "way baseline needs --baseline FILE");
 if ([...CFG.ways, ...CFG.memoryWays].includes("jwtmw") && !ARGS["jwt-middleware"]) usageError(USAGE, "way jwtmw needs --jwt-middleware DIR");
@@ -96,7 +98,7 @@ const [SERVER_CPUS, CLIENT_CPUS] = (() => {
 /** What each way cannot do: the cell is reported as not supported, never run. */
 const UNSUPPORTED = { jwtmw: ["EdDSA"], openidc: ["EdDSA"] };
 /** Ways that check no token: run once per connection count (RS256 hot tokens, which they ignore). */
-const NO_AUTH = ["traefik", "floor", "apache"];
+const NO_AUTH = ["traefik", "floor", "filefloor", "apache"];
 /** The peers: their socket errors are reported, not a failure of the run. */
 const PEERS = ["jwtmw", "apache", "openidc"];
 /** Ways that keep nothing between requests: cold only. */
@@ -159,6 +161,9 @@ async function startWay(ctx, way, { alg = "RS256", debug = false } = {}) {
     case "traefik": return startTraefik(common);
     case "floor": return startTraefik({ ...common, plugins: { floor: { moduleName: "pocketgatefloor", src: dirs.floor } },
       middleware: "      plugin:\n        floor: {}" });
+    case "filefloor": return startTraefik({ ...common,
+      plugins: { floor: { moduleName: "pocketgatefloor", src: dirs.floor, settings: `{mounts: ["${keysDir}:/keys:ro"]}` } },
+      middleware: `      plugin:\n        floor: {jwksFile: "/keys/jwks.json"}` });
     case "verifyfloor": return startTraefik({ ...common, plugins: { floor: { moduleName: "pocketgatefloor", src: dirs.floor } },
       middleware: `      plugin:\n        floor: {alg: "${alg}", jwk: ${JSON.stringify(files[alg].key.jwk)}}` });
     case "plugin": return startTraefik({ ...common, ...wasmPlugin("pocketgate", "pocketgate", dirs.plugin) });

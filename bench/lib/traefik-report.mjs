@@ -2,7 +2,8 @@
 // a round, and the memory phase.
 
 const NAME = {
-  traefik: "Traefik, no middleware", floor: "Traefik + floor plugin", verifyfloor: "Traefik + new-token floor plugin",
+  traefik: "Traefik, no middleware", floor: "Traefik + floor plugin", filefloor: "Traefik + key-file floor plugin",
+  verifyfloor: "Traefik + new-token floor plugin",
   plugin: "Traefik + PocketGate plugin",
   baseline: "Traefik + baseline plugin", fwd: "Traefik forwardAuth → gate on workerd", jwtmw: "Traefik + jwt-middleware (Yaegi)",
   apache: "Apache, no auth", openidc: "Apache + mod_auth_openidc",
@@ -40,7 +41,7 @@ function cellTable(results) {
     const own = OWN(way);
     const vs = way === own ? [] : paired(results, { conns, alg, load, way }, { conns, way: own }, (a, b) => a.rps / b.rps);
     const cpu = spread(rs.map((r) => r.cpuUs), int) + (rs[0].gateCpuUs !== null ? ` + workerd ${spread(rs.map((r) => r.gateCpuUs), int)}` : "");
-    const noAuth = ["traefik", "floor", "apache"].includes(way);
+    const noAuth = ["traefik", "floor", "filefloor", "apache"].includes(way);
     lines.push(`| ${conns} | ${noAuth ? "–" : alg} | ${noAuth ? "–" : load} | ${NAME[way]} | ${spread(rs.map((r) => r.rps), int)} | ` +
       `${vs.length ? spread(vs, x2) : "–"} | ${cpu} | ${(median(rs.map((r) => r.p50)) / 1000).toFixed(2)} | ` +
       `${(median(rs.map((r) => r.p99)) / 1000).toFixed(2)} | ${mb(median(rs.map((r) => r.rss)))} |`);
@@ -76,6 +77,10 @@ function targetTable(results) {
   for (const alg of ["RS256", "ES256", "EdDSA"]) {
     row(`hot ${alg}: plugin ÷ floor plugin (≥ 0.9×)`, { way: "plugin", alg, load: "hot" }, { way: "floor" });
   }
+  for (const alg of ["RS256", "ES256", "EdDSA"]) {
+    row(`hot ${alg}: plugin ÷ key-file floor plugin (jwksFile)`, { way: "plugin", alg, load: "hot" }, { way: "filefloor" });
+  }
+  row("key-file floor plugin ÷ floor plugin", { way: "filefloor" }, { way: "floor" });
   row("hot RS256: plugin ÷ Traefik alone", { way: "plugin", alg: "RS256", load: "hot" }, { way: "traefik" });
   row("floor plugin ÷ Traefik alone", { way: "floor" }, { way: "traefik" });
   row("new RS256 tokens: plugin ÷ mod_auth_openidc", { way: "plugin", alg: "RS256", load: "cold" }, { way: "openidc", alg: "RS256", load: "cold" });
@@ -127,7 +132,9 @@ export function renderReport(meta, results, memory) {
     "`Require claim groups:…`). The floor plugin (bench/traefik/floor.rs) reads the headers the plugin reads, sets the",
     "four identity headers and calls the next handler: no wasm middleware can be faster; the new-token floor does the",
     "same and checks each token's signature with the plugin's backend (ring), the key parsed once: no wasm middleware",
-    "that checks a new token with that backend can be faster. jwt-middleware (agilezebra,",
+    "that checks a new token with that backend can be faster; the key-file floor does the floor's work plus the two",
+    "calls with which the plugin checks its `jwksFile` at every request (a stat of the path, a read of the open file):",
+    "no wasm middleware that puts a new key file in force at the next request can be faster. jwt-middleware (agilezebra,",
     "Go under Yaegi) runs from a local checkout when given, and is never committed.",
     `wrk -t1 -c<conns>, ${c.warm} s warm-up on the tail of the token stream, then ${c.duration} s measured; ${c.rounds} round(s), the`,
     "order rotating per round; median [min–max] over rounds; ratios pair by pair within a round. **hot**: 8 users'",

@@ -8,10 +8,17 @@
 //!   bearer token with the plugin's backend (`crypto::Ring`), the key parsed once at start; no header or claim
 //!   parsing, no cache. No wasm middleware that checks a new token's signature with that backend can be faster.
 //!
+//! - options `{"jwksFile": "/keys/jwks.json"}` — the key-file floor: the floor, plus the two calls with which the
+//!   plugin checks its `jwksFile` before every request (src/traefik/keyfile.rs: the path's stat, a read of the
+//!   file it holds open, from offset 0), without comparing or parsing what was read. No wasm middleware that
+//!   checks a key file at every request (a new key set in force at the next request) can be faster.
+//!
 //! A token that fails the check is answered 401, so the bench's answers show the check ran.
 
 #[cfg(all(target_arch = "wasm32", feature = "traefik"))]
 mod floor {
+    use std::cell::RefCell;
+
     use http_wasm_guest::host::{Request, Response, admin};
     use http_wasm_guest::{Guest, register};
     use pocketgate::alg::Algorithm;
@@ -31,6 +38,8 @@ mod floor {
     struct Floor {
         /// The new-token floor's key and algorithm.
         verify: Option<(Jwk, Algorithm)>,
+        /// The key-file floor's path, the file held open and a read buffer.
+        file: Option<(String, std::fs::File, RefCell<Vec<u8>>)>,
     }
 
     impl Floor {
@@ -54,6 +63,15 @@ mod floor {
             if names.is_empty() || authorization.len() > 1 || method.is_empty() || uri.is_empty() {
                 return (false, 0);
             }
+            if let Some((path, file, buf)) = &self.file {
+                // Both results feed the decision, as the plugin's do (a failure refuses, so nothing is skipped).
+                let size = rustix::fs::stat(path.as_str()).map(|st| st.st_size);
+                let read = rustix::io::pread(file, &mut buf.borrow_mut()[..], 0);
+                if size.is_err() || read.is_err() {
+                    res.set_status(503);
+                    return (false, 0);
+                }
+            }
             if let Some((key, alg)) = &self.verify
                 && !authorization.first().is_some_and(|a| Self::signature_ok(key, *alg, a))
             {
@@ -67,7 +85,8 @@ mod floor {
         }
     }
 
-    /// The options: `{}`, or `{"alg": NAME, "jwk": {…}}` (a bad one traps, and Traefik refuses the router).
+    /// The options: `{}`, `{"alg": NAME, "jwk": {…}}` or `{"jwksFile": PATH}` (a bad one traps, and Traefik
+    /// refuses the router).
     pub fn start() {
         let options: serde_json::Value = serde_json::from_slice(&admin::config()).expect("options are JSON");
         let verify = options.get("jwk").map(|jwk| {
@@ -75,7 +94,12 @@ mod floor {
             let alg = options["alg"].as_str().and_then(Algorithm::from_name).expect("alg names an algorithm");
             (key, alg)
         });
-        register(Floor { verify });
+        let file = options.get("jwksFile").map(|path| {
+            let path = path.as_str().expect("jwksFile is a path").to_owned();
+            let file = std::fs::File::open(&path).expect("jwksFile can be opened");
+            (path, file, RefCell::new(vec![0; 4096]))
+        });
+        register(Floor { verify, file });
     }
 }
 

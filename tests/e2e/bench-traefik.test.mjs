@@ -2,7 +2,7 @@
 // real Traefik, and its token pools: a floor that let a bad token through, or passed without doing the I/O it
 // claims to do, would make every "×floor" figure of bench/traefik.mjs meaningless; a pool that changed key when it
 // grew would turn a grown run into 401s. The floor must reach the upstream with the four identity headers set; the
-// new-token floor must pass a valid token and refuse (401, upstream untouched) a damaged signature, another key's
+// key-file floor must look at its file at every request; the new-token floor must pass a valid token and refuse (401, upstream untouched) a damaged signature, another key's
 // signature, a non-bearer credential and no credential, for RS256, ES256 and EdDSA.
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -18,14 +18,15 @@ import { startUpstream } from "../../tools/js/upstream.mjs";
 const FLOOR_WASM = join(ROOT, "target/wasm32-wasip1/release/pocketgate-traefik-floor.wasm");
 const IDENTITY = ["x-auth-request-user", "x-auth-request-email", "x-auth-request-preferred-username", "x-auth-request-groups"];
 
-/** Traefik with the floor plugin and `options`, in front of a recording upstream. */
-async function withFloor(options, fn) {
+/** Traefik with the floor plugin and `options` (and `settings`, its static plugin settings), in front of a
+ * recording upstream. */
+async function withFloor(options, fn, settings) {
   assert.ok(existsSync(FLOOR_WASM), `${FLOOR_WASM} is missing: run \`cargo xtask build\` (it builds the floor plugin)`);
   const dir = mkdtempSync(join(tmpdir(), "pocketgate-floor-plugin-"));
   copyFileSync(FLOOR_WASM, join(dir, "plugin.wasm"));
   writeFileSync(join(dir, ".traefik.yml"), "displayName: floor\ntype: middleware\nruntime: wasm\nsummary: bench floor\ntestData: {}\n");
   const upstream = await startUpstream();
-  const traefik = await startTraefik({ upstream: upstream.url, plugins: { floor: { moduleName: "pocketgatefloor", src: dir } },
+  const traefik = await startTraefik({ upstream: upstream.url, plugins: { floor: { moduleName: "pocketgatefloor", src: dir, settings } },
     middleware: `      plugin:\n        floor: ${JSON.stringify(options)}` });
   try {
     await fn({ get: (headers) => fetch(`${traefik.url}/api/peers`, { headers }), upstream });
@@ -45,6 +46,29 @@ test("the floor plugin reaches the upstream with the four identity headers set",
     assert.equal(seen.url, "/api/peers");
     for (const h of IDENTITY) assert.ok(seen.headers[h], `${h} set by the floor`);
   });
+});
+
+test("the key-file floor plugin checks its file at every request: present passes, deleted is 503", async () => {
+  const keys = mkdtempSync(join(tmpdir(), "pocketgate-floor-keys-"));
+  writeFileSync(join(keys, "jwks.json"), '{"keys":[]}');
+  try {
+    await withFloor({ jwksFile: "/keys/jwks.json" }, async ({ get, upstream }) => {
+      for (let i = 0; i < 3; i++) {
+        const r = await get({ authorization: "Bearer anything" });
+        assert.equal(r.status, 200, `request ${i} with the file there`);
+        await r.arrayBuffer();
+      }
+      for (const h of IDENTITY) assert.ok(upstream.seen.at(-1).headers[h], `${h} set by the key-file floor`);
+      const passed = upstream.count();
+      rmSync(join(keys, "jwks.json"));
+      const r = await get({ authorization: "Bearer anything" });
+      assert.equal(r.status, 503, "the path's stat runs at every request: a deleted file is seen at once");
+      await r.arrayBuffer();
+      assert.equal(upstream.count(), passed);
+    }, `{mounts: ["${keys}:/keys:ro"]}`);
+  } finally {
+    rmSync(keys, { recursive: true, force: true });
+  }
 });
 
 for (const alg of ["RS256", "ES256", "EdDSA"]) {
