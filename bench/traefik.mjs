@@ -27,7 +27,7 @@ import { startUpstream } from "../tools/js/upstream.mjs";
 import { startApache, startTlsJwks } from "./lib/apache.mjs";
 import { heapOf } from "./lib/goheap.mjs";
 import { treeCpuTicks, treeMemory } from "./lib/proctree.mjs";
-import { renderReport } from "./lib/traefik-report.mjs";
+import { NO_AUTH, renderReport } from "./lib/traefik-report.mjs";
 import { startTraefik } from "./lib/traefik.mjs";
 import { ALLOW, CLIENT_ID, ISSUER, grownPool, pool } from "./lib/tokens.mjs";
 import { rotate } from "./lib/wrk.mjs";
@@ -47,8 +47,8 @@ traefik [--lock FILE]\` builds the plugins, prepares, then measures under the lo
   --connections LIST   wrk connections (default 8,32; quick 8)
   --algs LIST          algorithms (default RS256,ES256,EdDSA; quick RS256)
   --loads LIST         hot,cold (default both)
-  --ways LIST          ways in (default traefik,floor,verifyfloor,plugin,fwd,apache,openidc, + jwtmw with
-                       --jwt-middleware, + baseline with --baseline)
+  --ways LIST          ways in (default traefik,floor,filefloor,verifyfloor,plugin,fwd,apache,openidc, without
+                       filefloor under --plugin-keys inline, + jwtmw with --jwt-middleware, + baseline with --baseline)
   --baseline FILE      another plugin.wasm (e.g. main's) measured as way "baseline" in the same rounds
   --jwt-middleware DIR a checkout of agilezebra/jwt-middleware (with vendor/), loaded as a Yaegi local plugin
   --requests N         new RS256 tokens per server in the memory phase (default 100000; 0 skips the phase)
@@ -70,6 +70,8 @@ const QUICK = ARGS.quick === true;
 const num = (name, def, opts) => numberOption(USAGE, ARGS, name, def, opts);
 const list = (name, def) => (ARGS[name] ?? def).split(",").filter(Boolean);
 const ALL_WAYS = ["traefik", "floor", "filefloor", "verifyfloor", "plugin", "baseline", "fwd", "jwtmw", "apache", "openidc"];
+const PLUGIN_KEYS = ARGS["plugin-keys"] ?? "file";
+if (!["file", "inline"].includes(PLUGIN_KEYS)) usageError(USAGE, "--plugin-keys takes file or inline");
 const CFG = {
   rounds: num("rounds", QUICK ? 1 : 3, { zero: true }),
   duration: Math.max(1, Math.round(num("duration", QUICK ? 2 : 5))),
@@ -79,15 +81,13 @@ const CFG = {
   loads: list("loads", "hot,cold"),
   requests: num("requests", QUICK ? 5000 : 100_000, { zero: true }),
   pool: num("pool", QUICK ? 8000 : 40_000),
-  ways: list("ways", ["traefik", "floor", ARGS["plugin-keys"] === "inline" ? "" : "filefloor", "verifyfloor", "plugin", ARGS.baseline ? "baseline" : "", "fwd", ARGS["jwt-middleware"] ? "jwtmw" : "",
+  ways: list("ways", ["traefik", "floor", PLUGIN_KEYS === "inline" ? "" : "filefloor", "verifyfloor", "plugin", ARGS.baseline ? "baseline" : "", "fwd", ARGS["jwt-middleware"] ? "jwtmw" : "",
     "apache", "openidc"].filter(Boolean).join(",")),
 };
 CFG.memoryWays = list("memory-ways", CFG.ways.filter((w) => !["fwd", "verifyfloor", "filefloor"].includes(w)).join(","));
 for (const w of [...CFG.ways, ...CFG.memoryWays]) if (!ALL_WAYS.includes(w)) usageError(USAGE, `unknown way ${w} (ways: ${ALL_WAYS.join(", ")})`);
 if ([...CFG.ways, ...CFG.memoryWays].includes("baseline") && !ARGS.baseline) usageError(USAGE, "way baseline needs --baseline FILE");
 if ([...CFG.ways, ...CFG.memoryWays].includes("jwtmw") && !ARGS["jwt-middleware"]) usageError(USAGE, "way jwtmw needs --jwt-middleware DIR");
-const PLUGIN_KEYS = ARGS["plugin-keys"] ?? "file";
-if (!["file", "inline"].includes(PLUGIN_KEYS)) usageError(USAGE, "--plugin-keys takes file or inline");
 const [SERVER_CPUS, CLIENT_CPUS] = (() => {
   const c = ARGS.cpus ?? (osCpus().length >= 2 ? "1/0" : "none");
   if (c === "none") return [null, null];
@@ -97,8 +97,6 @@ const [SERVER_CPUS, CLIENT_CPUS] = (() => {
 })();
 /** What each way cannot do: the cell is reported as not supported, never run. */
 const UNSUPPORTED = { jwtmw: ["EdDSA"], openidc: ["EdDSA"] };
-/** Ways that check no token: run once per connection count (RS256 hot tokens, which they ignore). */
-const NO_AUTH = ["traefik", "floor", "filefloor", "apache"];
 /** The peers: their socket errors are reported, not a failure of the run. */
 const PEERS = ["jwtmw", "apache", "openidc"];
 /** Ways that keep nothing between requests: cold only. */

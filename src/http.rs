@@ -60,12 +60,14 @@ fn encode(s: &str, also: u8) -> String {
 fn encode_into(out: &mut String, s: &str, also: u8) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let plain = |b: u8| (b' '..=b'~').contains(&b) && b != b'%' && b != also;
-    if s.bytes().all(plain) {
+    // The common value has nothing to encode: one tight scan, then one copy; otherwise the loop starts at the
+    // first byte to encode.
+    let Some(first) = s.bytes().position(|b| !plain(b)) else {
         out.push_str(s);
         return;
-    }
+    };
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
+    for (i, b) in s.bytes().enumerate().skip(first) {
         if plain(b) {
             continue;
         }

@@ -8,6 +8,8 @@ const NAME = {
   baseline: "Traefik + baseline plugin", fwd: "Traefik forwardAuth → gate on workerd", jwtmw: "Traefik + jwt-middleware (Yaegi)",
   apache: "Apache, no auth", openidc: "Apache + mod_auth_openidc",
 };
+/** Ways that check no token: run once per connection count (bench/traefik.mjs), shown without alg and load. */
+export const NO_AUTH = ["traefik", "floor", "filefloor", "apache"];
 /** The no-auth server each way is measured against. */
 const OWN = (way) => (way === "apache" || way === "openidc" ? "apache" : "traefik");
 
@@ -41,7 +43,7 @@ function cellTable(results) {
     const own = OWN(way);
     const vs = way === own ? [] : paired(results, { conns, alg, load, way }, { conns, way: own }, (a, b) => a.rps / b.rps);
     const cpu = spread(rs.map((r) => r.cpuUs), int) + (rs[0].gateCpuUs !== null ? ` + workerd ${spread(rs.map((r) => r.gateCpuUs), int)}` : "");
-    const noAuth = ["traefik", "floor", "filefloor", "apache"].includes(way);
+    const noAuth = NO_AUTH.includes(way);
     lines.push(`| ${conns} | ${noAuth ? "–" : alg} | ${noAuth ? "–" : load} | ${NAME[way]} | ${spread(rs.map((r) => r.rps), int)} | ` +
       `${vs.length ? spread(vs, x2) : "–"} | ${cpu} | ${(median(rs.map((r) => r.p50)) / 1000).toFixed(2)} | ` +
       `${(median(rs.map((r) => r.p99)) / 1000).toFixed(2)} | ${mb(median(rs.map((r) => r.rss)))} |`);

@@ -210,30 +210,36 @@ impl Routes {
     /// The most specific matching rule's action for a normal `path`, and the same when paths match ASCII
     /// case-insensitively: one pass over the table for both (a rule that matches exactly matches folded too).
     fn select(&self, method: &Method<'_>, path: &str) -> (&RouteAction, &RouteAction) {
-        let (mut exact, mut folded) = (Best::default(), Best::default());
+        let mut best = Bests::default();
         for rule in &self.rules {
-            let Some(held) = rule.holds(method) else { continue };
-            let rank = (rule.prefix.len(), 1, held);
-            if rule.matches_path(path, false) {
-                exact.offer(rank, &rule.action);
-                folded.offer(rank, &rule.action);
-            } else if rule.matches_path(path, true) {
-                folded.offer(rank, &rule.action);
+            if let Some(held) = rule.holds(method) {
+                best.offer((rule.prefix.len(), 1, held), &rule.action, |fold| rule.matches_path(path, fold));
             }
         }
-        for public in self.public {
-            if !public.methods.contains(&method.as_str()) {
-                continue;
-            }
-            let rank = (public.literal_len(), 0, LISTED);
-            if public.matches_path(path, false) {
-                exact.offer(rank, &BYPASS);
-                folded.offer(rank, &BYPASS);
-            } else if public.matches_path(path, true) {
-                folded.offer(rank, &BYPASS);
-            }
+        for public in self.public.iter().filter(|p| p.methods.contains(&method.as_str())) {
+            best.offer((public.literal_len(), 0, LISTED), &BYPASS, |fold| public.matches_path(path, fold));
         }
-        (exact.or(&self.default), folded.or(&self.default))
+        (best.exact.or(&self.default), best.folded.or(&self.default))
+    }
+}
+
+/// The best exact and the best case-folded match of one pass over the table.
+#[derive(Default)]
+struct Bests<'a> {
+    exact: Best<'a>,
+    folded: Best<'a>,
+}
+
+impl<'a> Bests<'a> {
+    /// Offer a candidate; `matches(fold)` says whether it matches the path, and the folded match is asked only
+    /// when the exact one fails (an exact match is a folded one too).
+    fn offer(&mut self, rank: (usize, u8, u8), action: &'a RouteAction, matches: impl Fn(bool) -> bool) {
+        if matches(false) {
+            self.exact.offer(rank, action);
+            self.folded.offer(rank, action);
+        } else if matches(true) {
+            self.folded.offer(rank, action);
+        }
     }
 }
 
