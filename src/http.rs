@@ -317,6 +317,7 @@ mod tests {
         assert_eq!(header_value("a,b"), "a,b", "other headers keep their commas");
         assert_eq!(header_value("é x\u{7f}%ü"), "%C3%A9 x%7F%25%C3%BC", "runs between escapes, at both ends");
         assert_eq!(list_element(",,"), "%2C%2C");
+        assert_eq!(header_value("ab%cd é"), "ab%25cd %C3%A9", "the plain bytes before the first escape are kept");
     }
 
     #[test]
